@@ -1,0 +1,43 @@
+"""tracklib: experiment tracking with no server and no database.
+
+    with tracklib.init(project="digits", params={"lr": 1e-3}) as run:
+        run.log({"train/loss": 0.3})
+    tracklib.open_store().runs("digits")
+"""
+
+from __future__ import annotations
+
+from tracklib.errors import (
+    FormatVersionError,
+    InvalidKeyError,
+    InvalidStepError,
+    InvalidValueError,
+    RunFinishedError,
+    RunNotFoundError,
+    StoreError,
+    TracklibError,
+)
+from tracklib.run import Run, init
+from tracklib.schema import FORMAT_VERSION, Status
+from tracklib.store import RunDetails, Store, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FORMAT_VERSION",
+    "FormatVersionError",
+    "InvalidKeyError",
+    "InvalidStepError",
+    "InvalidValueError",
+    "Run",
+    "RunDetails",
+    "RunFinishedError",
+    "RunNotFoundError",
+    "Status",
+    "Store",
+    "StoreError",
+    "TracklibError",
+    "__version__",
+    "init",
+    "open_store",
+]

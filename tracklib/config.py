@@ -1,0 +1,33 @@
+"""Every TRACKLIB_* environment variable and default, in one place."""
+
+from __future__ import annotations
+
+import os
+
+ENV_ROOT = "TRACKLIB_ROOT"
+ENV_SPOOL = "TRACKLIB_SPOOL"
+DEFAULT_ROOT = "./tracking"
+
+FLUSH_INTERVAL_S = 5.0  # a metric part at most this often, unless the buffer fills up
+FLUSH_MAX_POINTS = 200_000  # ...and sooner once this many points are waiting
+HEARTBEAT_INTERVAL_S = 60.0  # a running run re-writes its record at least this often
+STALE_AFTER_S = 600.0  # a "running" run silent for this long reads as "stale"
+UPLOAD_QUEUE_MAX_BYTES = 64 * 2**20  # beyond this, new parts go to the local spool
+FINISH_TIMEOUT_S = 30.0  # how long finish() waits for the store before spooling the rest
+
+
+def resolve_root(root: str | os.PathLike[str] | None) -> str:
+    """The store root: an explicit ``root``, else ``$TRACKLIB_ROOT``, else ``./tracking``."""
+    if root is not None:
+        return os.fspath(root)
+    return os.environ.get(ENV_ROOT) or DEFAULT_ROOT
+
+
+def spool_dir() -> str:
+    """Where parts that could not reach the store wait: ``$TRACKLIB_SPOOL`` or the user cache."""
+    configured = os.environ.get(ENV_SPOOL)
+    if configured:
+        return configured
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("tracklib"), "spool")

@@ -1,0 +1,91 @@
+"""Where each kind of file lives under a store root (pure path arithmetic, posix only).
+
+    records/project=<p>/run_id=<id>/<file-id>.parquet       run record snapshots
+    metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
+    environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
+    artifacts/project=<p>/run_id=<id>/<name>                artifact files
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from tracklib.errors import InvalidKeyError
+
+RECORDS = "records"
+METRICS = "metrics"
+ENVIRONMENT = "environment"
+ARTIFACTS = "artifacts"
+PARQUET_SUFFIX = ".parquet"
+
+_PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,127}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_project(project: object) -> str:
+    """Project names become folder names: letters, digits, ``_ . - space``, at most 128."""
+    if not isinstance(project, str) or not _PROJECT.match(project) or project != project.strip():
+        raise InvalidKeyError(
+            f"project name {project!r} is not allowed: use letters, digits, '_', '.', '-' or "
+            "spaces (not at either end), at most 128 characters"
+        )
+    return project
+
+
+def check_run_id(run_id: object) -> str:
+    """Generated ids are lowercase ULIDs; custom ones may use letters, digits, ``_`` and ``-``."""
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise InvalidKeyError(
+            f"run id {run_id!r} is not allowed: use letters, digits, '_' or '-', at most 64"
+        )
+    return run_id
+
+
+def project_dir(kind: str, project: str) -> str:
+    return f"{kind}/project={project}"
+
+
+def run_dir(kind: str, project: str, run_id: str) -> str:
+    return f"{project_dir(kind, project)}/run_id={run_id}"
+
+
+def part_path(kind: str, project: str, run_id: str, file_id: str) -> str:
+    return f"{run_dir(kind, project, run_id)}/{file_id}{PARQUET_SUFFIX}"
+
+
+def artifact_path(project: str, run_id: str, name: str) -> str:
+    return f"{run_dir(ARTIFACTS, project, run_id)}/{check_artifact_name(name)}"
+
+
+def check_artifact_name(name: object) -> str:
+    """An artifact name is a relative posix path that stays inside the run's folder."""
+    if not isinstance(name, str) or not name:
+        raise InvalidKeyError(f"artifact name must be a non-empty string, got {name!r}")
+    parts = name.split("/")
+    if (
+        "\\" in name
+        or name.startswith("/")
+        or any(part in ("", ".", "..") for part in parts)
+        or any(ord(ch) < 32 for ch in name)
+    ):
+        raise InvalidKeyError(
+            f"artifact name {name!r} must be a relative path without '..', '.', empty parts, "
+            "backslashes or control characters"
+        )
+    return name
+
+
+def partition_value(path: str, key: str) -> str | None:
+    """The value of a Hive ``key=value`` segment in ``path``, if it has one."""
+    prefix = f"{key}="
+    for segment in path.split("/"):
+        if segment.startswith(prefix):
+            return segment[len(prefix) :]
+    return None
+
+
+def is_data_file(path: str) -> bool:
+    """Published Parquet files; temp files (``.x.parquet.tmp-…``) and foreign names are not."""
+    base = posixpath.basename(path)
+    return base.endswith(PARQUET_SUFFIX) and not base.startswith((".", "_"))

@@ -1,0 +1,152 @@
+"""Pure transforms from record tables to the frames users see: runs, summaries, leaderboards."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracklib.schema import Status, decode_param
+
+RUN_COLUMNS = [
+    "run_id", "name", "project", "group", "tags", "notes", "status",
+    "start_time", "end_time", "duration_s", "host", "git_commit",
+]
+AGGREGATES = ("last", "min", "max")
+
+
+def newest_records(records: pa.Table) -> pa.Table:
+    """One row per run: its newest snapshot by (record_time, seq)."""
+    if records.num_rows == 0:
+        return records
+    order = pc.sort_indices(
+        records, [("run_id", "ascending"), ("record_time", "descending"), ("seq", "descending")]
+    )
+    ordered = records.take(order)
+    run_ids = ordered["run_id"].to_numpy(zero_copy_only=False)
+    first = np.r_[True, run_ids[1:] != run_ids[:-1]]
+    return ordered.filter(pa.array(first))
+
+
+def _list_column(records: pa.Table, column: str) -> pd.DataFrame:
+    """A list<struct> column exploded to long rows, with ``row`` pointing at the record."""
+    lists = records[column].combine_chunks()
+    flat = pc.list_flatten(lists)
+    long = pa.Table.from_struct_array(flat) if len(flat) else None
+    rows = pc.list_parent_indices(lists).to_numpy()
+    frame = long.to_pandas() if long is not None else pd.DataFrame()
+    frame.insert(0, "row", rows)
+    return frame
+
+
+def summary_long(records: pa.Table) -> pd.DataFrame:
+    """``run_id, key, last, last_step, min, min_step, max, max_step, count`` per run and metric."""
+    frame = _list_column(records, "summary")
+    run_ids = np.asarray(records["run_id"].to_pylist(), dtype=object)
+    frame.insert(0, "run_id", run_ids[frame["row"].to_numpy()] if len(frame) else [])
+    for column in ("last_step", "min_step", "max_step", "count"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
+    return frame.drop(columns="row")
+
+
+def params_wide(records: pa.Table) -> pd.DataFrame:
+    """``params.<key>`` columns in the type they were logged with (one row per record)."""
+    long = _list_column(records, "params")
+    out = pd.DataFrame(index=range(records.num_rows))
+    if long.empty:
+        return out
+    columns = {}
+    for key, group in long.groupby("key", sort=True):
+        values = [decode_param(t, v) for t, v in zip(group["type"], group["value"])]
+        series = pd.Series(values, index=group["row"].to_numpy()).reindex(out.index)
+        columns[f"params.{key}"] = _typed(series, set(group["type"]))
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
+
+
+def _typed(series: pd.Series, types: set[str]) -> pd.Series:
+    types = types - {"null"}
+    if types == {"int"}:
+        return series.astype("Int64")
+    if types <= {"int", "float"} and types:
+        return series.astype("float64")
+    if types == {"bool"}:
+        return series.astype("boolean")
+    if types == {"str"}:
+        return series.astype("string")
+    return series.astype(object)
+
+
+def metrics_wide(records: pa.Table, summary: pd.DataFrame) -> pd.DataFrame:
+    """``metrics.<k>`` (last), ``metrics.<k>.min``, ``metrics.<k>.max`` per run, in record order."""
+    index = pd.Index(records["run_id"].to_pylist(), name="run_id")
+    if summary.empty:
+        return pd.DataFrame(index=index)
+    wide = summary.pivot(index="run_id", columns="key", values=["last", "min", "max"])
+    columns = {}
+    for key in sorted(summary["key"].unique()):
+        columns[f"metrics.{key}"] = wide[("last", key)]
+        columns[f"metrics.{key}.min"] = wide[("min", key)]
+        columns[f"metrics.{key}.max"] = wide[("max", key)]
+    return pd.DataFrame(columns).reindex(index).astype("float64")
+
+
+def runs_frame(records: pa.Table, now: datetime | None = None, stale_after_s: float = 600.0) -> pd.DataFrame:
+    """The runs table: one row per run (newest record), newest run first."""
+    records = newest_records(records)
+    if records.num_rows == 0:
+        return pd.DataFrame(columns=RUN_COLUMNS)
+    base = records.select(
+        ["run_id", "name", "project", "group", "tags", "notes", "status",
+         "start_time", "end_time", "heartbeat_time", "host", "git_commit"]
+    ).to_pandas()
+    now = now or datetime.now(tz=timezone.utc)
+    silent = (pd.Timestamp(now) - base["heartbeat_time"]).dt.total_seconds() > stale_after_s
+    base.loc[(base["status"] == Status.RUNNING) & silent, "status"] = str(Status.STALE)
+    end = base["end_time"].fillna(base["heartbeat_time"])
+    base["duration_s"] = (end - base["start_time"]).dt.total_seconds()
+    base["tags"] = base["tags"].map(lambda tags: list(tags) if tags is not None else [])
+    frame = pd.concat(
+        [
+            base[RUN_COLUMNS].reset_index(drop=True),
+            params_wide(records),
+            metrics_wide(records, summary_long(records)).reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    return frame.sort_values("start_time", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def metric_column(metric: str, agg: str = "last") -> str:
+    """The runs-table column holding ``agg`` of ``metric``."""
+    if agg not in AGGREGATES:
+        raise ValueError(f"agg must be one of {AGGREGATES}, got {agg!r}")
+    return f"metrics.{metric}" if agg == "last" else f"metrics.{metric}.{agg}"
+
+
+def leaderboard(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    metric: str,
+    agg: str = "last",
+    ascending: bool = False,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Runs ranked by ``agg`` of ``metric``, with the step it was reached; runs without it last."""
+    column = metric_column(metric, agg)
+    if column not in runs.columns:
+        raise KeyError(f"no run logged metric {metric!r}")
+    steps = summary.loc[summary["key"] == metric, ["run_id", f"{agg}_step"]]
+    board = runs.merge(steps.rename(columns={f"{agg}_step": "step"}), on="run_id", how="left")
+    board = board.sort_values(column, ascending=ascending, na_position="last", kind="stable")
+    has_value = board[column].notna().to_numpy()
+    board.insert(0, "rank", pd.array(np.where(has_value, np.cumsum(has_value), 0), dtype="Int64"))
+    board.loc[~has_value, "rank"] = pd.NA
+    board["step"] = board["step"].astype("Int64")
+    front = ["rank", "run_id", "name", "status", "group", "tags", column, "step"]
+    rest = [c for c in board.columns if c not in front and c.startswith("params.")]
+    board = board[front + rest].reset_index(drop=True)
+    return board.head(top) if top is not None else board

@@ -1,0 +1,426 @@
+"""A run you hold: ``log`` buffers in memory, a background thread writes Parquet parts."""
+
+from __future__ import annotations
+
+import atexit
+import operator
+import os
+import threading
+import time
+import warnings
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+import pyarrow as pa
+
+from tracklib import config, environment, layout
+from tracklib.buffer import Entry, Flusher, drain, entries_to_table
+from tracklib.errors import InvalidStepError, RunFinishedError, RunNotFoundError
+from tracklib.ids import new_id, new_run_name
+from tracklib.record import Artifact, RunState, record_table, state_from_record
+from tracklib.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION, Status, check_key, flatten_params, metric_value
+from tracklib.spool import Spool
+from tracklib.storage import Storage, bytes_to_table, table_to_bytes
+from tracklib.summary import merge, summarize
+from tracklib.uploader import Uploader
+
+
+class Run:
+    """One training run. Create it with :func:`tracklib.init`; finish it (or use ``with``)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        state: RunState,
+        *,
+        capture: Iterable[str],
+        flush_interval: float,
+        heartbeat_interval: float,
+        finish_timeout: float,
+    ) -> None:
+        self._storage = storage
+        self._state = state
+        self._redact = environment.Redactor(os.environ)
+        self._spool = Spool(config.spool_dir(), storage.url)
+        self._uploader = Uploader(storage, self._spool, config.UPLOAD_QUEUE_MAX_BYTES, f"tracklib-upload-{state.run_id}")
+        self._entries: deque[Entry] = deque()
+        self._flush_at = max(1, config.FLUSH_MAX_POINTS // 10)
+        self._next_step = state.next_step()
+        self._known_keys: set[str] = set()
+        self._heartbeat_interval = heartbeat_interval
+        self._finish_timeout = finish_timeout
+        self._lock = threading.Lock()  # guards _state and _dirty against the flusher thread
+        self._dirty = True
+        self._last_record = 0.0
+        self._finished = False
+        self.summary = Summary(self)
+        self._write_environment(capture)
+        self._flush()  # the "running" record, so the run shows up at once
+        self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
+        _track(self)
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._state.run_id
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def project(self) -> str:
+        return self._state.project
+
+    @property
+    def root(self) -> str:
+        return self._storage.url
+
+    @property
+    def status(self) -> Status:
+        return self._state.status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._state.params)
+
+    def __repr__(self) -> str:
+        return f"<tracklib.Run {self.project}/{self.name} id={self.id} {self.status}>"
+
+    # -- the hot path -----------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
+        """Record metric values at ``step`` (default: one past the previous step).
+
+        Does no I/O: the values are validated, then appended to an in-memory buffer.
+
+        Raises:
+            InvalidValueError: a value is not a number (a TypeError).
+            InvalidKeyError: a key is not a non-empty string.
+            InvalidStepError: ``step`` is not an integer >= 0.
+            RunFinishedError: the run is finished.
+        """
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is {self._state.status}; start a new run to log more")
+        if step is None:
+            step = self._next_step
+        elif type(step) is not int or step < 0:
+            step = _check_step(step)
+        values = dict(data)
+        known = self._known_keys
+        for key, value in values.items():
+            if key not in known:
+                check_key(key)
+                known.add(key)
+            kind = type(value)
+            if kind is not float and kind is not int:
+                values[key] = metric_value(key, value)
+        if step >= self._next_step:
+            self._next_step = step + 1
+        if values:
+            self._entries.append((step, time.time(), values))
+            if len(self._entries) >= self._flush_at:
+                self._flusher.wake()
+
+    # -- the rest of the API ------------------------------------------------------------
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Merge more params in (nested dicts become dotted keys; types are kept)."""
+        self._check_open()
+        flat = _redact_params(flatten_params(params), self._redact)
+        with self._lock:
+            self._state.params.update(flat)
+            self._dirty = True
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
+        """Copy a local file into the run's artifacts (uploaded in the background).
+
+        Raises:
+            FileNotFoundError: ``path`` is not a file.
+            InvalidKeyError: ``name`` would leave the run's folder.
+        """
+        self._check_open()
+        source = os.fspath(path)
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"log_artifact: {source!r} is not a file")
+        name = layout.check_artifact_name(name if name is not None else os.path.basename(source))
+        rel = layout.artifact_path(self.project, self.id, name)
+        staged = self._spool.stage_file(rel, source)
+        artifact = Artifact(name=name, path=rel, size=os.path.getsize(staged), sha256=_sha256(staged))
+        self._uploader.submit_spooled(rel)
+        with self._lock:
+            self._state.artifacts[name] = artifact
+            self._dirty = True
+        return artifact
+
+    def finish(self, status: Status | str = Status.FINISHED, error: str | None = None) -> None:
+        """Flush everything, write the final record and stop the background threads.
+
+        Waits up to ``finish_timeout`` seconds for the store; what has not arrived by then
+        stays in the local spool (see ``tracklib sync``). Calling it twice is harmless.
+        """
+        if self._finished:
+            return
+        self._finished = True
+        self._flusher.stop()
+        with self._lock:
+            self._state.status = Status(status)
+            self._state.error = error
+            self._state.end_time = time.time()
+            self._dirty = True
+        self._flush()
+        spooled = self._uploader.close(self._finish_timeout)
+        _live_runs.discard(self)
+        if spooled:
+            warnings.warn(
+                f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "
+                f"in time; they wait in {self._spool.dir} and `tracklib sync` uploads them",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is None:
+            self.finish(Status.FINISHED)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish(Status.KILLED, "KeyboardInterrupt")
+        else:
+            self.finish(Status.FAILED, f"{exc_type.__name__}: {exc}")
+
+    # -- background work ----------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is {self._state.status}")
+
+    def _flush(self) -> None:
+        """Turn buffered log calls into a metric part and, when due, a new record."""
+        try:
+            batch = drain(self._entries)
+            if batch:
+                table = entries_to_table(self.id, batch)
+                new = summarize(table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy())
+                rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
+                self._uploader.submit(rel, table_to_bytes(table))
+            now = time.time()
+            with self._lock:
+                if batch:
+                    self._state.summary = merge(self._state.summary, new)
+                if not (batch or self._dirty or now - self._last_record >= self._heartbeat_interval):
+                    return
+                self._state.seq += 1
+                record = record_table(self._state, now)
+                self._dirty = False
+                self._last_record = now
+            rel = layout.part_path(layout.RECORDS, self.project, self.id, new_id())
+            self._uploader.submit(rel, table_to_bytes(record))
+        except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
+            warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
+
+    def _write_environment(self, capture: Iterable[str]) -> None:
+        env = environment.capture(capture, self._redact)
+        with self._lock:
+            self._state.host = self._state.host or env.get("host")
+            self._state.git_commit = env.get("git_commit") or self._state.git_commit
+        row = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()} | env
+        table = pa.Table.from_pylist([row], schema=ENVIRONMENT_SCHEMA)
+        rel = layout.part_path(layout.ENVIRONMENT, self.project, self.id, new_id())
+        self._uploader.submit(rel, table_to_bytes(table))
+
+    def _set_user_summary(self, key: str, value: Any) -> None:
+        self._check_open()
+        check_key(key, "summary")
+        number = metric_value(key, value)
+        with self._lock:
+            self._state.user_summary[key] = number
+            self._dirty = True
+
+
+class Summary(MutableMapping[str, float]):
+    """``run.summary``: the last value of every metric, overridable by explicit values."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def _view(self) -> dict[str, float]:
+        state = self._run._state
+        return {k: s.last for k, s in state.summary.items()} | state.user_summary
+
+    def __getitem__(self, key: str) -> float:
+        return self._view()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._run._set_user_summary(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        with self._run._lock:
+            del self._run._state.user_summary[key]
+            self._run._dirty = True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._view())
+
+    def __len__(self) -> int:
+        return len(self._view())
+
+    def __repr__(self) -> str:
+        return f"Summary({self._view()!r})"
+
+
+def init(
+    project: str,
+    *,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] | None = None,
+    group: str | None = None,
+    notes: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    capture: Iterable[str] | bool = True,
+    flush_interval: float = config.FLUSH_INTERVAL_S,
+    heartbeat_interval: float = config.HEARTBEAT_INTERVAL_S,
+    finish_timeout: float = config.FINISH_TIMEOUT_S,
+) -> Run:
+    """Start (or, with ``resume=True``, continue) a run and return it.
+
+    Args:
+        project: the project the run belongs to (a folder name).
+        name: a readable name; generated (``crimson-otter``) when omitted.
+        params: hyperparameters; nested dicts flatten to dotted keys.
+        tags, group, notes: for filtering and grouping in the dashboard.
+        root: the store (any fsspec URL); default ``$TRACKLIB_ROOT`` or ``./tracking``.
+        storage_options: passed to fsspec unchanged.
+        run_id: the id of the run to resume (or a custom id for a new run).
+        resume: continue ``run_id`` after its last step, keeping params, tags and history.
+        capture: ``True`` (all), ``False`` (none) or a subset of
+            ``("system", "argv", "git", "git_diff", "packages", "gpu")``.
+        flush_interval: seconds between metric parts while logging.
+        heartbeat_interval: seconds between record refreshes of an idle running run.
+        finish_timeout: how long ``finish`` waits for the store before spooling locally.
+
+    Raises:
+        StoreError: the root cannot be written (missing bucket, read-only folder).
+        RunNotFoundError: ``resume=True`` and no run ``run_id`` exists in ``project``.
+    """
+    layout.check_project(project)
+    if resume and run_id is None:
+        raise ValueError("resume=True needs the run_id of the run to continue")
+    storage = Storage(config.resolve_root(root), storage_options)
+    storage.check_writable()
+    redact = environment.Redactor(os.environ)
+    flat_params = _redact_params(flatten_params(params or {}), redact)
+    tag_list = [_check_tag(tag) for tag in (tags or [])]
+    if resume:
+        state = _read_state(storage, project, layout.check_run_id(run_id))
+        state.status, state.error, state.end_time = Status.RUNNING, None, None
+        state.params.update(flat_params)
+        state.tags += [tag for tag in tag_list if tag not in state.tags]
+        state.name = name or state.name
+        state.group = group if group is not None else state.group
+        state.notes = notes if notes is not None else state.notes
+    else:
+        if run_id is not None and storage.list_files(layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id))):
+            raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
+        state = RunState(
+            run_id=run_id or new_id(),
+            project=project,
+            name=name or new_run_name(),
+            group=group,
+            tags=tag_list,
+            notes=notes,
+            start_time=time.time(),
+            params=flat_params,
+        )
+    wanted = environment.CAPTURE_ALL if capture is True else () if capture is False else tuple(capture)
+    return Run(
+        storage,
+        state,
+        capture=wanted,
+        flush_interval=flush_interval,
+        heartbeat_interval=heartbeat_interval,
+        finish_timeout=finish_timeout,
+    )
+
+
+def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
+    files = storage.list_files(layout.run_dir(layout.RECORDS, project, run_id))
+    files = [f for f in files if layout.is_data_file(f.path)]
+    if not files:
+        raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
+    rows = [bytes_to_table(storage.read_bytes(f.path), f.path).to_pylist()[0] for f in files]
+    newest = max(rows, key=lambda row: (row["record_time"], row["seq"]))
+    return state_from_record(newest)
+
+
+def _check_step(step: object) -> int:
+    if isinstance(step, bool):
+        raise InvalidStepError(f"step must be an integer >= 0, got {step!r}")
+    try:
+        value = operator.index(step)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidStepError(f"step must be an integer >= 0, got {type(step).__name__} {step!r}") from None
+    if value < 0:
+        raise InvalidStepError(f"step must be an integer >= 0, got {value}")
+    return value
+
+
+def _check_tag(tag: object) -> str:
+    if not isinstance(tag, str) or not tag:
+        raise ValueError(f"tags must be non-empty strings, got {tag!r}")
+    return tag
+
+
+def _redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
+    return {key: redact(value) if isinstance(value, str) else value for key, value in params.items()}
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now_ts() -> Any:
+    from datetime import datetime, timezone
+
+    return datetime.now(tz=timezone.utc)
+
+
+_live_runs: set[Run] = set()
+_uncaught: list[str] = []
+
+
+def _track(run: Run) -> None:
+    """Close runs still open at interpreter exit, as W&B and MLflow do: an uncaught exception
+    marks them failed. The hooks are installed by the first run, never at import."""
+    if not _hooks_installed.is_set():
+        _hooks_installed.set()
+        previous = sys.excepthook
+
+        def excepthook(kind, value, tb):  # type: ignore[no-untyped-def]
+            _uncaught.append(f"{kind.__name__}: {value}")
+            previous(kind, value, tb)
+
+        sys.excepthook = excepthook
+        atexit.register(_finish_live_runs)
+    _live_runs.add(run)
+
+
+def _finish_live_runs() -> None:
+    for run in list(_live_runs):
+        if _uncaught:
+            run.finish(Status.FAILED, _uncaught[-1])
+        else:
+            run.finish(Status.FINISHED)
+
+
+_hooks_installed = threading.Event()

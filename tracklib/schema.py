@@ -1,0 +1,203 @@
+"""The on-disk schemas, the run statuses and the validation of logged values (pure).
+
+See docs/FORMAT.md for the specification these schemas implement.
+"""
+
+from __future__ import annotations
+
+import enum
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from tracklib.errors import FormatVersionError, InvalidKeyError, InvalidValueError
+
+FORMAT_VERSION = "1.0"
+FORMAT_VERSION_KEY = b"tracklib.format_version"
+FILE_METADATA = {FORMAT_VERSION_KEY: FORMAT_VERSION.encode()}
+
+
+class Status(enum.StrEnum):
+    """Lifecycle of a run. ``stale`` is never written: readers derive it from the heartbeat."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    KILLED = "killed"
+    STALE = "stale"
+
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+METRICS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("key", pa.string()),
+        ("step", pa.int64()),
+        ("value", pa.float64()),
+        ("time", TIMESTAMP),
+    ],
+    metadata=FILE_METADATA,
+)
+
+PARAM_TYPE = pa.struct([("key", pa.string()), ("type", pa.string()), ("value", pa.string())])
+SUMMARY_TYPE = pa.struct(
+    [
+        ("key", pa.string()),
+        ("last", pa.float64()),
+        ("last_step", pa.int64()),
+        ("min", pa.float64()),
+        ("min_step", pa.int64()),
+        ("max", pa.float64()),
+        ("max_step", pa.int64()),
+        ("count", pa.int64()),
+    ]
+)
+ARTIFACT_TYPE = pa.struct(
+    [("name", pa.string()), ("path", pa.string()), ("size", pa.int64()), ("sha256", pa.string())]
+)
+
+RECORD_SCHEMA = pa.schema(
+    [
+        ("format_version", pa.string()),
+        ("run_id", pa.string()),
+        ("project", pa.string()),
+        ("name", pa.string()),
+        ("group", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("notes", pa.string()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("start_time", TIMESTAMP),
+        ("end_time", TIMESTAMP),
+        ("heartbeat_time", TIMESTAMP),
+        ("record_time", TIMESTAMP),
+        ("seq", pa.int64()),
+        ("host", pa.string()),
+        ("git_commit", pa.string()),
+        ("params", pa.list_(PARAM_TYPE)),
+        ("summary", pa.list_(SUMMARY_TYPE)),
+        ("artifacts", pa.list_(ARTIFACT_TYPE)),
+    ],
+    metadata=FILE_METADATA,
+)
+
+ENVIRONMENT_SCHEMA = pa.schema(
+    [
+        ("format_version", pa.string()),
+        ("run_id", pa.string()),
+        ("record_time", TIMESTAMP),
+        ("host", pa.string()),
+        ("user", pa.string()),
+        ("pid", pa.int64()),
+        ("python", pa.string()),
+        ("platform", pa.string()),
+        ("argv", pa.list_(pa.string())),
+        ("git_commit", pa.string()),
+        ("git_branch", pa.string()),
+        ("git_dirty", pa.bool_()),
+        ("git_remote", pa.string()),
+        ("git_diff", pa.string()),
+        ("packages", pa.list_(pa.string())),
+        ("gpus", pa.list_(pa.string())),
+    ],
+    metadata=FILE_METADATA,
+)
+
+
+def check_format_version(metadata: Mapping[bytes, bytes] | None, where: str) -> None:
+    """Refuse a file whose major format version is newer than ours."""
+    found = (metadata or {}).get(FORMAT_VERSION_KEY)
+    if found is None:
+        raise FormatVersionError(f"{where}: not a tracklib file (no {FORMAT_VERSION_KEY.decode()})")
+    major = found.decode().split(".")[0]
+    if not major.isdigit() or int(major) > int(FORMAT_VERSION.split(".")[0]):
+        raise FormatVersionError(
+            f"{where}: written in format {found.decode()}, this tracklib reads {FORMAT_VERSION}; "
+            "upgrade tracklib to read it"
+        )
+
+
+def check_key(key: object, what: str = "metric") -> str:
+    """A key must be a non-empty string; ``/`` namespaces (``train/loss``) are normal."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKeyError(f"{what} key must be a non-empty string, got {key!r}")
+    return key
+
+
+def metric_value(key: str, value: object) -> float:
+    """Anything with ``__float__`` is a metric (NaN and ±inf included); the rest is refused."""
+    if isinstance(value, (str, bytes, list, tuple, dict, set)) or value is None:
+        raise InvalidValueError(
+            f"metric {key!r}: {type(value).__name__} value {_short(value)} is not a number; "
+            "log numbers as metrics and put text in params or notes"
+        )
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(
+            f"metric {key!r}: cannot convert {type(value).__name__} {_short(value)} to float ({exc})"
+        ) from None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+ParamValue = int | float | bool | str | None
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, ParamValue]:
+    """Nested dicts become dotted keys; int/float/bool/str/None keep their type, the rest is str()."""
+    flat: dict[str, ParamValue] = {}
+    for key, value in params.items():
+        check_key(key, "param")
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_params(value, prefix=f"{name}."))
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            flat[name] = value
+        elif isinstance(item := _scalar_item(value), (bool, int, float, str)):
+            flat[name] = item
+        else:
+            warnings.warn(
+                f"param {name!r}: {type(value).__name__} is stored as its str()", stacklevel=3
+            )
+            flat[name] = str(value)
+    return flat
+
+
+def _scalar_item(value: object) -> ParamValue | object:
+    """numpy scalars, 0-d arrays and 0-d tensors carry a plain Python value in ``.item()``."""
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):
+        return value.item()  # type: ignore[attr-defined]
+    return value
+
+
+def encode_param(value: ParamValue) -> tuple[str, str | None]:
+    """(type, text) of a param value, as stored in the ``params`` column."""
+    if value is None:
+        return "null", None
+    if isinstance(value, bool):
+        return "bool", "true" if value else "false"
+    if isinstance(value, int):
+        return "int", str(value)
+    if isinstance(value, float):
+        return "float", repr(value)
+    return "str", str(value)
+
+
+def decode_param(type_: str, text: str | None) -> ParamValue:
+    """Inverse of ``encode_param``; unknown types come back as text."""
+    if type_ == "null" or text is None:
+        return None
+    if type_ == "bool":
+        return text == "true"
+    if type_ == "int":
+        return int(text)
+    if type_ == "float":
+        return float(text)
+    return text

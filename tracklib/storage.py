@@ -1,0 +1,164 @@
+"""The one place that talks to fsspec: atomic exclusive writes, listing, reading Parquet bytes."""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
+
+from tracklib.errors import StoreError
+from tracklib.schema import check_format_version
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A listed file: its path relative to the root and what changes when it is replaced."""
+
+    path: str
+    size: int
+    version: str  # mtime or ETag: together with size, the cache key of its contents
+
+
+def table_to_bytes(table: pa.Table) -> bytes:
+    """Parquet bytes of ``table`` (zstd: small, and read by DuckDB, Polars, Spark, pandas)."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def bytes_to_table(data: bytes, where: str) -> pa.Table:
+    """Parse a Parquet file written by tracklib, refusing a newer format version."""
+    table = pq.read_table(pa.BufferReader(data))
+    check_format_version(table.schema.metadata, where)
+    return table
+
+
+class Storage:
+    """A store root: an fsspec filesystem and the root path inside it, kept together."""
+
+    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+        self.root = root.rstrip("/") if root not in ("", "/") else root
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+
+    def __repr__(self) -> str:
+        return f"Storage({self.url!r})"
+
+    def full_path(self, rel: str) -> str:
+        return posixpath.join(self.root, rel) if self.root else rel
+
+    def check_writable(self) -> None:
+        """Fail now, with a clear message, on a root that can never be written."""
+        if self.is_local:
+            try:
+                os.makedirs(self.root, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store root {self.url!r} cannot be created: {exc}") from exc
+            if not os.access(self.root, os.W_OK):
+                raise StoreError(f"store root {self.url!r} is not writable")
+            return
+        top = self.root.split("/", 1)[0]
+        try:
+            exists = self.fs.exists(top) if top else True
+        except Exception as exc:  # noqa: BLE001 - any transport error means "unusable now"
+            raise StoreError(f"store root {self.url!r} cannot be reached: {exc}") from exc
+        if not exists:
+            raise StoreError(f"store root {self.url!r}: bucket or folder {top!r} does not exist")
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Publish ``data`` at ``rel`` all at once, never over an existing file.
+
+        Raises FileExistsError if the file is already there (a retried write that had landed).
+        """
+        path = self.full_path(rel)
+        if self.is_local:
+            self._publish_local(path, lambda tmp: _write_file(tmp, data))
+        else:
+            self.fs.pipe_file(path, data, mode="create")
+
+    def put_file(self, rel: str, local_path: str) -> None:
+        """Copy a local file to ``rel``, all at once, never over an existing file."""
+        path = self.full_path(rel)
+        if self.is_local:
+            self._publish_local(path, lambda tmp: shutil.copyfile(local_path, tmp))
+        else:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            self.fs.put_file(local_path, path, mode="create")
+
+    def _publish_local(self, path: str, write: Any) -> None:
+        # Temp name in the same folder (so the link is a rename, not a copy) that no reader
+        # globbing *.parquet picks up; os.link publishes atomically and refuses to overwrite.
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
+        try:
+            write(tmp)
+            os.link(tmp, path)
+        finally:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+    def list_files(self, rel_prefix: str) -> list[FileInfo]:
+        """Every file below ``rel_prefix`` (none if it does not exist), sorted by path."""
+        prefix = self.full_path(rel_prefix)
+        try:
+            found = self.fs.find(prefix, detail=True)
+        except FileNotFoundError:
+            return []
+        strip = len(self.root) + 1 if self.root else 0
+        infos = []
+        for path, info in found.items():
+            if info.get("type") == "directory":
+                continue
+            version = str(info.get("ETag") or info.get("etag") or info.get("mtime") or
+                          info.get("LastModified") or info.get("created") or "")
+            infos.append(FileInfo(path[strip:].lstrip("/"), int(info.get("size") or 0), version))
+        infos.sort(key=lambda item: item.path)
+        return infos
+
+    def list_dirs(self, rel_prefix: str) -> list[str]:
+        """Names of the folders directly below ``rel_prefix``."""
+        try:
+            entries = self.fs.ls(self.full_path(rel_prefix), detail=True)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            posixpath.basename(entry["name"].rstrip("/"))
+            for entry in entries
+            if entry.get("type") == "directory"
+        )
+
+    def read_many(self, rels: Iterable[str]) -> dict[str, bytes | Exception]:
+        """Contents of many files at once (concurrent on object stores); errors are returned."""
+        rels = list(rels)
+        if not rels:
+            return {}
+        full = {self.full_path(rel): rel for rel in rels}
+        found = self.fs.cat(list(full), on_error="return")
+        return {full[path]: value for path, value in found.items() if path in full} | {
+            rel: FileNotFoundError(path) for path, rel in full.items() if path not in found
+        }
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self.fs.cat_file(self.full_path(rel))
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.exists(self.full_path(rel))
+
+
+def _write_file(path: str, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)

@@ -1,0 +1,213 @@
+"""The read side: projects, runs, leaderboards, histories and single runs from a store root.
+
+Every file read is cached by (path, size, version), so a refresh reads only new files.
+A file that cannot be read (truncated, foreign, newer format) is skipped with one warning.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from tracklib import config, layout, query
+from tracklib.downsample import minmax_downsample
+from tracklib.errors import FormatVersionError, RunNotFoundError
+from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
+from tracklib.storage import FileInfo, Storage, bytes_to_table
+
+
+@dataclass
+class RunDetails:
+    """Everything about one run, for the run page and for scripts."""
+
+    run_id: str
+    project: str
+    name: str
+    status: str
+    group: str | None
+    tags: list[str]
+    notes: str | None
+    error: str | None
+    start_time: pd.Timestamp
+    end_time: pd.Timestamp | None
+    heartbeat_time: pd.Timestamp
+    params: dict[str, Any]
+    summary: pd.DataFrame
+    environment: dict[str, Any]
+    artifacts: pd.DataFrame
+
+
+def open_store(
+    root: str | os.PathLike[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    *,
+    stale_after: float = config.STALE_AFTER_S,
+) -> Store:
+    """Open a store for reading; ``root`` resolves as in :func:`tracklib.init`.
+
+    Args:
+        root: any fsspec URL; default ``$TRACKLIB_ROOT`` or ``./tracking``.
+        storage_options: passed to fsspec unchanged.
+        stale_after: seconds without a heartbeat after which a running run reads as stale.
+    """
+    return Store(Storage(config.resolve_root(root), storage_options), stale_after=stale_after)
+
+
+class Store:
+    """Reads what runs wrote. Cheap to keep around: repeated calls read only new files."""
+
+    def __init__(self, storage: Storage, stale_after: float = config.STALE_AFTER_S) -> None:
+        self.storage = storage
+        self.stale_after = stale_after
+        self._tables: dict[tuple[str, int, str], pa.Table | None] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def root(self) -> str:
+        return self.storage.url
+
+    def __repr__(self) -> str:
+        return f"Store({self.root!r})"
+
+    # -- listing and cached reading -------------------------------------------------------
+    def projects(self) -> list[str]:
+        """Names of the projects that have at least one run."""
+        prefix = "project="
+        return [d[len(prefix):] for d in self.storage.list_dirs(layout.RECORDS) if d.startswith(prefix)]
+
+    def _read_tables(self, files: Sequence[FileInfo], schema: pa.Schema) -> pa.Table:
+        """The concatenation of ``files`` (read once each), skipping unreadable ones."""
+        files = [f for f in files if layout.is_data_file(f.path)]
+        keys = {f: (f.path, f.size, f.version) for f in files}
+        with self._lock:
+            missing = [f for f in files if keys[f] not in self._tables]
+        fetched = self.storage.read_many(f.path for f in missing)
+        for info in missing:
+            data = fetched.get(info.path)
+            table = self._parse(info.path, data, schema)
+            with self._lock:
+                self._tables[keys[info]] = table
+        with self._lock:
+            tables = [self._tables[keys[f]] for f in files]
+        present = [t for t in tables if t is not None]
+        return pa.concat_tables(present) if present else schema.empty_table()
+
+    def _parse(self, path: str, data: bytes | Exception | None, schema: pa.Schema) -> pa.Table | None:
+        if isinstance(data, FileNotFoundError) or data is None:
+            return None  # removed between listing and reading (compaction): not an error
+        try:
+            if isinstance(data, Exception):
+                raise data
+            table = bytes_to_table(data, path)
+            return table.select(schema.names).cast(schema)
+        except FormatVersionError as exc:
+            warnings.warn(f"tracklib: skipping {path}: {exc}", stacklevel=4)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, named once
+            warnings.warn(f"tracklib: skipping unreadable file {path}: {exc}", stacklevel=4)
+        return None
+
+    def records(self, project: str) -> pa.Table:
+        """Every record snapshot of the project (all versions, not only the newest)."""
+        files = self.storage.list_files(layout.project_dir(layout.RECORDS, layout.check_project(project)))
+        return self._read_tables(files, RECORD_SCHEMA)
+
+    # -- the public read API ---------------------------------------------------------------
+    def runs(self, project: str) -> pd.DataFrame:
+        """One row per run, newest first: identity, status, params.<k>, metrics.<k>[.min|.max]."""
+        return query.runs_frame(self.records(project), _now(), self.stale_after)
+
+    def leaderboard(
+        self,
+        project: str,
+        metric: str,
+        agg: str = "last",
+        ascending: bool = False,
+        top: int | None = None,
+    ) -> pd.DataFrame:
+        """Runs ranked by ``agg`` (last, min or max) of ``metric``, with ``rank`` and ``step``."""
+        records = query.newest_records(self.records(project))
+        runs = query.runs_frame(records, _now(), self.stale_after)
+        return query.leaderboard(runs, query.summary_long(records), metric, agg, ascending, top)
+
+    def history(
+        self,
+        project: str,
+        run_ids: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        max_points: int | None = None,
+    ) -> pd.DataFrame:
+        """Long rows ``run_id, key, step, value, time`` sorted by run, key, step.
+
+        Only the named runs' files are listed and read. ``max_points`` caps each series,
+        keeping every bucket's min and max so spikes survive.
+        """
+        layout.check_project(project)
+        if run_ids is None:
+            prefixes = [layout.project_dir(layout.METRICS, project)]
+        else:
+            prefixes = [layout.run_dir(layout.METRICS, project, layout.check_run_id(r)) for r in run_ids]
+        files = [f for prefix in prefixes for f in self.storage.list_files(prefix)]
+        table = self._read_tables(files, METRICS_SCHEMA)
+        if keys is not None:
+            table = table.filter(pa.compute.is_in(table["key"], pa.array(list(keys), pa.string())))
+        table = table.sort_by([("run_id", "ascending"), ("key", "ascending"), ("step", "ascending"), ("time", "ascending")])
+        frame = table.to_pandas()
+        if max_points is not None:
+            frame = minmax_downsample(frame, max_points).reset_index(drop=True)
+        return frame
+
+    def run(self, project: str, run_id: str) -> RunDetails:
+        """One run in full: params, summary, environment, artifacts, status."""
+        layout.check_project(project)
+        files = self.storage.list_files(layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id)))
+        records = query.newest_records(self._read_tables(files, RECORD_SCHEMA))
+        if records.num_rows == 0:
+            raise RunNotFoundError(f"no run {run_id!r} in project {project!r}")
+        row = query.runs_frame(records, _now(), self.stale_after).iloc[0]
+        raw = records.to_pylist()[0]
+        env_files = self.storage.list_files(layout.run_dir(layout.ENVIRONMENT, project, run_id))
+        env_rows = self._read_tables(env_files, ENVIRONMENT_SCHEMA).to_pylist()
+        environment = max(env_rows, key=lambda r: r["record_time"]) if env_rows else {}
+        return RunDetails(
+            run_id=run_id,
+            project=project,
+            name=raw["name"],
+            status=row["status"],
+            group=raw["group"],
+            tags=list(raw["tags"] or []),
+            notes=raw["notes"],
+            error=raw["error"],
+            start_time=pd.Timestamp(raw["start_time"]),
+            end_time=pd.Timestamp(raw["end_time"]) if raw["end_time"] else None,
+            heartbeat_time=pd.Timestamp(raw["heartbeat_time"]),
+            params={k[len("params."):]: _plain(v) for k, v in row.items() if k.startswith("params.") and not _missing(v)},
+            summary=query.summary_long(records).drop(columns="run_id"),
+            environment={k: v for k, v in environment.items() if k not in ("format_version", "run_id", "record_time")},
+            artifacts=pd.DataFrame(raw["artifacts"] or [], columns=["name", "path", "size", "sha256"]),
+        )
+
+    def read_artifact(self, path: str) -> bytes:
+        """The bytes of an artifact, by the ``path`` listed in ``run(...).artifacts``."""
+        if not path.startswith(f"{layout.ARTIFACTS}/"):
+            raise ValueError(f"{path!r} is not an artifact path")
+        return self.storage.read_bytes(path)
+
+
+def _now() -> datetime:
+    return datetime.now(tz=timezone.utc)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,128 @@
+"""The thread that moves finished Parquet parts to the store, so training never waits on it.
+
+A part waits in memory while the queue is under its byte cap and goes straight to the
+local spool beyond it (memory stays bounded however long the store is away). Failed
+uploads are retried with exponential backoff; at ``close`` whatever did not make it in
+time is spooled, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from tracklib.spool import Spool
+from tracklib.storage import Storage
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START_S = 0.25
+BACKOFF_MAX_S = 10.0
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file for the store: in memory (``data``) or already in the spool."""
+
+    rel: str
+    data: bytes | None = None
+    spooled: bool = False
+
+
+class Uploader:
+    def __init__(self, storage: Storage, spool: Spool, max_queue_bytes: int, name: str) -> None:
+        self._storage = storage
+        self._spool = spool
+        self._max_queue_bytes = max_queue_bytes
+        self._queue: deque[Upload] = deque()
+        self._queued_bytes = 0
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._closing = False
+        self._deadline = float("inf")
+        self.uploaded = 0
+        self.failures = 0
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, rel: str, data: bytes) -> None:
+        """Queue ``data`` for ``rel``; beyond the byte cap it waits in the spool instead."""
+        with self._lock:
+            if self._queued_bytes + len(data) > self._max_queue_bytes:
+                self._spool.save(rel, data)
+                upload = Upload(rel, spooled=True)
+            else:
+                upload = Upload(rel, data)
+                self._queued_bytes += len(data)
+            self._queue.append(upload)
+            self._ready.notify()
+
+    def submit_spooled(self, rel: str) -> None:
+        """Queue a file that is already in the spool (a staged artifact)."""
+        with self._lock:
+            self._queue.append(Upload(rel, spooled=True))
+            self._ready.notify()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def close(self, timeout: float) -> int:
+        """Give the queue ``timeout`` seconds to drain, then spool the rest; returns how many."""
+        with self._lock:
+            self._closing = True
+            self._deadline = time.monotonic() + timeout
+            self._ready.notify()
+        self._thread.join()
+        spooled = 0
+        with self._lock:
+            while self._queue:
+                upload = self._queue.popleft()
+                if upload.data is not None:
+                    self._spool.save(upload.rel, upload.data)
+                spooled += 1
+        return spooled
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._closing:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                upload = self._queue[0]
+            if not self._send_with_retries(upload):
+                return  # closing and out of time: close() spools what is left
+            with self._lock:
+                self._queue.popleft()
+                if upload.data is not None:
+                    self._queued_bytes -= len(upload.data)
+                self.uploaded += 1
+
+    def _send_with_retries(self, upload: Upload) -> bool:
+        delay = BACKOFF_START_S
+        while True:
+            try:
+                self._send(upload)
+                return True
+            except Exception as exc:  # noqa: BLE001 - every store fault is retried, then spooled
+                self.failures += 1
+                log.debug("upload of %s failed (%s); retrying in %.2fs", upload.rel, exc, delay)
+            with self._lock:
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._ready.wait(min(delay, remaining))
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _send(self, upload: Upload) -> None:
+        if upload.spooled:
+            self._spool.upload(self._storage, upload.rel)
+            return
+        try:
+            self._storage.write_bytes(upload.rel, upload.data or b"")
+        except FileExistsError:
+            pass  # names are unique: an earlier, timed-out attempt had landed
