@@ -184,9 +184,9 @@ def encode_param(value: ParamValue) -> tuple[str, str | None]:
     if isinstance(value, bool):
         return "bool", "true" if value else "false"
     if isinstance(value, int):
-        return "int", str(value)
+        return "int", str(int(value))
     if isinstance(value, float):
-        return "float", repr(value)
+        return "float", repr(float(value))
     return "str", str(value)
 
 

@@ -7,6 +7,7 @@ import os
 import posixpath
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,21 @@ from fsspec.implementations.local import LocalFileSystem
 
 from tracklib.errors import StoreError
 from tracklib.schema import check_format_version
+
+
+WRITE_TIMEOUT_S = 30.0
+MIN_UPLOAD_BYTES_PER_S = 1_000_000
+# botocore's defaults spend ~10 s per attempt on a dead endpoint and retry on top of s3fs's
+# retries; our uploader retries with its own backoff, so each attempt should fail fast.
+S3_FAIL_FAST = {"connect_timeout": 3, "read_timeout": 30, "retries": {"max_attempts": 1}}
+
+
+def fail_fast_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``storage_options`` with fail-fast network settings for S3, unless the user set them."""
+    options = dict(storage_options or {})
+    if url.startswith(("s3://", "s3a://")):
+        options["config_kwargs"] = S3_FAIL_FAST | dict(options.get("config_kwargs", {}))
+    return options
 
 
 @dataclass(frozen=True)
@@ -48,7 +64,7 @@ class Storage:
 
     def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+        self.fs, root = fsspec.core.url_to_fs(url, **fail_fast_options(url, storage_options))
         self.root = root.rstrip("/") if root not in ("", "/") else root
         self.is_local = isinstance(self.fs, LocalFileSystem)
 
@@ -69,12 +85,21 @@ class Storage:
                 raise StoreError(f"store root {self.url!r} is not writable")
             return
         top = self.root.split("/", 1)[0]
+        if not top:
+            return
         try:
-            exists = self.fs.exists(top) if top else True
-        except Exception as exc:  # noqa: BLE001 - any transport error means "unusable now"
-            raise StoreError(f"store root {self.url!r} cannot be reached: {exc}") from exc
-        if not exists:
-            raise StoreError(f"store root {self.url!r}: bucket or folder {top!r} does not exist")
+            self.fs.info(top)
+        except FileNotFoundError:
+            raise StoreError(f"store root {self.url!r}: bucket {top!r} does not exist") from None
+        except PermissionError as exc:
+            raise StoreError(f"store root {self.url!r}: access denied ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001 - down or slow now: the uploader retries, then spools
+            warnings.warn(
+                f"tracklib: store root {self.url!r} cannot be reached now ({exc!r}); "
+                "logging goes on and files wait in the local spool until it is back",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Publish ``data`` at ``rel`` all at once, never over an existing file.
@@ -85,7 +110,7 @@ class Storage:
         if self.is_local:
             self._publish_local(path, lambda tmp: _write_file(tmp, data))
         else:
-            self.fs.pipe_file(path, data, mode="create")
+            self.fs.pipe_file(path, data, mode="create", **self._deadline(len(data)))
 
     def put_file(self, rel: str, local_path: str) -> None:
         """Copy a local file to ``rel``, all at once, never over an existing file."""
@@ -94,7 +119,15 @@ class Storage:
             self._publish_local(path, lambda tmp: shutil.copyfile(local_path, tmp))
         else:
             self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
-            self.fs.put_file(local_path, path, mode="create")
+            size = os.path.getsize(local_path)
+            self.fs.put_file(local_path, path, mode="create", **self._deadline(size))
+
+    def _deadline(self, size: int) -> dict[str, float]:
+        # A server that accepts the connection but never answers hangs a PUT forever, whatever
+        # botocore's timeouts say; only fsspec's per-call timeout bounds it (async filesystems).
+        if getattr(self.fs, "async_impl", False):
+            return {"timeout": WRITE_TIMEOUT_S + size / MIN_UPLOAD_BYTES_PER_S}
+        return {}
 
     def _publish_local(self, path: str, write: Any) -> None:
         # Temp name in the same folder (so the link is a rename, not a copy) that no reader
@@ -114,6 +147,7 @@ class Storage:
     def list_files(self, rel_prefix: str) -> list[FileInfo]:
         """Every file below ``rel_prefix`` (none if it does not exist), sorted by path."""
         prefix = self.full_path(rel_prefix)
+        self.fs.invalidate_cache(prefix)  # object-store listings are cached; we need fresh ones
         try:
             found = self.fs.find(prefix, detail=True)
         except FileNotFoundError:
@@ -131,6 +165,7 @@ class Storage:
 
     def list_dirs(self, rel_prefix: str) -> list[str]:
         """Names of the folders directly below ``rel_prefix``."""
+        self.fs.invalidate_cache(self.full_path(rel_prefix))
         try:
             entries = self.fs.ls(self.full_path(rel_prefix), detail=True)
         except FileNotFoundError:

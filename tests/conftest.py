@@ -1,0 +1,110 @@
+"""Shared fixtures: a store root on local disk, in memory and on a real S3 server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+import pytest
+
+import tracklib
+
+from servers import S3_CREDENTIALS, S3Server, start_gcs
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing_component(what: str, exc: BaseException) -> None:
+    """Skip locally, fail in CI: a test that needs a component must run there."""
+    message = f"{what} is not available: {exc!r}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing test component is a failure)")
+    pytest.skip(message)
+
+
+@dataclass
+class Root:
+    """A store root plus the options fsspec needs for it; ``init``/``store`` bind both."""
+
+    kind: str
+    url: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def init(self, project: str = "digits", **kwargs: Any) -> tracklib.Run:
+        kwargs.setdefault("capture", ("system",))
+        return tracklib.init(project, root=self.url, storage_options=self.storage_options, **kwargs)
+
+    def store(self, **kwargs: Any) -> tracklib.Store:
+        return tracklib.open_store(self.url, self.storage_options, **kwargs)
+
+    def filesystem(self) -> Any:
+        return fsspec.core.url_to_fs(self.url, **self.storage_options)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch) -> None:
+    """Each test gets its own spool and no inherited TRACKLIB_ROOT."""
+    monkeypatch.setenv("TRACKLIB_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.delenv("TRACKLIB_ROOT", raising=False)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        missing_component("moto's S3 server", exc)
+    for key, value in S3_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    server = S3Server()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001
+        missing_component("moto's S3 server", exc)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server: S3Server) -> str:
+    s3_server.make_bucket("tracklib-tests")
+    return "tracklib-tests"
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[Any]:
+    try:
+        server = start_gcs()
+    except Exception as exc:  # noqa: BLE001
+        missing_component("fake-gcs-server", exc)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def memory_root() -> Iterator[Root]:
+    url = f"memory://tracklib-{uuid.uuid4().hex}"
+    yield Root("memory", url)
+    fs = fsspec.filesystem("memory")
+    if fs.exists(url):
+        fs.rm(url, recursive=True)
+
+
+@pytest.fixture
+def local_root(tmp_path) -> Root:
+    return Root("local", str(tmp_path / "store"))
+
+
+@pytest.fixture
+def s3_root(request, s3_server: S3Server, s3_bucket: str) -> Root:
+    return Root("s3", f"s3://{s3_bucket}/{uuid.uuid4().hex}", s3_server.storage_options())
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
+def root(request) -> Root:
+    """The same test on a local folder, ``memory://`` and a real S3 endpoint."""
+    return request.getfixturevalue(f"{request.param}_root")

@@ -1,0 +1,80 @@
+"""The demo sweep: real training on digits, written through the public API, read back by a Store."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+import tracklib  # noqa: E402
+from tracklib.demo import run_demo  # noqa: E402
+
+PROJECT = "digits"
+METRICS = {"train/loss", "val/loss", "train/acc", "val/acc"}
+
+
+def test_demo_writes_a_sweep_that_really_learned(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKLIB_SPOOL", str(tmp_path / "spool"))
+    root = str(tmp_path / "store")
+
+    run_ids = run_demo(root=root, project=PROJECT)
+
+    store = tracklib.open_store(root)
+    runs = store.runs(PROJECT)
+    assert 24 <= len(runs) <= 49
+    assert sorted(runs["run_id"]) == sorted(run_ids)
+    assert set(runs["group"]) == {"sweep-1"}
+    assert runs["name"].is_unique
+
+    # exactly one failed run, carrying the exception's text
+    failed = runs[runs["status"] == "failed"]
+    assert len(failed) == 1
+    error = store.run(PROJECT, failed["run_id"].iloc[0]).error
+    assert "demo: learning rate schedule diverged" in error
+    finished = runs[runs["status"] == "finished"]
+    assert len(finished) == len(runs) - 1
+
+    # the best run learned for real, and the sweep separates good configs from bad ones
+    board = store.leaderboard(PROJECT, "val/acc", agg="max")
+    top = board.iloc[0]
+    assert top["metrics.val/acc.max"] > 0.9
+    assert top["status"] == "finished"
+    assert finished["metrics.val/acc.max"].min() < 0.5
+    assert (finished["metrics.best_val_acc"] == finished["metrics.val/acc.max"]).all()
+    assert len(runs[runs["tags"].map(lambda tags: "baseline" in tags)]) == 1
+
+    # every finished run has the four metrics, one point per epoch
+    history = store.history(PROJECT, run_ids=list(finished["run_id"]))
+    epochs = dict(zip(finished["run_id"], finished["params.epochs"]))
+    for (run_id, key), series in history.groupby(["run_id", "key"]):
+        assert list(series["step"]) == list(range(epochs[run_id])), (run_id, key)
+    assert history.groupby("run_id")["key"].agg(set).to_dict() == {r: METRICS for r in finished["run_id"]}
+
+    # every finished run kept its model; the best one loads and classifies digits
+    for run_id in finished["run_id"]:
+        assert "model.pkl" in list(store.run(PROJECT, run_id).artifacts["name"])
+    artifacts = store.run(PROJECT, top["run_id"]).artifacts
+    model = pickle.loads(store.read_artifact(artifacts.loc[artifacts["name"] == "model.pkl", "path"].iloc[0]))
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    assert model.score(x / 16.0, y) > 0.9
+
+
+def test_demo_without_sklearn_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKLIB_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn` fail
+
+    with pytest.raises(ImportError, match=r"pip install 'tracklib\[demo\]'"):
+        run_demo(root=str(tmp_path / "store"))
+    assert not (tmp_path / "store").exists()
+
+
+def test_importing_tracklib_does_not_import_sklearn():
+    code = "import sys, tracklib, tracklib.demo; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

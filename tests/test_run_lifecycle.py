@@ -1,0 +1,106 @@
+"""Statuses, ids, names and live records: what a reader sees over a run's life."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import tracklib
+from tracklib import config
+
+
+def test_exception_marks_failed_with_message_and_propagates(memory_root):
+    with pytest.raises(ZeroDivisionError):
+        with memory_root.init() as run:
+            run.log({"loss": 1.0})
+            1 / 0
+    details = memory_root.store().run("digits", run.id)
+    assert details.status == "failed" and details.error.startswith("ZeroDivisionError")
+
+
+def test_keyboard_interrupt_marks_killed(memory_root):
+    with pytest.raises(KeyboardInterrupt):
+        with memory_root.init() as run:
+            raise KeyboardInterrupt
+    assert memory_root.store().run("digits", run.id).status == "killed"
+
+
+def test_without_with_finish_closes_the_run(memory_root):
+    run = memory_root.init()
+    run.log({"x": 1})
+    run.finish()
+    assert memory_root.store().runs("digits")["status"].tolist() == ["finished"]
+
+
+def test_run_ids_sort_by_start_time_and_names_are_generated(memory_root):
+    runs = [memory_root.init() for _ in range(3)]
+    for run in runs:
+        time.sleep(0.002)  # ids have millisecond resolution
+        run.finish()
+    ids = [run.id for run in runs]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert all(run.name and "-" in run.name for run in runs)
+    named = memory_root.init(name="my run")
+    named.finish()
+    assert named.name == "my run"
+
+
+def test_running_run_is_visible_with_live_summary_before_finish(memory_root):
+    run = memory_root.init(flush_interval=0.05)
+    try:
+        run.log({"loss": 0.7})
+        deadline = time.monotonic() + 10
+        row = None
+        while time.monotonic() < deadline:
+            runs = memory_root.store().runs("digits")
+            if "metrics.loss" in runs.columns:
+                row = runs.iloc[0]
+                break
+            time.sleep(0.05)
+        assert row is not None and row["status"] == "running" and row["metrics.loss"] == 0.7
+    finally:
+        run.finish()
+
+
+def test_silent_running_run_reads_as_stale(memory_root):
+    run = memory_root.init(heartbeat_interval=3600)
+    try:
+        assert memory_root.store().runs("digits")["status"].tolist() == ["running"]
+        assert memory_root.store(stale_after=0).runs("digits")["status"].tolist() == ["stale"]
+    finally:
+        run.finish()
+
+
+def test_a_full_buffer_is_flushed_before_the_interval(memory_root):
+    run = memory_root.init(flush_interval=3600)
+    try:
+        for step in range(config.FLUSH_MAX_POINTS // 10 + 10):
+            run.log({"x": step})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and memory_root.store().history("digits").empty:
+            time.sleep(0.05)
+        assert len(memory_root.store().history("digits")) >= config.FLUSH_MAX_POINTS // 10
+    finally:
+        run.finish()
+
+
+def test_resume_of_unknown_run_is_refused(memory_root):
+    with pytest.raises(tracklib.RunNotFoundError, match="01nosuchrun"):
+        memory_root.init(run_id="01nosuchrun", resume=True)
+    with pytest.raises(ValueError, match="run_id"):
+        memory_root.init(resume=True)
+
+
+def test_invalid_project_names_are_refused(memory_root):
+    for bad in ["", "a/b", "../x", "x=y", " padded"]:
+        with pytest.raises(ValueError, match="project name"):
+            memory_root.init(bad)
+
+
+def test_default_root_is_local_tracking_folder(monkeypatch):
+    monkeypatch.delenv("TRACKLIB_ROOT", raising=False)
+    assert config.resolve_root(None) == "./tracking"
+    monkeypatch.setenv("TRACKLIB_ROOT", "s3://bucket/x")
+    assert config.resolve_root(None) == "s3://bucket/x"
+    assert config.resolve_root("memory://explicit") == "memory://explicit"

@@ -1,0 +1,97 @@
+"""The ``tracklib`` command: ``ls``, ``demo``, ``sync``. ``main(argv) -> exit code``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from tracklib import config
+
+LS_METRICS = 4  # metric columns shown by `tracklib ls`; the dashboard shows them all
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tracklib", description="Serverless experiment tracking.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ls = commands.add_parser("ls", help="print the runs of a store in the terminal")
+    _root_argument(ls)
+    ls.add_argument("--project", help="only this project (default: every project)")
+
+    demo = commands.add_parser("demo", help="write a real demo sweep (digits, scikit-learn)")
+    _root_argument(demo)
+    demo.add_argument("--project", default="digits")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing if the root has runs")
+
+    sync = commands.add_parser("sync", help="upload what the local spool kept while the store was away")
+    sync.add_argument("--root", help="only this root (default: every spooled root)")
+
+    args = parser.parse_args(argv)
+    return {"ls": _ls, "demo": _demo, "sync": _sync}[args.command](args)
+
+
+def _root_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", help=f"store root URL (default: ${config.ENV_ROOT} or {config.DEFAULT_ROOT})")
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from tracklib.store import open_store
+
+    store = open_store(args.root)
+    projects = [args.project] if args.project else store.projects()
+    if not projects:
+        print(f"no runs in {store.root}")
+        return 0
+    for project in projects:
+        runs = store.runs(project)
+        print(f"{project}: {len(runs)} run(s) in {store.root}")
+        if not runs.empty:
+            print(runs_for_terminal(runs).to_string(index=False))
+        print()
+    return 0
+
+
+def runs_for_terminal(runs: pd.DataFrame) -> pd.DataFrame:
+    """A narrow view of the runs table: who, how it went, and the first few metrics."""
+    metrics = [c for c in runs.columns if c.startswith("metrics.") and not c.endswith((".min", ".max"))]
+    view = runs[["run_id", "name", "status", "start_time", "duration_s", *metrics[:LS_METRICS]]].copy()
+    view["start_time"] = view["start_time"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    view["duration_s"] = view["duration_s"].round(1)
+    return view.rename(columns=lambda c: c.removeprefix("metrics."))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tracklib.demo import run_demo
+    from tracklib.store import open_store
+
+    root = config.resolve_root(args.root)
+    if args.if_empty and open_store(root).projects():
+        print(f"{root} already has runs; not writing the demo sweep")
+        return 0
+    print(f"writing the demo sweep to {root} ...", flush=True)
+    ids = run_demo(root=root, project=args.project)
+    print(f"wrote {len(ids)} runs to {root} (project {args.project!r})")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from tracklib.spool import Spool, spooled_roots
+    from tracklib.storage import Storage
+
+    roots = [args.root] if args.root else spooled_roots(config.spool_dir())
+    failed = 0
+    for root in roots:
+        spool = Spool(config.spool_dir(), root)
+        result = spool.sync(Storage(root))
+        failed += result.failed
+        print(f"{root}: uploaded {result.uploaded}, still waiting {result.failed}")
+    if not roots:
+        print("nothing waits in the spool")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
