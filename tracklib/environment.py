@@ -61,8 +61,10 @@ class Redactor:
         return masked
 
 
-def capture(capture: Iterable[str] = CAPTURE_ALL, redactor: Redactor | None = None) -> dict[str, Any]:
-    """The environment row (see ENVIRONMENT_SCHEMA) for what ``capture`` names."""
+def capture(
+    capture: Iterable[str] = CAPTURE_ALL, redactor: Redactor | None = None, cwd: str | None = None
+) -> dict[str, Any]:
+    """The environment row (see ENVIRONMENT_SCHEMA) for what ``capture`` names; git runs in ``cwd``."""
     wanted = set(capture)
     redact = redactor or Redactor(os.environ)
     env: dict[str, Any] = {}
@@ -77,7 +79,7 @@ def capture(capture: Iterable[str] = CAPTURE_ALL, redactor: Redactor | None = No
     if "argv" in wanted:
         env["argv"] = redact.argv(sys.argv)
     if "git" in wanted:
-        env.update(_git(redact, with_diff="git_diff" in wanted))
+        env.update(_git(redact, with_diff="git_diff" in wanted, cwd=cwd))
     if "packages" in wanted:
         env["packages"] = sorted(
             {f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]}
@@ -94,9 +96,9 @@ def _user() -> str | None:
         return None
 
 
-def _run(args: list[str]) -> str | None:
+def _run(args: list[str], cwd: str | None = None) -> str | None:
     try:
-        done = subprocess.run(args, capture_output=True, timeout=5, check=False)
+        done = subprocess.run(args, capture_output=True, timeout=5, check=False, cwd=cwd)
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -104,22 +106,26 @@ def _run(args: list[str]) -> str | None:
     return done.stdout.decode("utf-8", errors="replace").strip()
 
 
-def _git(redact: Redactor, with_diff: bool) -> dict[str, Any]:
+def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
     if shutil.which("git") is None:
         return {}
-    commit = _run(["git", "rev-parse", "HEAD"])
+
+    def git(*args: str) -> str | None:
+        return _run(["git", *args], cwd=cwd)
+
+    commit = git("rev-parse", "HEAD")
     if commit is None:
         return {}
-    status = _run(["git", "status", "--porcelain", "--untracked-files=no"])
-    remote = _run(["git", "remote", "get-url", "origin"])
+    status = git("status", "--porcelain", "--untracked-files=no")
+    remote = git("remote", "get-url", "origin")
     found: dict[str, Any] = {
         "git_commit": commit,
-        "git_branch": _run(["git", "rev-parse", "--abbrev-ref", "HEAD"]),
+        "git_branch": git("rev-parse", "--abbrev-ref", "HEAD"),
         "git_dirty": bool(status),
         "git_remote": redact(remote) if remote else None,
     }
     if with_diff and status:
-        diff = _run(["git", "diff", "HEAD"]) or ""
+        diff = git("diff", "HEAD") or ""
         if len(diff.encode()) > GIT_DIFF_MAX_BYTES:
             diff = diff.encode()[:GIT_DIFF_MAX_BYTES].decode("utf-8", "ignore") + "\n[diff truncated]\n"
         found["git_diff"] = redact(diff)

@@ -314,7 +314,8 @@ def init(
     storage.check_writable()
     redact = environment.Redactor(os.environ)
     flat_params = _redact_params(flatten_params(params or {}), redact)
-    tag_list = [_check_tag(tag) for tag in (tags or [])]
+    tag_list = [redact(_check_tag(tag)) for tag in (tags or [])]
+    notes = redact(notes) if notes is not None else None
     if resume:
         state = _read_state(storage, project, layout.check_run_id(run_id))
         state.status, state.error, state.end_time = Status.RUNNING, None, None
