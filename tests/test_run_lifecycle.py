@@ -75,12 +75,12 @@ def test_silent_running_run_reads_as_stale(memory_root):
 def test_a_full_buffer_is_flushed_before_the_interval(memory_root):
     run = memory_root.init(flush_interval=3600)
     try:
-        for step in range(config.FLUSH_MAX_POINTS // 10 + 10):
+        for step in range(config.FLUSH_MAX_CALLS + 10):
             run.log({"x": step})
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and memory_root.store().history("digits").empty:
             time.sleep(0.05)
-        assert len(memory_root.store().history("digits")) >= config.FLUSH_MAX_POINTS // 10
+        assert len(memory_root.store().history("digits")) >= config.FLUSH_MAX_CALLS
     finally:
         run.finish()
 
@@ -104,3 +104,24 @@ def test_default_root_is_local_tracking_folder(monkeypatch):
     monkeypatch.setenv("TRACKLIB_ROOT", "s3://bucket/x")
     assert config.resolve_root(None) == "s3://bucket/x"
     assert config.resolve_root("memory://explicit") == "memory://explicit"
+
+
+def test_clean_sys_exit_finishes_and_failing_exit_fails(memory_root):
+    with pytest.raises(SystemExit):
+        with memory_root.init() as clean:
+            raise SystemExit(0)
+    with pytest.raises(SystemExit):
+        with memory_root.init() as failing:
+            raise SystemExit(3)
+    store = memory_root.store()
+    assert store.run("digits", clean.id).status == "finished"
+    assert store.run("digits", failing.id).status == "failed"
+
+
+def test_explicit_summary_replaces_last_but_keeps_logged_min_and_max(memory_root):
+    with memory_root.init() as run:
+        for value in (0.5, 0.9, 0.7):
+            run.log({"val/acc": value})
+        run.summary["val/acc"] = 0.9
+    row = memory_root.store().runs("digits").iloc[0]
+    assert (row["metrics.val/acc"], row["metrics.val/acc.min"], row["metrics.val/acc.max"]) == (0.9, 0.5, 0.9)

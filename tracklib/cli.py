@@ -72,7 +72,11 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"{root} already has runs; not writing the demo sweep")
         return 0
     print(f"writing the demo sweep to {root} ...", flush=True)
-    ids = run_demo(root=root, project=args.project)
+    try:
+        ids = run_demo(root=root, project=args.project)
+    except ImportError as exc:  # scikit-learn is an extra: say how to get it, no traceback
+        print(f"tracklib demo: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {len(ids)} runs to {root} (project {args.project!r})")
     return 0
 

@@ -9,7 +9,7 @@ ENV_SPOOL = "TRACKLIB_SPOOL"
 DEFAULT_ROOT = "./tracking"
 
 FLUSH_INTERVAL_S = 5.0  # a metric part at most this often, unless the buffer fills up
-FLUSH_MAX_POINTS = 200_000  # ...and sooner once this many points are waiting
+FLUSH_MAX_CALLS = 20_000  # ...and sooner once this many log() calls are waiting
 HEARTBEAT_INTERVAL_S = 60.0  # a running run re-writes its record at least this often
 STALE_AFTER_S = 600.0  # a "running" run silent for this long reads as "stale"
 UPLOAD_QUEUE_MAX_BYTES = 64 * 2**20  # beyond this, new parts go to the local spool

@@ -141,7 +141,8 @@ def leaderboard(
         raise KeyError(f"no run logged metric {metric!r}")
     steps = summary.loc[summary["key"] == metric, ["run_id", f"{agg}_step"]]
     board = runs.merge(steps.rename(columns={f"{agg}_step": "step"}), on="run_id", how="left")
-    board = board.sort_values(column, ascending=ascending, na_position="last", kind="stable")
+    # ties: the run that got there at an earlier step ranks first
+    board = board.sort_values([column, "step"], ascending=[ascending, True], na_position="last", kind="stable")
     has_value = board[column].notna().to_numpy()
     board.insert(0, "rank", pd.array(np.where(has_value, np.cumsum(has_value), 0), dtype="Int64"))
     board.loc[~has_value, "rank"] = pd.NA

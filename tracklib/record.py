@@ -61,14 +61,17 @@ def _ts(seconds: float | None) -> datetime | None:
 
 def record_table(state: RunState, now: float) -> pa.Table:
     """The snapshot written to ``records/``: newest (record_time, seq) per run wins."""
-    summary = [
-        {"key": key, "last": s.last, "last_step": s.last_step, "min": s.min,
-         "min_step": s.min_step, "max": s.max, "max_step": s.max_step, "count": s.count}
-        for key, s in state.summary.items() if key not in state.user_summary
-    ] + [
+    summary = []
+    for key, s in state.summary.items():
+        entry = {"key": key, "last": s.last, "last_step": s.last_step, "min": s.min,
+                 "min_step": s.min_step, "max": s.max, "max_step": s.max_step, "count": s.count}
+        if key in state.user_summary:  # an explicit value replaces "last"; min/max stay logged
+            entry["last"] = state.user_summary[key]
+        summary.append(entry)
+    summary += [
         {"key": key, "last": v, "last_step": None, "min": v, "min_step": None, "max": v,
          "max_step": None, "count": 0}
-        for key, v in state.user_summary.items()
+        for key, v in state.user_summary.items() if key not in state.summary
     ]
     row: dict[str, Any] = {
         "format_version": FORMAT_VERSION,

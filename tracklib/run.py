@@ -46,7 +46,7 @@ class Run:
         self._spool = Spool(config.spool_dir(), storage.url)
         self._uploader = Uploader(storage, self._spool, config.UPLOAD_QUEUE_MAX_BYTES, f"tracklib-upload-{state.run_id}")
         self._entries: deque[Entry] = deque()
-        self._flush_at = max(1, config.FLUSH_MAX_POINTS // 10)
+        self._flush_at = config.FLUSH_MAX_CALLS
         self._next_step = state.next_step()
         self._known_keys: set[str] = set()
         self._heartbeat_interval = heartbeat_interval
@@ -56,8 +56,12 @@ class Run:
         self._last_record = 0.0
         self._finished = False
         self.summary = Summary(self)
-        self._write_environment(capture)
         self._flush()  # the "running" record, so the run shows up at once
+        # git and package listing take ~0.1 s: done beside training, joined at finish
+        self._environment = threading.Thread(
+            target=self._write_environment, args=(tuple(capture),), name=f"tracklib-env-{state.run_id}", daemon=True
+        )
+        self._environment.start()
         self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
         _track(self)
 
@@ -163,6 +167,7 @@ class Run:
             return
         self._finished = True
         self._flusher.stop()
+        self._environment.join()
         with self._lock:
             self._state.status = Status(status)
             self._state.error = error
@@ -183,12 +188,12 @@ class Run:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc_type is None:
+        if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None)):  # type: ignore[union-attr]
             self.finish(Status.FINISHED)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.finish(Status.KILLED, "KeyboardInterrupt")
-        else:
+        elif issubclass(exc_type, Exception) or issubclass(exc_type, SystemExit):
             self.finish(Status.FAILED, f"{exc_type.__name__}: {exc}")
+        else:  # KeyboardInterrupt, GeneratorExit: stopped from outside
+            self.finish(Status.KILLED, exc_type.__name__)
 
     # -- background work ----------------------------------------------------------------
     def _check_open(self) -> None:
@@ -220,10 +225,15 @@ class Run:
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
 
     def _write_environment(self, capture: Iterable[str]) -> None:
-        env = environment.capture(capture, self._redact)
+        try:
+            env = environment.capture(capture, self._redact)
+        except Exception as exc:  # noqa: BLE001 - a broken git or package must not stop the run
+            warnings.warn(f"tracklib: capturing the environment failed: {exc!r}", RuntimeWarning, stacklevel=1)
+            env = {}
         with self._lock:
             self._state.host = self._state.host or env.get("host")
             self._state.git_commit = env.get("git_commit") or self._state.git_commit
+            self._dirty = True
         row = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()} | env
         table = pa.Table.from_pylist([row], schema=ENVIRONMENT_SCHEMA)
         rel = layout.part_path(layout.ENVIRONMENT, self.project, self.id, new_id())
@@ -255,6 +265,7 @@ class Summary(MutableMapping[str, float]):
         self._run._set_user_summary(key, value)
 
     def __delitem__(self, key: str) -> None:
+        self._run._check_open()
         with self._run._lock:
             del self._run._state.user_summary[key]
             self._run._dirty = True
