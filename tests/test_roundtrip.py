@@ -144,3 +144,17 @@ def test_root_from_environment_variable(local_root, monkeypatch):
     with tracklib.init("digits", capture=False) as run:
         run.log({"x": 1})
     assert tracklib.open_store().runs("digits")["run_id"].tolist() == [run.id]
+
+
+def test_logging_an_artifact_name_again_keeps_both_files_and_points_at_the_newest(root, tmp_path):
+    model = tmp_path / "model.pkl"
+    with root.init() as run:
+        model.write_bytes(b"epoch 1")
+        first = run.log_artifact(model)
+        model.write_bytes(b"epoch 2")  # the first upload was staged: this edit can't change it
+        second = run.log_artifact(model)
+    store = root.store()
+    artifacts = store.run("digits", run.id).artifacts
+    assert artifacts["name"].tolist() == ["model.pkl"] and artifacts["path"].tolist() == [second.path]
+    assert store.read_artifact(second.path) == b"epoch 2"
+    assert store.read_artifact(first.path) == b"epoch 1"

@@ -125,3 +125,12 @@ def test_explicit_summary_replaces_last_but_keeps_logged_min_and_max(memory_root
         run.summary["val/acc"] = 0.9
     row = memory_root.store().runs("digits").iloc[0]
     assert (row["metrics.val/acc"], row["metrics.val/acc.min"], row["metrics.val/acc.max"]) == (0.9, 0.5, 0.9)
+
+
+def test_a_run_cannot_be_finished_as_running_or_stale(memory_root):
+    run = memory_root.init()
+    for status in ("stale", "running", "bogus"):
+        with pytest.raises(ValueError):
+            run.finish(status)
+    run.finish("killed")
+    assert memory_root.store().run("digits", run.id).status == "killed"

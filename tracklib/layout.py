@@ -3,7 +3,7 @@
     records/project=<p>/run_id=<id>/<file-id>.parquet       run record snapshots
     metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
     environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
-    artifacts/project=<p>/run_id=<id>/<name>                artifact files
+    artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def part_path(kind: str, project: str, run_id: str, file_id: str) -> str:
     return f"{run_dir(kind, project, run_id)}/{file_id}{PARQUET_SUFFIX}"
 
 
-def artifact_path(project: str, run_id: str, name: str) -> str:
-    return f"{run_dir(ARTIFACTS, project, run_id)}/{check_artifact_name(name)}"
+def artifact_path(project: str, run_id: str, file_id: str, name: str) -> str:
+    """Each upload gets its own folder: files stay immutable when a name is logged again."""
+    return f"{run_dir(ARTIFACTS, project, run_id)}/{file_id}/{check_artifact_name(name)}"
 
 
 def check_artifact_name(name: object) -> str:

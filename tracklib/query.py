@@ -19,11 +19,11 @@ AGGREGATES = ("last", "min", "max")
 
 
 def newest_records(records: pa.Table) -> pa.Table:
-    """One row per run: its newest snapshot by (record_time, seq)."""
+    """One row per run: its newest snapshot by (seq, record_time); seq never goes back."""
     if records.num_rows == 0:
         return records
     order = pc.sort_indices(
-        records, [("run_id", "ascending"), ("record_time", "descending"), ("seq", "descending")]
+        records, [("run_id", "ascending"), ("seq", "descending"), ("record_time", "descending")]
     )
     ordered = records.take(order)
     run_ids = ordered["run_id"].to_numpy(zero_copy_only=False)

@@ -60,7 +60,7 @@ def _ts(seconds: float | None) -> datetime | None:
 
 
 def record_table(state: RunState, now: float) -> pa.Table:
-    """The snapshot written to ``records/``: newest (record_time, seq) per run wins."""
+    """The snapshot written to ``records/``: the newest (seq, record_time) per run wins."""
     summary = []
     for key, s in state.summary.items():
         entry = {"key": key, "last": s.last, "last_step": s.last_step, "min": s.min,

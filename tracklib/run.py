@@ -148,7 +148,7 @@ class Run:
         if not os.path.isfile(source):
             raise FileNotFoundError(f"log_artifact: {source!r} is not a file")
         name = layout.check_artifact_name(name if name is not None else os.path.basename(source))
-        rel = layout.artifact_path(self.project, self.id, name)
+        rel = layout.artifact_path(self.project, self.id, new_id(), name)
         staged = self._spool.stage_file(rel, source)
         artifact = Artifact(name=name, path=rel, size=os.path.getsize(staged), sha256=_sha256(staged))
         self._uploader.submit_spooled(rel)
@@ -165,11 +165,14 @@ class Run:
         """
         if self._finished:
             return
+        final = Status(status)
+        if final not in (Status.FINISHED, Status.FAILED, Status.KILLED):
+            raise ValueError(f"a run finishes as finished, failed or killed, not {final}")
         self._finished = True
         self._flusher.stop()
         self._environment.join()
         with self._lock:
-            self._state.status = Status(status)
+            self._state.status = final
             self._state.error = error
             self._state.end_time = time.time()
             self._dirty = True
@@ -365,7 +368,7 @@ def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
     if not files:
         raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
     rows = [bytes_to_table(storage.read_bytes(f.path), f.path).to_pylist()[0] for f in files]
-    newest = max(rows, key=lambda row: (row["record_time"], row["seq"]))
+    newest = max(rows, key=lambda row: (row["seq"], row["record_time"]))
     return state_from_record(newest)
 
 
