@@ -1,11 +1,12 @@
 # Two commands, each self-sufficient from a bare clone with Python 3.11:
-#   make demo  - install into .venv, write the demo sweep if the default root is empty, show it
+#   make demo  - install into .venv, write the demo sweep if the default root is empty, serve the dashboard
 #   make test  - install into .venv (with test extras) and run the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +21,15 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/tracklib demo --if-empty
-	$(BIN)/tracklib ls
+	$(BIN)/tracklib ui
 
-test: $(VENV)/.dev-installed
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+test: $(VENV)/.dev-installed browser
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed

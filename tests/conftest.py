@@ -13,18 +13,7 @@ import pytest
 
 import tracklib
 
-from servers import S3_CREDENTIALS, S3Server, start_gcs
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def missing_component(what: str, exc: BaseException) -> None:
-    """Skip locally, fail in CI: a test that needs a component must run there."""
-    message = f"{what} is not available: {exc!r}"
-    if IN_CI:
-        pytest.fail(f"{message} (CI=true: a missing test component is a failure)")
-    pytest.skip(message)
-
+from servers import S3_CREDENTIALS, S3Server, missing_component, start_gcs
 
 @dataclass
 class Root:

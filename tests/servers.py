@@ -12,7 +12,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def missing_component(what: str, exc: BaseException) -> None:
+    """Skip locally, fail in CI: a test that needs a component must run there."""
+    message = f"{what} is not available: {exc!r}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing test component is a failure)")
+    pytest.skip(message)
 
 
 def free_port() -> int:

@@ -50,23 +50,28 @@ def test_running_run_is_visible_with_live_summary_before_finish(memory_root):
     run = memory_root.init(flush_interval=0.05)
     try:
         run.log({"loss": 0.7})
-        deadline = time.monotonic() + 10
-        row = None
-        while time.monotonic() < deadline:
+        def live_row():
             runs = memory_root.store().runs("digits")
-            if "metrics.loss" in runs.columns:
-                row = runs.iloc[0]
-                break
-            time.sleep(0.05)
+            return runs.iloc[0].to_dict() if "metrics.loss" in runs.columns else None
+
+        row = _eventually(live_row)
         assert row is not None and row["status"] == "running" and row["metrics.loss"] == 0.7
     finally:
         run.finish()
 
 
+def _eventually(check, timeout=10.0):
+    """Poll ``check`` until it returns something truthy (uploads are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return result
+
+
 def test_silent_running_run_reads_as_stale(memory_root):
     run = memory_root.init(heartbeat_interval=3600)
     try:
-        assert memory_root.store().runs("digits")["status"].tolist() == ["running"]
+        assert _eventually(lambda: memory_root.store().runs("digits")["status"].tolist()) == ["running"]
         assert memory_root.store(stale_after=0).runs("digits")["status"].tolist() == ["stale"]
     finally:
         run.finish()
@@ -77,10 +82,7 @@ def test_a_full_buffer_is_flushed_before_the_interval(memory_root):
     try:
         for step in range(config.FLUSH_MAX_CALLS + 10):
             run.log({"x": step})
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and memory_root.store().history("digits").empty:
-            time.sleep(0.05)
-        assert len(memory_root.store().history("digits")) >= config.FLUSH_MAX_CALLS
+        assert _eventually(lambda: len(memory_root.store().history("digits")) >= config.FLUSH_MAX_CALLS)
     finally:
         run.finish()
 

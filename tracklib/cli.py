@@ -26,11 +26,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--project", default="digits")
     demo.add_argument("--if-empty", action="store_true", help="do nothing if the root has runs")
 
+    ui = commands.add_parser("ui", help="serve the dashboard")
+    _root_argument(ui)
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=8501)
+
     sync = commands.add_parser("sync", help="upload what the local spool kept while the store was away")
     sync.add_argument("--root", help="only this root (default: every spooled root)")
 
     args = parser.parse_args(argv)
-    return {"ls": _ls, "demo": _demo, "sync": _sync}[args.command](args)
+    return {"ls": _ls, "demo": _demo, "ui": _ui, "sync": _sync}[args.command](args)
 
 
 def _root_argument(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +84,31 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {len(ids)} runs to {root} (project {args.project!r})")
     return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import tracklib.dashboard
+
+    script = Path(tracklib.dashboard.__file__).with_name("streamlit_app.py")
+    env = os.environ.copy()
+    if args.root:
+        env[config.ENV_ROOT] = args.root
+    print(f"tracklib dashboard for {config.resolve_root(args.root)} on http://{args.host}:{args.port}", flush=True)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
+        "--theme.primaryColor", "#4f46e5",
+    ]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _sync(args: argparse.Namespace) -> int:

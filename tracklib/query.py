@@ -151,3 +151,42 @@ def leaderboard(
     rest = [c for c in board.columns if c not in front and c.startswith("params.")]
     board = board[front + rest].reset_index(drop=True)
     return board.head(top) if top is not None else board
+
+
+def best_per_group(board: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The best-ranked row of each value of ``by`` (runs without a value form their own group)."""
+    ranked = board[board["rank"].notna()]
+    best = ranked.drop_duplicates(subset=[by], keep="first")
+    return best.assign(rank=pd.array(range(1, len(best) + 1), dtype="Int64")).reset_index(drop=True)
+
+
+_HIGHER_IS_BETTER = ("acc", "f1", "auc", "precision", "recall", "score", "map", "iou", "bleu", "r2")
+_LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "wer", "cer")
+
+
+def metric_names(runs: pd.DataFrame) -> list[str]:
+    """Metric keys that have a column in the runs table."""
+    return [c[len("metrics."):] for c in runs.columns
+            if c.startswith("metrics.") and not c.endswith((".min", ".max"))]
+
+
+def lower_is_better(metric: str) -> bool:
+    """Guess the direction from the name, as W&B and MLflow users name things."""
+    name = metric.lower().rsplit("/", 1)[-1]
+    return any(word in name for word in _LOWER_IS_BETTER) and not any(w in name for w in _HIGHER_IS_BETTER)
+
+
+def headline_metric(runs: pd.DataFrame) -> str | None:
+    """The metric a project is judged by: a validation accuracy-like one if there is one."""
+    names = metric_names(runs)
+    for prefer in (("val", "acc"), ("val", "score"), ("test", "acc"), ("acc",), ("val", "loss"), ("loss",)):
+        for name in names:
+            if all(word in name.lower() for word in prefer):
+                return name
+    return names[0] if names else None
+
+
+def varying_params(runs: pd.DataFrame) -> list[str]:
+    """``params.*`` columns whose value differs between runs (the ones worth showing)."""
+    return [c for c in runs.columns if c.startswith("params.")
+            and runs[c].astype(str).nunique(dropna=False) > 1]

@@ -1,0 +1,93 @@
+"""Every page through AppTest, asserting what a user sees."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from seed import APP
+
+PAGES = ["overview", "runs", "leaderboard", "run"]
+VIEWS = "tracklib/dashboard/views"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(app, page):
+    app.query_params["project"] = "digits"
+    app.run()
+    if page != "overview":
+        app.switch_page(f"{VIEWS}/{page}.py").run()
+    assert not app.exception, app.exception
+    assert app.title, "page has no title"
+
+
+def test_overview_counts_runs_and_names_best_run(app):
+    app.run()
+    assert app.title[0].value == "Overview"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Projects"] == "2" and metrics["Runs"] == "6" and metrics["Failed"] == "1"
+    best = app.dataframe[0].value.set_index("project")
+    assert best.loc["digits", "run"] == "rmsprop" and best.loc["digits", "metric"] == "max val/acc"
+
+
+def test_leaderboard_order_and_ranks_follow_query_params(app):
+    app.query_params.update({"project": "digits", "metric": "val/acc", "agg": "max", "order": "highest", "top": "3"})
+    app.switch_page(f"{VIEWS}/leaderboard.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert table["name"].tolist() == ["rmsprop", "adam-fast", "adam-slow"]
+    assert table["rank"].tolist() == [1, 2, 3]
+    assert table["max val/acc"].tolist() == pytest.approx([0.97, 0.95, 0.91])
+
+
+def test_leaderboard_filter_and_best_per_group(app):
+    app.query_params.update({"project": "digits", "metric": "val/acc", "filter": 'status = "finished"',
+                             "group_by": "optimizer"})
+    app.switch_page(f"{VIEWS}/leaderboard.py").run()
+    table = app.dataframe[0].value
+    assert table["name"].tolist() == ["adam-fast", "sgd-fast"]
+
+
+def test_runs_filter_expression_selects_the_matching_runs(app):
+    app.query_params.update({"project": "digits",
+                             "filter": 'params.lr < 0.05 and (params.optimizer in ["adam"] or tags contains "baseline")'})
+    app.switch_page(f"{VIEWS}/runs.py").run()
+    assert not app.exception
+    assert sorted(app.dataframe[0].value["name"]) == ["adam-fast", "adam-slow", "sgd-slow"]
+
+
+def test_runs_filter_syntax_error_is_shown_inline_with_position(app):
+    app.query_params.update({"project": "digits", "filter": "params.lr < "})
+    app.switch_page(f"{VIEWS}/runs.py").run()
+    assert not app.exception
+    assert app.error and "Filter" in app.error[0].value
+    assert "^" in app.code[0].value
+    assert len(app.dataframe) == 0
+
+
+def test_run_page_shows_params_and_artifacts(app, seeded_root):
+    run_id = seeded_root[1]["adam-fast"]
+    app.query_params.update({"project": "digits", "run": run_id})
+    app.switch_page(f"{VIEWS}/run.py").run()
+    assert not app.exception
+    assert app.title[0].value == "adam\\-fast"
+    params = app.dataframe[0].value.set_index("param")["value"].to_dict()
+    assert params == {"lr": "0.01", "model.layers": "2", "optimizer": "adam"}
+
+
+def test_unknown_project_in_link_gets_a_friendly_notice(app):
+    app.query_params["project"] = "no-such-project"
+    app.run()
+    assert not app.exception
+    assert any("no-such-project" in w.value.replace("\\", "") for w in app.warning)  # shown escaped
+
+
+def test_empty_default_root_shows_first_run_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKLIB_ROOT", str(tmp_path / "empty"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "No runs in" in at.info[0].value
+    assert "tracklib.init" in at.code[0].value

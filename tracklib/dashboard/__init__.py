@@ -1,0 +1,1 @@
+"""The Streamlit dashboard. Only this package, ``app.py`` and ``pages/`` import streamlit."""

@@ -1,0 +1,76 @@
+"""Loading for the dashboard: the only place that uses ``st.cache_*``.
+
+The Store is kept per root in ``cache_resource`` (it caches every file it has read, so a
+refresh lists the folder and reads only new files). Loaded frames are cached for a short
+time per (root, project, refresh token), so clicking around never re-lists the store.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from tracklib import query
+from tracklib.dashboard import roots as roots_module
+from tracklib.store import Store, open_store
+
+RUNS_TTL_S = 30
+
+
+def _secrets() -> dict[str, Any]:
+    try:
+        return dict(st.secrets.get("tracklib", {}))
+    except Exception:  # noqa: BLE001 - no secrets.toml is the common case
+        return {}
+
+
+def roots() -> dict[str, str]:
+    return roots_module.configured_roots(_secrets())
+
+
+@st.cache_resource(show_spinner=False)
+def store_for(root_name: str) -> Store:
+    url = roots()[root_name]
+    return open_store(url, roots_module.storage_options_for(root_name, _secrets()))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A project's runs and summaries, and when they were read."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    loaded_at: float
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=32)
+def load_project(root_name: str, project: str, token: int) -> Loaded:
+    """Runs table and long summary of a project (``token`` changes on Refresh)."""
+    store = store_for(root_name)
+    records = query.newest_records(store.records(project))
+    runs = query.runs_frame(records, stale_after_s=store.stale_after)
+    return Loaded(runs, query.summary_long(records), time.time())
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=8)
+def load_projects(root_name: str, token: int) -> list[str]:
+    return store_for(root_name).projects()
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
+def load_history(root_name: str, project: str, run_ids: tuple[str, ...], keys: tuple[str, ...] | None,
+                 max_points: int | None, token: int) -> pd.DataFrame:
+    return store_for(root_name).history(project, run_ids=list(run_ids), keys=keys, max_points=max_points)
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
+def load_run(root_name: str, project: str, run_id: str, token: int) -> Any:
+    return store_for(root_name).run(project, run_id)
+
+
+def read_artifact(root_name: str, path: str) -> bytes:
+    return store_for(root_name).read_artifact(path)

@@ -1,0 +1,89 @@
+"""What every page shares: the sidebar (store, project, refresh, live mode) and the data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from tracklib.dashboard import data, widgets
+from tracklib.dashboard.data import Loaded
+
+LIVE_EVERY_S = 10
+
+
+@dataclass(frozen=True)
+class Context:
+    """The store and project the user is looking at, and what was loaded from them."""
+
+    root: str
+    root_url: str
+    project: str
+    loaded: Loaded
+    token: int
+
+
+def run_page(render: Callable[[Context], None]) -> None:
+    """Draw the frame, then the page (when there is something to show)."""
+    ctx = render_frame()
+    if ctx is not None:
+        render(ctx)
+
+
+def _requested_but_unknown(key: str, options: list[str]) -> str | None:
+    requested = st.query_params.get(key)
+    return requested if requested and requested not in options else None
+
+
+def render_frame() -> Context | None:
+    """Draw the sidebar; None when there is nothing to show (the first-run message is shown)."""
+    roots = data.roots()
+    names = list(roots)
+    unknown_root = _requested_but_unknown("root", names)
+    root = st.sidebar.selectbox("Store", names, key="root", bind="query-params", disabled=len(names) == 1)
+    st.sidebar.caption(widgets.md_escape(roots[root]))
+    if unknown_root:
+        st.warning(f"The link asks for a store named {widgets.md_escape(unknown_root)!s}, which this "
+                   "dashboard is not configured to open; showing the default store instead.")
+    token = st.session_state.setdefault("refresh_token", 0)
+    projects = data.load_projects(root, token)
+    if not projects:
+        widgets.first_run_message(roots[root])
+        _refresh_controls(None)
+        return None
+    unknown_project = _requested_but_unknown("project", projects)
+    project = st.sidebar.selectbox("Project", projects, key="project", bind="query-params")
+    if unknown_project:
+        st.warning(f"There is no project {widgets.md_escape(unknown_project)} in this store; "
+                   f"showing {widgets.md_escape(project)}.")
+    with st.spinner(f"Loading runs of {project}…"):
+        loaded = data.load_project(root, project, token)
+    _refresh_controls(loaded)
+    return Context(root, roots[root], project, loaded, token)
+
+
+def _refresh_controls(loaded: Loaded | None) -> None:
+    sidebar = st.sidebar
+    if sidebar.button("Refresh", icon=":material/refresh:"):
+        _bump()
+        st.rerun()
+    if loaded is not None:
+        age = max(0, int(time.time() - loaded.loaded_at))
+        sidebar.caption(f"loaded {len(loaded.runs)} runs, {age} s ago")
+    if sidebar.toggle("Live", key="live", bind="query-params", help=f"reload every {LIVE_EVERY_S} s"):
+        st.session_state["frame_drawn_at"] = time.time()
+        _live_ticker()
+
+
+def _bump() -> None:
+    st.session_state["refresh_token"] = st.session_state.get("refresh_token", 0) + 1
+
+
+@st.fragment(run_every=LIVE_EVERY_S)
+def _live_ticker() -> None:
+    # Runs with the page, then on its own every LIVE_EVERY_S: reload only when it is due.
+    if time.time() - st.session_state.get("frame_drawn_at", 0) >= LIVE_EVERY_S - 0.5:
+        _bump()
+        st.rerun(scope="app")

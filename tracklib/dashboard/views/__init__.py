@@ -1,0 +1,1 @@
+"""One module per page; each ``render(ctx)`` goes widgets -> data -> query -> chart."""

@@ -1,0 +1,88 @@
+"""Run: one run in full — status, timings, params, summary, environment, artifacts, curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard.frame import Context, run_page
+
+CURVE_POINTS = 1000
+
+
+def render(ctx: Context) -> None:
+    runs = ctx.loaded.runs
+    names = dict(zip(runs["run_id"], runs["name"]))
+    # The URL holds the run id; a bound selectbox would put its label there instead.
+    requested = st.query_params.get("run")
+    if requested in names:
+        st.session_state["run"] = requested
+    elif requested:
+        st.warning(f"There is no run {widgets.md_escape(requested)} in {widgets.md_escape(ctx.project)}.")
+    run_id = st.selectbox("Run", list(names), format_func=lambda r: f"{names[r]} · {r}", key="run",
+                          on_change=lambda: st.query_params.update(run=st.session_state["run"]))
+    st.query_params["run"] = run_id
+    details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
+
+    st.title(widgets.md_escape(details.name))
+    st.badge(details.status, color=_badge_color(details.status))
+    row = st.columns(4)
+    row[0].metric("Started", details.start_time.strftime("%b %d, %H:%M"), help=f"{details.start_time} UTC")
+    duration = ((details.end_time or details.heartbeat_time) - details.start_time).total_seconds()
+    row[1].metric("Duration", f"{duration:.1f} s")
+    row[2].metric("Group", details.group or "—")
+    row[3].metric("Tags", ", ".join(details.tags) or "—")
+    if details.error:
+        st.error(widgets.md_escape(details.error), icon=":material/error:")
+    if details.notes:
+        st.text(details.notes)
+
+    left, right = st.columns(2)
+    left.subheader("Params")
+    left.dataframe(pd.DataFrame({"param": list(details.params), "value": [str(v) for v in details.params.values()]}),
+                   hide_index=True, width="stretch")
+    right.subheader("Summary")
+    right.dataframe(details.summary, hide_index=True, width="stretch")
+
+    st.subheader("Curves")
+    history = data.load_history(ctx.root, ctx.project, (run_id,), None, CURVE_POINTS, ctx.token)
+    if history.empty:
+        st.caption("No metrics logged.")
+    else:
+        st.altair_chart(charts.small_curves(history), width="content")
+
+    st.subheader("Artifacts")
+    if details.artifacts.empty:
+        st.caption("No artifacts.")
+    for artifact in details.artifacts.itertuples():
+        cols = st.columns([4, 2, 2])
+        cols[0].text(artifact.name)
+        cols[1].text(f"{artifact.size:,} bytes")
+        cols[2].download_button("Download", data=lambda path=artifact.path: data.read_artifact(ctx.root, path),
+                                file_name=artifact.name.rsplit("/", 1)[-1], key=f"dl-{artifact.path}",
+                                icon=":material/download:")
+    _environment(details.environment)
+    widgets.share_control(["run"])
+
+
+def _environment(env: dict[str, object]) -> None:
+    st.subheader("Environment")
+    git = {k: env.get(k) for k in ("git_commit", "git_branch", "git_dirty", "git_remote")}
+    system = {k: env.get(k) for k in ("host", "user", "pid", "python", "platform")}
+    table = {**git, **system, "argv": " ".join(env.get("argv") or []), "gpus": ", ".join(env.get("gpus") or [])}
+    st.dataframe(pd.DataFrame({"": list(table), "value": [("" if v is None else str(v)) for v in table.values()]}),
+                 hide_index=True, width="stretch")
+    if env.get("git_diff"):
+        with st.expander("Uncommitted changes (git diff)"):
+            st.code(str(env["git_diff"]), language="diff")
+    with st.expander(f"Installed packages ({len(env.get('packages') or [])})"):
+        st.code("\n".join(env.get("packages") or []), language=None)
+
+
+def _badge_color(status: str) -> str:
+    return {"running": "blue", "finished": "green", "failed": "red", "killed": "orange"}.get(status, "gray")
+
+
+if __name__ == "__main__":  # Streamlit runs each page file as a script
+    run_page(render)

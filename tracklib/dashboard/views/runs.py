@@ -1,0 +1,78 @@
+"""Runs: the runs table with filters, a filter expression, a column chooser and selection."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from tracklib import query
+from tracklib.dashboard import app, widgets
+from tracklib.dashboard.frame import Context, run_page
+from tracklib.filters import FilterError, apply_filter
+
+BASE_COLUMNS = ["name", "status", "start_time", "duration_s", "tags", "group"]
+STATUSES = ["running", "finished", "failed", "killed", "stale"]
+DEFAULT_METRIC_COLUMNS = 6
+
+
+def render(ctx: Context) -> None:
+    runs = ctx.loaded.runs
+    st.title("Runs")
+    top = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+    status = top[0].multiselect("Status", STATUSES, key="status", bind="query-params", placeholder="any")
+    all_tags = sorted({tag for tags in runs["tags"] for tag in tags})
+    tags = top[1].multiselect("Tags (any of)", all_tags, key="tags", bind="query-params", placeholder="any")
+    since = top[2].date_input("Started on or after", value=None, key="since", bind="query-params")
+    expression = st.text_input(
+        "Filter expression", key="filter", bind="query-params",
+        placeholder='params.lr < 0.01 and metrics.val/acc >= 0.9 and status = "finished"',
+    )
+    shown = _filtered(runs, status, tags, since, expression)
+    if shown is None:
+        return
+    choosable = [c for c in runs.columns if c.startswith(("params.", "metrics."))]
+    default = query.varying_params(runs) + [f"metrics.{m}" for m in query.metric_names(runs)][:DEFAULT_METRIC_COLUMNS]
+    columns = st.multiselect("Columns", choosable, default=default, key="columns", bind="query-params")
+    st.caption(f"{len(shown)} of {len(runs)} runs")
+
+    table = shown.set_index("run_id")[BASE_COLUMNS + columns]
+    previously = set(st.query_params.get_all("runs"))
+    selected_rows = [i for i, run_id in enumerate(table.index) if run_id in previously]
+    event = st.dataframe(
+        widgets.style_status(table), key="runs_table", on_select="rerun", selection_mode="multi-row",
+        selection_default={"selection": {"rows": selected_rows}}, width="stretch", hide_index=True,
+        column_config=widgets.TIME_COLUMNS,
+    )
+    selected = [table.index[i] for i in event.selection.rows]
+    st.query_params["runs"] = selected
+    links = st.columns(4)
+    carry = {"root": ctx.root, "project": ctx.project}
+    if len(selected) == 1:
+        links[0].page_link(app.page("run"), label="Open run", icon=":material/open_in_new:",
+                           query_params=carry | {"run": selected[0]})
+    links[1].caption(f"{len(selected)} selected" if selected else "Select rows to open or compare runs")
+    with links[3]:
+        widgets.share_control(["status", "tags", "since", "filter", "columns"], {"runs": selected})
+
+
+def _filtered(runs: pd.DataFrame, status: list[str], tags: list[str], since: dt.date | None,
+              expression: str) -> pd.DataFrame | None:
+    shown = runs
+    if status:
+        shown = shown[shown["status"].isin(status)]
+    if tags:
+        wanted = set(tags)
+        shown = shown[shown["tags"].map(lambda t: bool(wanted.intersection(t)))]
+    if since is not None:
+        shown = shown[shown["start_time"] >= pd.Timestamp(since, tz="UTC")]
+    try:
+        return apply_filter(shown, expression or "")
+    except FilterError as exc:
+        widgets.filter_error(expression, exc.message, exc.position)
+        return None
+
+
+if __name__ == "__main__":  # Streamlit runs each page file as a script
+    run_page(render)

@@ -1,0 +1,82 @@
+"""Small Streamlit pieces shared by pages: safe text, status colours, share link, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+STATUS_COLORS = {
+    "running": "#1c83e1",
+    "finished": "#21a366",
+    "failed": "#e0393e",
+    "killed": "#f08c00",
+    "stale": "#8a8f98",
+}
+TIME_COLUMNS = {
+    "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
+    "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def md_escape(text: object) -> str:
+    """User data rendered as literal text inside Markdown (no links, HTML or formatting)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def style_status(frame: pd.DataFrame) -> object:
+    """A Styler colouring the ``status`` column (st.dataframe renders Stylers)."""
+    if "status" not in frame.columns:
+        return frame
+
+    def colour(value: object) -> str:
+        return f"color: {STATUS_COLORS.get(str(value), 'inherit')}; font-weight: 600"
+
+    return frame.style.map(colour, subset=["status"])
+
+
+def share_control(state_keys: Iterable[str], extra: dict[str, object] | None = None) -> None:
+    """A "Share" popover with the full link to this exact view and a copy button."""
+    params: dict[str, object] = {}
+    for key in ("root", "project", *state_keys):
+        value = st.session_state.get(key)
+        if value not in (None, "", []):
+            params[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
+    params.update({k: v for k, v in (extra or {}).items() if v not in (None, "", [])})
+    link = f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
+    with st.popover("Share", icon=":material/share:"):
+        st.caption("Anyone who can open this dashboard sees exactly this view:")
+        st.code(link, language=None)
+
+
+def _url_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def filter_error(expression: str, message: str, position: int | None) -> None:
+    """Show a filter syntax error inline, with a caret under the offending character."""
+    if position is None:
+        st.error(f"Filter: {message}", icon=":material/error:")
+        return
+    st.error(f"Filter: {message}", icon=":material/error:")
+    st.code(f"{expression}\n{' ' * position}^", language=None)
+
+
+def first_run_message(root_url: str) -> None:
+    st.title("tracklib")
+    st.info(f"No runs in {md_escape(root_url)} yet. Create one with three lines of Python:")
+    st.code(
+        "import tracklib\n"
+        "with tracklib.init(project=\"my-project\", params={\"lr\": 1e-3}) as run:\n"
+        "    run.log({\"train/loss\": 0.25})",
+        language="python",
+    )
+    st.caption("Or write a demo sweep: `tracklib demo`. Then press Refresh in the sidebar.")
