@@ -97,3 +97,15 @@ def s3_root(request, s3_server: S3Server, s3_bucket: str) -> Root:
 def root(request) -> Root:
     """The same test on a local folder, ``memory://`` and a real S3 endpoint."""
     return request.getfixturevalue(f"{request.param}_root")
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> tuple[str, list[str]]:
+    """The real demo sweep (digits, scikit-learn), written once per session."""
+    from tracklib.demo import run_demo
+
+    base = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKLIB_SPOOL", str(base / "spool"))
+        root = str(base / "store")
+        return root, run_demo(root=root, project="digits")

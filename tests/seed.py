@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import tracklib
@@ -25,6 +26,11 @@ def seed_store(root: str) -> dict[str, str]:
                             params={"lr": lr, "optimizer": optimizer, "model": {"layers": layers}})
         for epoch in range(10):
             run.log({"val/acc": final - 0.05 * (9 - epoch) / 9, "train/loss": 1.0 - final + 0.1 * (9 - epoch)})
+        if name == "adam-fast":
+            with tempfile.TemporaryDirectory() as tmp:
+                model = Path(tmp) / "model.pkl"
+                model.write_bytes(b"\x80weights" * 300)
+                run.log_artifact(model)
         run.finish(status, "RuntimeError: diverged" if status == "failed" else None)
         ids[name] = run.id
     with tracklib.init("other-project", root=root, name="lonely", capture=False) as run:

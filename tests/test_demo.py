@@ -8,20 +8,15 @@ import sys
 
 import pytest
 
-pytest.importorskip("sklearn")
-
-import tracklib  # noqa: E402
-from tracklib.demo import run_demo  # noqa: E402
+import tracklib
+from tracklib.demo import run_demo
 
 PROJECT = "digits"
 METRICS = {"train/loss", "val/loss", "train/acc", "val/acc"}
 
 
-def test_demo_writes_a_sweep_that_really_learned(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKLIB_SPOOL", str(tmp_path / "spool"))
-    root = str(tmp_path / "store")
-
-    run_ids = run_demo(root=root, project=PROJECT)
+def test_demo_writes_a_sweep_that_really_learned(demo_store):
+    root, run_ids = demo_store
 
     store = tracklib.open_store(root)
     runs = store.runs(PROJECT)

@@ -74,6 +74,9 @@ def test_run_page_shows_params_and_artifacts(app, seeded_root):
     assert app.title[0].value == "adam\\-fast"
     params = app.dataframe[0].value.set_index("param")["value"].to_dict()
     assert params == {"lr": "0.01", "model.layers": "2", "optimizer": "adam"}
+    texts = [t.value for t in app.text]
+    assert "model.pkl" in texts and "2,400 bytes" in texts
+    assert [b.label for b in app.get("download_button")] == ["Download"]
 
 
 def test_unknown_project_in_link_gets_a_friendly_notice(app):
@@ -91,3 +94,19 @@ def test_empty_default_root_shows_first_run_message(tmp_path, monkeypatch):
     assert not at.exception
     assert "No runs in" in at.info[0].value
     assert "tracklib.init" in at.code[0].value
+
+
+def test_leaderboard_ranks_only_runs_carried_from_the_runs_page(app, seeded_root):
+    ids = seeded_root[1]
+    app.query_params.update({"project": "digits", "metric": "val/acc", "runs": [ids["sgd-slow"], ids["adam-slow"]]})
+    app.switch_page(f"{VIEWS}/leaderboard.py").run()
+    assert app.dataframe[0].value["name"].tolist() == ["adam-slow", "sgd-slow"]
+
+
+def test_runs_page_keeps_selection_from_the_link(app, seeded_root):
+    ids = seeded_root[1]
+    app.query_params.update({"project": "digits", "runs": [ids["adam-fast"]]})
+    app.switch_page(f"{VIEWS}/runs.py").run()
+    assert not app.exception
+    assert app.query_params["runs"] in (ids["adam-fast"], [ids["adam-fast"]])  # the selection stays in the URL
+    assert any(link.label == "Open run" for link in app.get("page_link"))

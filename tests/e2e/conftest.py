@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from seed import seed_store
 from servers import free_port, missing_component, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,14 +28,18 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start_streamlit(root: str) -> Server:
+def start_streamlit(root: str, command: list[str] | None = None, cwd: Path = REPO,
+                    extra_env: dict[str, str] | None = None) -> Server:
+    """`streamlit run app.py` (or ``command`` + ``--port``) on a free port, ready to serve."""
     port = free_port()
-    env = os.environ | {"TRACKLIB_ROOT": root, "TRACKLIB_ROOTS": ""}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    env = os.environ | {"TRACKLIB_ROOT": root, "TRACKLIB_ROOTS": ""} | (extra_env or {})
+    if command is None:
+        command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+                   "--server.address", "127.0.0.1", "--server.headless", "true",
+                   "--browser.gatherUsageStats", "false"]
+    else:
+        command = [*command, "--port", str(port)]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_for_http(f"{url}/_stcore/health", process, timeout=60)
     return Server(url, process)
@@ -62,10 +65,9 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def e2e_store(tmp_path_factory) -> tuple[str, dict[str, str]]:
-    os.environ.setdefault("TRACKLIB_SPOOL", str(tmp_path_factory.mktemp("spool")))
-    root = str(tmp_path_factory.mktemp("e2e") / "store")
-    return root, seed_store(root)
+def e2e_store(demo_store) -> tuple[str, list[str]]:
+    """The real demo sweep: what a user sees after `make demo`."""
+    return demo_store
 
 
 @pytest.fixture

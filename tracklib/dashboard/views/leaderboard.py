@@ -37,6 +37,10 @@ def render(ctx: Context) -> None:
         params = [c for c in runs.columns if c.startswith("params.")]
         columns = row[2].multiselect("Params shown", params, default=query.varying_params(runs),
                                      key="columns", bind="query-params")
+    chosen = st.query_params.get_all("runs")  # carried from the Runs page's selection
+    if chosen:
+        runs = runs[runs["run_id"].isin(chosen)]
+        st.caption(f"Only the {len(runs)} runs selected on the Runs page.")
     try:
         candidates = apply_filter(runs, expression or "")
     except FilterError as exc:
@@ -55,7 +59,7 @@ def render(ctx: Context) -> None:
     row[0].download_button("CSV", shown.to_csv(index=False), file_name=f"{ctx.project}-leaderboard.csv",
                            mime="text/csv", icon=":material/download:")
     with row[1]:
-        widgets.share_control(STATE)
+        widgets.share_control(STATE, {"runs": chosen})
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script

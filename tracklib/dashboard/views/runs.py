@@ -52,7 +52,11 @@ def render(ctx: Context) -> None:
     if len(selected) == 1:
         links[0].page_link(app.page("run"), label="Open run", icon=":material/open_in_new:",
                            query_params=carry | {"run": selected[0]})
-    links[1].caption(f"{len(selected)} selected" if selected else "Select rows to open or compare runs")
+    if selected:
+        links[1].page_link(app.page("leaderboard"), label=f"Rank the {len(selected)} selected",
+                           icon=":material/leaderboard:", query_params=carry | {"runs": selected})
+    else:
+        links[1].caption("Select rows to open or rank them")
     with links[3]:
         widgets.share_control(["status", "tags", "since", "filter", "columns"], {"runs": selected})
 
