@@ -22,10 +22,19 @@ SEED = {
 def seed_store(root: str) -> dict[str, str]:
     ids = {}
     for name, (lr, optimizer, layers, final, tags, status) in SEED.items():
-        run = tracklib.init("digits", root=root, name=name, tags=tags, group=optimizer, capture=("system",),
-                            params={"lr": lr, "optimizer": optimizer, "model": {"layers": layers}})
+        run = tracklib.init(
+            "digits",
+            root=root,
+            name=name,
+            tags=tags,
+            group=optimizer,
+            capture=("system",),
+            params={"lr": lr, "optimizer": optimizer, "model": {"layers": layers}},
+        )
         for epoch in range(10):
-            run.log({"val/acc": final - 0.05 * (9 - epoch) / 9, "train/loss": 1.0 - final + 0.1 * (9 - epoch)})
+            run.log(
+                {"val/acc": final - 0.05 * (9 - epoch) / 9, "train/loss": 1.0 - final + 0.1 * (9 - epoch)}
+            )
         if name == "adam-fast":
             with tempfile.TemporaryDirectory() as tmp:
                 model = Path(tmp) / "model.pkl"

@@ -27,6 +27,8 @@ def test_console_script_runs_as_a_module(local_root):
         pass
     done = subprocess.run(
         [sys.executable, "-m", "tracklib.cli", "ls", "--root", local_root.url, "--project", "digits"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "cli-run" in done.stdout

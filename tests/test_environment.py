@@ -18,15 +18,21 @@ def test_secret_environment_values_never_reach_any_file(local_root, monkeypatch,
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(sys, "argv", ["train.py", "--api-key=plainkey999", "--password", "hunter2-but-longer"])
-    with local_root.init(capture=True, params={"endpoint": "https://user:ghp_tokenvalue456789@example.com/x"},
-                         notes="uses AKIAsupersecretvalue123") as run:
+    monkeypatch.setattr(
+        sys, "argv", ["train.py", "--api-key=plainkey999", "--password", "hunter2-but-longer"]
+    )
+    with local_root.init(
+        capture=("system", "argv", "git", "packages"),  # not git_diff: this test file may be in it
+        params={"endpoint": "https://user:ghp_tokenvalue456789@example.com/x"},
+        notes="uses AKIAsupersecretvalue123",
+    ) as run:
         run.log({"loss": 1.0})
     files = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
     # Raw bytes, and the decoded rows too: Parquet pages are compressed.
-    blobs = b"".join(p.read_bytes() for p in files) + "".join(
-        repr(pq.read_table(p).to_pylist()) for p in files if p.suffix == ".parquet"
-    ).encode()
+    blobs = (
+        b"".join(p.read_bytes() for p in files)
+        + "".join(repr(pq.read_table(p).to_pylist()) for p in files if p.suffix == ".parquet").encode()
+    )
     for value in [*secrets.values(), "plainkey999"]:
         assert value.encode() not in blobs, value
     details = local_root.store().run("digits", run.id)
@@ -41,7 +47,9 @@ def test_git_state_is_captured_with_credentials_stripped_from_the_remote(tmp_pat
     (repo / "train.py").write_text("print(1)\n")
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "x"], check=True)
-    subprocess.run([*git, "remote", "add", "origin", "https://bob:s3cretTokenX@github.com/o/r.git"], check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", "https://bob:s3cretTokenX@github.com/o/r.git"], check=True
+    )
     (repo / "train.py").write_text("print(2)\n")
 
     env = environment.capture(("git", "git_diff"), environment.Redactor({}), cwd=str(repo))

@@ -20,8 +20,12 @@ if sys.argv[2] == "crash":
 
 
 def _run_script(root: str, mode: str) -> tuple[str, subprocess.CompletedProcess[str]]:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), root, mode],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), root, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.stdout.split()[0], done
 
 

@@ -8,10 +8,9 @@ against a small store; each must build the same leaderboard as
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from ulid import ULID
 
 import tracklib
 from tracklib.schema import RECORD_SCHEMA
-from ulid import ULID
 
 SPEC = Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md"
 PROJECT = "digits"
@@ -103,13 +102,35 @@ def snippet_rows(module: str, root: str) -> list[tuple[Any, ...]]:
 def _record_row(run_id: str, name: str, status: str, when: datetime, lr: float, best: float) -> dict:
     """One record row built from the spec alone (what a second writer could write)."""
     return {
-        "format_version": "1.0", "run_id": run_id, "project": PROJECT, "name": name,
-        "group": None, "tags": [], "notes": None, "status": status, "error": None,
-        "start_time": when, "end_time": None, "heartbeat_time": when, "record_time": when,
-        "seq": 1, "host": None, "git_commit": None,
+        "format_version": "1.0",
+        "run_id": run_id,
+        "project": PROJECT,
+        "name": name,
+        "group": None,
+        "tags": [],
+        "notes": None,
+        "status": status,
+        "error": None,
+        "start_time": when,
+        "end_time": None,
+        "heartbeat_time": when,
+        "record_time": when,
+        "seq": 1,
+        "host": None,
+        "git_commit": None,
         "params": [{"key": "lr", "type": "float", "value": repr(lr)}],
-        "summary": [{"key": METRIC, "last": best, "last_step": 3, "min": best, "min_step": 3,
-                     "max": best, "max_step": 3, "count": 4}],
+        "summary": [
+            {
+                "key": METRIC,
+                "last": best,
+                "last_step": 3,
+                "min": best,
+                "min_step": 3,
+                "max": best,
+                "max_step": 3,
+                "count": 4,
+            }
+        ],
         "artifacts": [],
     }
 
@@ -172,7 +193,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             raise ValueError("diverged")
 
     # A stale run: "running" on disk, last heartbeat an hour ago (its writer died).
-    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     write_record(root, _record_row("crashed0run", "crashed", "running", an_hour_ago, 0.7, 0.65))
 
     # Files every reader must ignore, next to real ones.
@@ -235,7 +256,8 @@ def test_summary_and_params_are_encoded_as_the_spec_says(store: Path):
             continue
         row = pq.read_table(path).to_pylist()[0]
         if row["name"] not in newest or (row["seq"], row["record_time"]) > (
-            newest[row["name"]]["seq"], newest[row["name"]]["record_time"]
+            newest[row["name"]]["seq"],
+            newest[row["name"]]["record_time"],
         ):
             newest[row["name"]] = row
 
@@ -243,12 +265,24 @@ def test_summary_and_params_are_encoded_as_the_spec_says(store: Path):
         return next(s for s in newest[name]["summary"] if s["key"] == key)
 
     assert entry("user-summary") == {
-        "key": METRIC, "last": 0.9, "last_step": None, "min": 0.9, "min_step": None,
-        "max": 0.9, "max_step": None, "count": 0,
+        "key": METRIC,
+        "last": 0.9,
+        "last_step": None,
+        "min": 0.9,
+        "min_step": None,
+        "max": 0.9,
+        "max_step": None,
+        "count": 0,
     }
     assert entry("user-override") == {
-        "key": METRIC, "last": 0.95, "last_step": 0, "min": 0.1, "min_step": 0,
-        "max": 0.1, "max_step": 0, "count": 1,
+        "key": METRIC,
+        "last": 0.95,
+        "last_step": 0,
+        "min": 0.1,
+        "min_step": 0,
+        "max": 0.1,
+        "max_step": 0,
+        "count": 1,
     }
     nan_entry = entry("with-nan")  # [nan, 0.75, -inf]: min/max skip NaN, keep -inf; count all
     assert (nan_entry["min"], nan_entry["min_step"]) == (-INF, 2)
@@ -277,7 +311,7 @@ def test_spec_snippet_matches_tracklib_leaderboard(store: Path, module: str):
 def test_spec_snippet_skips_newer_major_version(store: Path, module: str):
     future = write_record(
         store,
-        _record_row("fromthefuture", "from-the-future", "finished", datetime.now(timezone.utc), 0.5, 0.99),
+        _record_row("fromthefuture", "from-the-future", "finished", datetime.now(UTC), 0.5, 0.99),
         version="2.0",
     )
     with pytest.warns(UserWarning, match=re.escape(future.name)):
@@ -291,13 +325,13 @@ def test_spec_snippet_skips_newer_major_version(store: Path, module: str):
 def test_newer_major_version_is_skipped_with_a_warning_naming_the_file(store: Path):
     future = write_record(
         store,
-        _record_row("fromthefuture", "from-the-future", "finished", datetime.now(timezone.utc), 0.5, 0.99),
+        _record_row("fromthefuture", "from-the-future", "finished", datetime.now(UTC), 0.5, 0.99),
         version="2.0",
     )
     # A newer *minor* version of the same major is read (extra columns would be ignored).
     minor = write_record(
         store,
-        _record_row("minorbump", "minor-bump", "finished", datetime.now(timezone.utc), 0.5, 0.1),
+        _record_row("minorbump", "minor-bump", "finished", datetime.now(UTC), 0.5, 0.1),
         version="1.7",
     )
     assert pq.read_metadata(future).metadata[b"tracklib.format_version"] == b"2.0"

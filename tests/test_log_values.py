@@ -39,12 +39,25 @@ def test_error_classes_are_tracklib_errors_and_builtins(memory_root):
 def test_numeric_types_become_floats(memory_root):
     torch_like = type("Tensor0d", (), {"__float__": lambda self: 0.25})()
     with memory_root.init() as run:
-        run.log({
-            "int": 3, "bool": True, "np_float32": np.float32(0.5), "np_int": np.int64(7),
-            "zero_d": np.array(1.5), "tensor": torch_like,
-        })
+        run.log(
+            {
+                "int": 3,
+                "bool": True,
+                "np_float32": np.float32(0.5),
+                "np_int": np.int64(7),
+                "zero_d": np.array(1.5),
+                "tensor": torch_like,
+            }
+        )
     values = memory_root.store().history("digits", run_ids=[run.id]).set_index("key")["value"]
-    assert values.to_dict() == {"bool": 1.0, "int": 3.0, "np_float32": 0.5, "np_int": 7.0, "tensor": 0.25, "zero_d": 1.5}
+    assert values.to_dict() == {
+        "bool": 1.0,
+        "int": 3.0,
+        "np_float32": 0.5,
+        "np_int": 7.0,
+        "tensor": 0.25,
+        "zero_d": 1.5,
+    }
 
 
 def test_steps_auto_increment_and_continue_after_explicit_steps(memory_root):
@@ -82,11 +95,27 @@ def test_params_keep_types_flatten_and_stringify_others_with_warning(memory_root
             return "opaque!"
 
     with pytest.warns(UserWarning, match="'obj'"):
-        run = memory_root.init(params={"i": 1, "f": 0.5, "b": False, "s": "x", "n": None,
-                                       "nested": {"deep": {"k": 2}}, "np": np.float64(0.1), "obj": Opaque()})
+        run = memory_root.init(
+            params={
+                "i": 1,
+                "f": 0.5,
+                "b": False,
+                "s": "x",
+                "n": None,
+                "nested": {"deep": {"k": 2}},
+                "np": np.float64(0.1),
+                "obj": Opaque(),
+            }
+        )
     run.finish()
     assert memory_root.store().run("digits", run.id).params == {
-        "i": 1, "f": 0.5, "b": False, "s": "x", "nested.deep.k": 2, "np": 0.1, "obj": "opaque!"
+        "i": 1,
+        "f": 0.5,
+        "b": False,
+        "s": "x",
+        "nested.deep.k": 2,
+        "np": 0.1,
+        "obj": "opaque!",
     }
 
 

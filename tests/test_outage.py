@@ -6,7 +6,6 @@ import time
 import uuid
 
 import pytest
-
 from servers import S3Server
 
 import tracklib

@@ -11,11 +11,26 @@ import tracklib
 
 
 def test_exported_members_are_the_documented_ones():
-    assert sorted(tracklib.__all__) == sorted([
-        "FORMAT_VERSION", "FormatVersionError", "InvalidKeyError", "InvalidStepError",
-        "InvalidValueError", "Run", "RunDetails", "RunFinishedError", "RunNotFoundError",
-        "Status", "Store", "StoreError", "TracklibError", "__version__", "init", "open_store",
-    ])
+    assert sorted(tracklib.__all__) == sorted(
+        [
+            "FORMAT_VERSION",
+            "FormatVersionError",
+            "InvalidKeyError",
+            "InvalidStepError",
+            "InvalidValueError",
+            "Run",
+            "RunDetails",
+            "RunFinishedError",
+            "RunNotFoundError",
+            "Status",
+            "Store",
+            "StoreError",
+            "TracklibError",
+            "__version__",
+            "init",
+            "open_store",
+        ]
+    )
     for name in tracklib.__all__:
         assert hasattr(tracklib, name)
 
@@ -30,8 +45,11 @@ def test_errors_subclass_the_builtins_callers_catch():
     assert issubclass(tracklib.InvalidValueError, TypeError)
     assert issubclass(tracklib.InvalidKeyError, ValueError)
     assert issubclass(tracklib.RunNotFoundError, LookupError)
-    assert all(issubclass(getattr(tracklib, n), tracklib.TracklibError)
-               for n in tracklib.__all__ if n.endswith("Error") and n != "TracklibError")
+    assert all(
+        issubclass(getattr(tracklib, n), tracklib.TracklibError)
+        for n in tracklib.__all__
+        if n.endswith("Error") and n != "TracklibError"
+    )
 
 
 def test_missing_bucket_and_read_only_root_fail_at_init(s3_server, tmp_path):

@@ -14,8 +14,9 @@ import tracklib
 def _sweep(root, lrs=(0.1, 0.01, 0.001)):
     ids = {}
     for lr in lrs:
-        with root.init(params={"lr": lr, "model": {"layers": 2}, "optimizer": "adam"},
-                       tags=["baseline"], group="sweep-1") as run:
+        with root.init(
+            params={"lr": lr, "model": {"layers": 2}, "optimizer": "adam"}, tags=["baseline"], group="sweep-1"
+        ) as run:
             for epoch in range(5):
                 run.log({"train/loss": 1.0 / (1 + epoch * lr * 100), "val/acc": 0.5 + epoch * lr})
             run.log_params({"batch_size": 64})
@@ -29,8 +30,18 @@ def test_runs_table_has_identity_params_and_metric_summaries(root):
     runs = root.store().runs("digits")
 
     assert list(runs.columns[:12]) == [
-        "run_id", "name", "project", "group", "tags", "notes", "status",
-        "start_time", "end_time", "duration_s", "host", "git_commit",
+        "run_id",
+        "name",
+        "project",
+        "group",
+        "tags",
+        "notes",
+        "status",
+        "start_time",
+        "end_time",
+        "duration_s",
+        "host",
+        "git_commit",
     ]
     assert set(runs["run_id"]) == set(ids.values())
     assert list(runs["run_id"]) == [ids[0.001], ids[0.01], ids[0.1]]  # newest first
@@ -80,7 +91,9 @@ def test_history_is_long_sorted_and_limited_to_requested_runs_and_keys(root):
     assert len(history) == 10
     expected = history.sort_values(["run_id", "key", "step"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(history, expected)
-    assert history.loc[history["run_id"] == ids[0.1], "value"].tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
+    assert history.loc[history["run_id"] == ids[0.1], "value"].tolist() == pytest.approx(
+        [0.5, 0.6, 0.7, 0.8, 0.9]
+    )
     assert len(store.history("digits")) == 3 * 10
 
 

@@ -14,7 +14,7 @@ def test_exception_marks_failed_with_message_and_propagates(memory_root):
     with pytest.raises(ZeroDivisionError):
         with memory_root.init() as run:
             run.log({"loss": 1.0})
-            1 / 0
+            raise ZeroDivisionError("division by zero")
     details = memory_root.store().run("digits", run.id)
     assert details.status == "failed" and details.error.startswith("ZeroDivisionError")
 
@@ -50,6 +50,7 @@ def test_running_run_is_visible_with_live_summary_before_finish(memory_root):
     run = memory_root.init(flush_interval=0.05)
     try:
         run.log({"loss": 0.7})
+
         def live_row():
             runs = memory_root.store().runs("digits")
             return runs.iloc[0].to_dict() if "metrics.loss" in runs.columns else None

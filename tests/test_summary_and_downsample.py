@@ -41,7 +41,9 @@ def test_merging_batches_equals_summarizing_everything():
 
 
 def _series(n, run="r", key="loss"):
-    return pd.DataFrame({"run_id": run, "key": key, "step": np.arange(n), "value": np.sin(np.arange(n) / 50.0)})
+    return pd.DataFrame(
+        {"run_id": run, "key": key, "step": np.arange(n), "value": np.sin(np.arange(n) / 50.0)}
+    )
 
 
 def test_downsample_respects_budget_and_keeps_every_bucket_extreme():

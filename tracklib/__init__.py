@@ -1,8 +1,8 @@
 """tracklib: experiment tracking with no server and no database.
 
-    with tracklib.init(project="digits", params={"lr": 1e-3}) as run:
-        run.log({"train/loss": 0.3})
-    tracklib.open_store().runs("digits")
+with tracklib.init(project="digits", params={"lr": 1e-3}) as run:
+    run.log({"train/loss": 0.3})
+tracklib.open_store().runs("digits")
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from tracklib.errors import (
     StoreError,
     TracklibError,
 )
-from tracklib.run import Run, init
+from tracklib.run import Run
 from tracklib.schema import FORMAT_VERSION, Status
+from tracklib.start import init
 from tracklib.store import RunDetails, Store, open_store
 
 __version__ = "0.1.0"

@@ -39,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _root_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", help=f"store root URL (default: ${config.ENV_ROOT} or {config.DEFAULT_ROOT})")
+    parser.add_argument(
+        "--root", help=f"store root URL (default: ${config.ENV_ROOT} or {config.DEFAULT_ROOT})"
+    )
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -97,13 +99,30 @@ def _ui(args: argparse.Namespace) -> int:
     env = os.environ.copy()
     if args.root:
         env[config.ENV_ROOT] = args.root
-    print(f"tracklib dashboard for {config.resolve_root(args.root)} on http://{args.host}:{args.port}", flush=True)
+    print(
+        f"tracklib dashboard for {config.resolve_root(args.root)} on http://{args.host}:{args.port}",
+        flush=True,
+    )
     command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.address", args.host, "--server.port", str(args.port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
-        "--theme.primaryColor", "#4f46e5",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--client.showErrorDetails",
+        "none",
+        "--theme.primaryColor",
+        "#4f46e5",
     ]
     try:
         return subprocess.call(command, env=env)

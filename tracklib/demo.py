@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from tracklib.run import Run, init
+from tracklib.run import Run
+from tracklib.start import init
 
 GROUP = "sweep-1"
 EPOCHS = 20
@@ -84,7 +85,9 @@ def sweep() -> list[Config]:
     """The grid: every optimiser x learning rate x architecture x alpha (48 configs)."""
     return [
         Config(optimizer, lr, hidden, alpha)
-        for optimizer, lr, hidden, alpha in itertools.product(OPTIMIZERS, LEARNING_RATES, HIDDEN_LAYERS, ALPHAS)
+        for optimizer, lr, hidden, alpha in itertools.product(
+            OPTIMIZERS, LEARNING_RATES, HIDDEN_LAYERS, ALPHAS
+        )
     ]
 
 
@@ -112,7 +115,11 @@ def run_demo(
                 run_ids.append(run.id)
                 _train(run, config, data, seed)
         try:
-            name, tags, params = FAILING.name + "-exp", ["sgd", "broken"], {"lr_schedule": "exponential-warmup"}
+            name, tags, params = (
+                FAILING.name + "-exp",
+                ["sgd", "broken"],
+                {"lr_schedule": "exponential-warmup"},
+            )
             with _start(FAILING, name, project, root, storage_options, seed, tags, params) as run:
                 run_ids.append(run.id)
                 _train(run, FAILING, data, seed, fail_after=FAILING_EPOCH)
@@ -127,9 +134,7 @@ def _import_sklearn() -> Any:
         import sklearn
         import sklearn.exceptions
     except ImportError as exc:
-        raise ImportError(
-            "the tracklib demo needs scikit-learn: pip install 'tracklib[demo]'"
-        ) from exc
+        raise ImportError("the tracklib demo needs scikit-learn: pip install 'tracklib[demo]'") from exc
     return sklearn
 
 

@@ -28,21 +28,32 @@ MAX_DEPTH = 50
 KEYWORDS = {"and", "or", "not", "in", "contains", "true", "false", "null"}
 CONSTANTS = {"true": True, "false": False, "null": None}
 OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
-TOKEN = re.compile(r"""
+TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[^\W\d][\w./-]*)
   | (?P<str>"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*')
   | (?P<op>==|!=|<=|>=|=|<|>)
   | (?P<punct>[()\[\],])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 # An object column whose values share one type is compared like a column of that type.
-OBJECT_KINDS = {"string": ("text", "string"), "boolean": ("boolean", "boolean"),
-                "integer": ("numeric", "Float64"), "floating": ("numeric", "Float64"),
-                "mixed-integer-float": ("numeric", "Float64")}
+OBJECT_KINDS = {
+    "string": ("text", "string"),
+    "boolean": ("boolean", "boolean"),
+    "integer": ("numeric", "Float64"),
+    "floating": ("numeric", "Float64"),
+    "mixed-integer-float": ("numeric", "Float64"),
+}
 
 Value = bool | int | float | str | None
 
@@ -126,8 +137,10 @@ class _Parser:
 
     def chain(self, depth: int, op: str = "or") -> Expr:
         """``or`` of ``and`` of unary terms, so ``and`` binds tighter."""
+
         def term() -> Expr:
             return self.chain(depth, "and") if op == "or" else self.unary(depth)
+
         items = [term()]
         while self.tokens[self.i].text == op:
             self.i += 1
@@ -235,13 +248,16 @@ def _kind(value: Any) -> str:
 def _typed(column: pd.Series) -> tuple[str, pd.Series]:
     """The column's kind (numeric, text, ...), converting an object column whose values agree."""
     dtype, api = column.dtype, pd.api.types
-    for kind, test in (("boolean", api.is_bool_dtype), ("numeric", api.is_numeric_dtype),
-                       ("date", api.is_datetime64_any_dtype)):
+    for kind, test in (
+        ("boolean", api.is_bool_dtype),
+        ("numeric", api.is_numeric_dtype),
+        ("date", api.is_datetime64_any_dtype),
+    ):
         if test(dtype):
             return kind, column
     if isinstance(dtype, pd.StringDtype):
         return "text", column
-    inferred = api.infer_dtype(column, skipna=True) if dtype == object else "mixed"
+    inferred = api.infer_dtype(column, skipna=True) if pd.api.types.is_object_dtype(dtype) else "mixed"
     if inferred in OBJECT_KINDS:
         kind, target = OBJECT_KINDS[inferred]
         return kind, column.astype(target)
@@ -264,6 +280,7 @@ def _literal(field: str, kind: str, column: pd.Series, lit: Literal) -> Any:
 
 def _loose(column: pd.Series, op: str, values: list[Any]) -> pd.Series:
     """Value by value, for lists and mixed columns: only values of the literal's kind match."""
+
     def same(a: Any, b: Any) -> bool:
         return _kind(a) == _kind(b) and bool(a == b)
 
@@ -290,8 +307,7 @@ def _compare(cmp: Compare, kind: str, column: pd.Series, present: np.ndarray) ->
     else:
         values = [_literal(cmp.field, kind, column, v) for v in cmp.values if v.value is not None]
         if cmp.op == "contains" and kind != "text":
-            raise FilterError(f"contains needs a text or list field but {cmp.field} is {kind}",
-                              cmp.position)
+            raise FilterError(f"contains needs a text or list field but {cmp.field} is {kind}", cmp.position)
         if cmp.op == "contains":
             result = column.str.contains(values[0], regex=False)
         elif cmp.op in ("in", "not in"):

@@ -1,9 +1,9 @@
 """Where each kind of file lives under a store root (pure path arithmetic, posix only).
 
-    records/project=<p>/run_id=<id>/<file-id>.parquet       run record snapshots
-    metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
-    environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
-    artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
+records/project=<p>/run_id=<id>/<file-id>.parquet       run record snapshots
+metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
+environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
+artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,18 @@ import pyarrow.compute as pc
 from tracklib.schema import Status, decode_param
 
 RUN_COLUMNS = [
-    "run_id", "name", "project", "group", "tags", "notes", "status",
-    "start_time", "end_time", "duration_s", "host", "git_commit",
+    "run_id",
+    "name",
+    "project",
+    "group",
+    "tags",
+    "notes",
+    "status",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "host",
+    "git_commit",
 ]
 AGGREGATES = ("last", "min", "max")
 
@@ -100,10 +110,22 @@ def runs_frame(records: pa.Table, now: datetime | None = None, stale_after_s: fl
     if records.num_rows == 0:
         return pd.DataFrame(columns=RUN_COLUMNS)
     base = records.select(
-        ["run_id", "name", "project", "group", "tags", "notes", "status",
-         "start_time", "end_time", "heartbeat_time", "host", "git_commit"]
+        [
+            "run_id",
+            "name",
+            "project",
+            "group",
+            "tags",
+            "notes",
+            "status",
+            "start_time",
+            "end_time",
+            "heartbeat_time",
+            "host",
+            "git_commit",
+        ]
     ).to_pandas()
-    now = now or datetime.now(tz=timezone.utc)
+    now = now or datetime.now(tz=UTC)
     silent = (pd.Timestamp(now) - base["heartbeat_time"]).dt.total_seconds() > stale_after_s
     base.loc[(base["status"] == Status.RUNNING) & silent, "status"] = str(Status.STALE)
     end = base["end_time"].fillna(base["heartbeat_time"])
@@ -142,7 +164,9 @@ def leaderboard(
     steps = summary.loc[summary["key"] == metric, ["run_id", f"{agg}_step"]]
     board = runs.merge(steps.rename(columns={f"{agg}_step": "step"}), on="run_id", how="left")
     # ties: the run that got there at an earlier step ranks first
-    board = board.sort_values([column, "step"], ascending=[ascending, True], na_position="last", kind="stable")
+    board = board.sort_values(
+        [column, "step"], ascending=[ascending, True], na_position="last", kind="stable"
+    )
     has_value = board[column].notna().to_numpy()
     board.insert(0, "rank", pd.array(np.where(has_value, np.cumsum(has_value), 0), dtype="Int64"))
     board.loc[~has_value, "rank"] = pd.NA
@@ -166,8 +190,11 @@ _LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", 
 
 def metric_names(runs: pd.DataFrame) -> list[str]:
     """Metric keys that have a column in the runs table."""
-    return [c[len("metrics."):] for c in runs.columns
-            if c.startswith("metrics.") and not c.endswith((".min", ".max"))]
+    return [
+        c[len("metrics.") :]
+        for c in runs.columns
+        if c.startswith("metrics.") and not c.endswith((".min", ".max"))
+    ]
 
 
 def lower_is_better(metric: str) -> bool:
@@ -188,5 +215,6 @@ def headline_metric(runs: pd.DataFrame) -> str | None:
 
 def varying_params(runs: pd.DataFrame) -> list[str]:
     """``params.*`` columns whose value differs between runs (the ones worth showing)."""
-    return [c for c in runs.columns if c.startswith("params.")
-            and runs[c].astype(str).nunique(dropna=False) > 1]
+    return [
+        c for c in runs.columns if c.startswith("params.") and runs[c].astype(str).nunique(dropna=False) > 1
+    ]

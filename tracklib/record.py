@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -56,22 +56,39 @@ class RunState:
 
 
 def _ts(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def record_table(state: RunState, now: float) -> pa.Table:
     """The snapshot written to ``records/``: the newest (seq, record_time) per run wins."""
     summary = []
     for key, s in state.summary.items():
-        entry = {"key": key, "last": s.last, "last_step": s.last_step, "min": s.min,
-                 "min_step": s.min_step, "max": s.max, "max_step": s.max_step, "count": s.count}
+        entry = {
+            "key": key,
+            "last": s.last,
+            "last_step": s.last_step,
+            "min": s.min,
+            "min_step": s.min_step,
+            "max": s.max,
+            "max_step": s.max_step,
+            "count": s.count,
+        }
         if key in state.user_summary:  # an explicit value replaces "last"; min/max stay logged
             entry["last"] = state.user_summary[key]
         summary.append(entry)
     summary += [
-        {"key": key, "last": v, "last_step": None, "min": v, "min_step": None, "max": v,
-         "max_step": None, "count": 0}
-        for key, v in state.user_summary.items() if key not in state.summary
+        {
+            "key": key,
+            "last": v,
+            "last_step": None,
+            "min": v,
+            "min_step": None,
+            "max": v,
+            "max_step": None,
+            "count": 0,
+        }
+        for key, v in state.user_summary.items()
+        if key not in state.summary
     ]
     row: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -108,8 +125,13 @@ def state_from_record(row: dict[str, Any]) -> RunState:
             user_summary[item["key"]] = item["last"]
         else:
             summary[item["key"]] = MetricSummary(
-                item["last"], item["last_step"], item["min"], item["min_step"],
-                item["max"], item["max_step"], item["count"],
+                item["last"],
+                item["last_step"],
+                item["min"],
+                item["min_step"],
+                item["max"],
+                item["max_step"],
+                item["count"],
             )
     return RunState(
         run_id=row["run_id"],

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import operator
 import os
+import sys
 import threading
 import time
 import warnings
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
 from tracklib import config, environment, layout
 from tracklib.buffer import Entry, Flusher, drain, entries_to_table
-from tracklib.errors import InvalidStepError, RunFinishedError, RunNotFoundError
-from tracklib.ids import new_id, new_run_name
-from tracklib.record import Artifact, RunState, record_table, state_from_record
-from tracklib.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION, Status, check_key, flatten_params, metric_value
+from tracklib.errors import InvalidStepError, RunFinishedError
+from tracklib.ids import new_id
+from tracklib.record import Artifact, RunState, record_table
+from tracklib.schema import (
+    ENVIRONMENT_SCHEMA,
+    FORMAT_VERSION,
+    Status,
+    check_key,
+    flatten_params,
+    metric_value,
+)
 from tracklib.spool import Spool
-from tracklib.storage import Storage, bytes_to_table, table_to_bytes
+from tracklib.storage import Storage, table_to_bytes
 from tracklib.summary import merge, summarize
 from tracklib.uploader import Uploader
 
@@ -44,7 +53,9 @@ class Run:
         self._state = state
         self._redact = environment.Redactor(os.environ)
         self._spool = Spool(config.spool_dir(), storage.url)
-        self._uploader = Uploader(storage, self._spool, config.UPLOAD_QUEUE_MAX_BYTES, f"tracklib-upload-{state.run_id}")
+        self._uploader = Uploader(
+            storage, self._spool, config.UPLOAD_QUEUE_MAX_BYTES, f"tracklib-upload-{state.run_id}"
+        )
         self._entries: deque[Entry] = deque()
         self._flush_at = config.FLUSH_MAX_CALLS
         self._next_step = state.next_step()
@@ -59,7 +70,10 @@ class Run:
         self._flush()  # the "running" record, so the run shows up at once
         # git and package listing take ~0.1 s: done beside training, joined at finish
         self._environment = threading.Thread(
-            target=self._write_environment, args=(tuple(capture),), name=f"tracklib-env-{state.run_id}", daemon=True
+            target=self._write_environment,
+            args=(tuple(capture),),
+            name=f"tracklib-env-{state.run_id}",
+            daemon=True,
         )
         self._environment.start()
         self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
@@ -131,7 +145,7 @@ class Run:
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Merge more params in (nested dicts become dotted keys; types are kept)."""
         self._check_open()
-        flat = _redact_params(flatten_params(params), self._redact)
+        flat = redact_params(flatten_params(params), self._redact)
         with self._lock:
             self._state.params.update(flat)
             self._dirty = True
@@ -209,7 +223,9 @@ class Run:
             batch = drain(self._entries)
             if batch:
                 table = entries_to_table(self.id, batch)
-                new = summarize(table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy())
+                new = summarize(
+                    table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
+                )
                 rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
                 self._uploader.submit(rel, table_to_bytes(table))
             now = time.time()
@@ -231,7 +247,9 @@ class Run:
         try:
             env = environment.capture(capture, self._redact)
         except Exception as exc:  # noqa: BLE001 - a broken git or package must not stop the run
-            warnings.warn(f"tracklib: capturing the environment failed: {exc!r}", RuntimeWarning, stacklevel=1)
+            warnings.warn(
+                f"tracklib: capturing the environment failed: {exc!r}", RuntimeWarning, stacklevel=1
+            )
             env = {}
         with self._lock:
             self._state.host = self._state.host or env.get("host")
@@ -283,95 +301,6 @@ class Summary(MutableMapping[str, float]):
         return f"Summary({self._view()!r})"
 
 
-def init(
-    project: str,
-    *,
-    name: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    tags: Iterable[str] | None = None,
-    group: str | None = None,
-    notes: str | None = None,
-    root: str | os.PathLike[str] | None = None,
-    storage_options: Mapping[str, Any] | None = None,
-    run_id: str | None = None,
-    resume: bool = False,
-    capture: Iterable[str] | bool = True,
-    flush_interval: float = config.FLUSH_INTERVAL_S,
-    heartbeat_interval: float = config.HEARTBEAT_INTERVAL_S,
-    finish_timeout: float = config.FINISH_TIMEOUT_S,
-) -> Run:
-    """Start (or, with ``resume=True``, continue) a run and return it.
-
-    Args:
-        project: the project the run belongs to (a folder name).
-        name: a readable name; generated (``crimson-otter``) when omitted.
-        params: hyperparameters; nested dicts flatten to dotted keys.
-        tags, group, notes: for filtering and grouping in the dashboard.
-        root: the store (any fsspec URL); default ``$TRACKLIB_ROOT`` or ``./tracking``.
-        storage_options: passed to fsspec unchanged.
-        run_id: the id of the run to resume (or a custom id for a new run).
-        resume: continue ``run_id`` after its last step, keeping params, tags and history.
-        capture: ``True`` (all), ``False`` (none) or a subset of
-            ``("system", "argv", "git", "git_diff", "packages", "gpu")``.
-        flush_interval: seconds between metric parts while logging.
-        heartbeat_interval: seconds between record refreshes of an idle running run.
-        finish_timeout: how long ``finish`` waits for the store before spooling locally.
-
-    Raises:
-        StoreError: the root cannot be written (missing bucket, read-only folder).
-        RunNotFoundError: ``resume=True`` and no run ``run_id`` exists in ``project``.
-    """
-    layout.check_project(project)
-    if resume and run_id is None:
-        raise ValueError("resume=True needs the run_id of the run to continue")
-    storage = Storage(config.resolve_root(root), storage_options)
-    storage.check_writable()
-    redact = environment.Redactor(os.environ)
-    flat_params = _redact_params(flatten_params(params or {}), redact)
-    tag_list = [redact(_check_tag(tag)) for tag in (tags or [])]
-    notes = redact(notes) if notes is not None else None
-    if resume:
-        state = _read_state(storage, project, layout.check_run_id(run_id))
-        state.status, state.error, state.end_time = Status.RUNNING, None, None
-        state.params.update(flat_params)
-        state.tags += [tag for tag in tag_list if tag not in state.tags]
-        state.name = name or state.name
-        state.group = group if group is not None else state.group
-        state.notes = notes if notes is not None else state.notes
-    else:
-        if run_id is not None and storage.list_files(layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id))):
-            raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
-        state = RunState(
-            run_id=run_id or new_id(),
-            project=project,
-            name=name or new_run_name(),
-            group=group,
-            tags=tag_list,
-            notes=notes,
-            start_time=time.time(),
-            params=flat_params,
-        )
-    wanted = environment.CAPTURE_ALL if capture is True else () if capture is False else tuple(capture)
-    return Run(
-        storage,
-        state,
-        capture=wanted,
-        flush_interval=flush_interval,
-        heartbeat_interval=heartbeat_interval,
-        finish_timeout=finish_timeout,
-    )
-
-
-def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
-    files = storage.list_files(layout.run_dir(layout.RECORDS, project, run_id))
-    files = [f for f in files if layout.is_data_file(f.path)]
-    if not files:
-        raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
-    rows = [bytes_to_table(storage.read_bytes(f.path), f.path).to_pylist()[0] for f in files]
-    newest = max(rows, key=lambda row: (row["seq"], row["record_time"]))
-    return state_from_record(newest)
-
-
 def _check_step(step: object) -> int:
     if isinstance(step, bool):
         raise InvalidStepError(f"step must be an integer >= 0, got {step!r}")
@@ -384,19 +313,12 @@ def _check_step(step: object) -> int:
     return value
 
 
-def _check_tag(tag: object) -> str:
-    if not isinstance(tag, str) or not tag:
-        raise ValueError(f"tags must be non-empty strings, got {tag!r}")
-    return tag
-
-
-def _redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
+def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
+    """String params with secret values masked (see environment.Redactor)."""
     return {key: redact(value) if isinstance(value, str) else value for key, value in params.items()}
 
 
 def _sha256(path: str) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -404,10 +326,8 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _now_ts() -> Any:
-    from datetime import datetime, timezone
-
-    return datetime.now(tz=timezone.utc)
+def _now_ts() -> datetime:
+    return datetime.now(tz=UTC)
 
 
 _live_runs: set[Run] = set()

@@ -163,9 +163,7 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Par
         elif isinstance(item := _scalar_item(value), (bool, int, float, str)):
             flat[name] = item
         else:
-            warnings.warn(
-                f"param {name!r}: {type(value).__name__} is stored as its str()", stacklevel=3
-            )
+            warnings.warn(f"param {name!r}: {type(value).__name__} is stored as its str()", stacklevel=3)
             flat[name] = str(value)
     return flat
 

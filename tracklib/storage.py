@@ -20,7 +20,6 @@ from fsspec.implementations.local import LocalFileSystem
 from tracklib.errors import StoreError
 from tracklib.schema import check_format_version
 
-
 WRITE_TIMEOUT_S = 30.0
 MIN_UPLOAD_BYTES_PER_S = 1_000_000
 # botocore's defaults spend ~10 s per attempt on a dead endpoint and retry on top of s3fs's
@@ -157,8 +156,14 @@ class Storage:
         for path, info in found.items():
             if info.get("type") == "directory":
                 continue
-            version = str(info.get("ETag") or info.get("etag") or info.get("mtime") or
-                          info.get("LastModified") or info.get("created") or "")
+            version = str(
+                info.get("ETag")
+                or info.get("etag")
+                or info.get("mtime")
+                or info.get("LastModified")
+                or info.get("created")
+                or ""
+            )
             infos.append(FileInfo(path[strip:].lstrip("/"), int(info.get("size") or 0), version))
         infos.sort(key=lambda item: item.path)
         return infos

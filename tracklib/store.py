@@ -11,7 +11,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -81,7 +81,7 @@ class Store:
     def projects(self) -> list[str]:
         """Names of the projects that have at least one run."""
         prefix = "project="
-        return [d[len(prefix):] for d in self.storage.list_dirs(layout.RECORDS) if d.startswith(prefix)]
+        return [d[len(prefix) :] for d in self.storage.list_dirs(layout.RECORDS) if d.startswith(prefix)]
 
     def _read_tables(self, files: Sequence[FileInfo], schema: pa.Schema) -> pa.Table:
         """The concatenation of ``files`` (read once each), skipping unreadable ones."""
@@ -158,7 +158,9 @@ class Store:
         table = self._read_tables(files, METRICS_SCHEMA)
         if keys is not None:
             table = table.filter(pa.compute.is_in(table["key"], pa.array(list(keys), pa.string())))
-        table = table.sort_by([("run_id", "ascending"), ("key", "ascending"), ("step", "ascending"), ("time", "ascending")])
+        table = table.sort_by(
+            [("run_id", "ascending"), ("key", "ascending"), ("step", "ascending"), ("time", "ascending")]
+        )
         frame = table.to_pandas()
         if max_points is not None:
             frame = minmax_downsample(frame, max_points).reset_index(drop=True)
@@ -188,9 +190,15 @@ class Store:
             start_time=pd.Timestamp(raw["start_time"]),
             end_time=pd.Timestamp(raw["end_time"]) if raw["end_time"] else None,
             heartbeat_time=pd.Timestamp(raw["heartbeat_time"]),
-            params={k[len("params."):]: _plain(v) for k, v in row.items() if k.startswith("params.") and not _missing(v)},
+            params={
+                k[len("params.") :]: _plain(v)
+                for k, v in row.items()
+                if k.startswith("params.") and not _missing(v)
+            },
             summary=query.summary_long(records).drop(columns="run_id"),
-            environment={k: v for k, v in environment.items() if k not in ("format_version", "run_id", "record_time")},
+            environment={
+                k: v for k, v in environment.items() if k not in ("format_version", "run_id", "record_time")
+            },
             artifacts=pd.DataFrame(raw["artifacts"] or [], columns=["name", "path", "size", "sha256"]),
         )
 
@@ -202,7 +210,7 @@ class Store:
 
 
 def _now() -> datetime:
-    return datetime.now(tz=timezone.utc)
+    return datetime.now(tz=UTC)
 
 
 def _missing(value: Any) -> bool:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
-
 from seed import APP, seed_store
+from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture(scope="session")

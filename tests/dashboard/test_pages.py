@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
-
 from seed import APP
+from streamlit.testing.v1 import AppTest
 
 PAGES = ["overview", "runs", "leaderboard", "run"]
 VIEWS = "tracklib/dashboard/views"
@@ -32,7 +31,9 @@ def test_overview_counts_runs_and_names_best_run(app):
 
 
 def test_leaderboard_order_and_ranks_follow_query_params(app):
-    app.query_params.update({"project": "digits", "metric": "val/acc", "agg": "max", "order": "highest", "top": "3"})
+    app.query_params.update(
+        {"project": "digits", "metric": "val/acc", "agg": "max", "order": "highest", "top": "3"}
+    )
     app.switch_page(f"{VIEWS}/leaderboard.py").run()
     assert not app.exception
     table = app.dataframe[0].value
@@ -42,16 +43,21 @@ def test_leaderboard_order_and_ranks_follow_query_params(app):
 
 
 def test_leaderboard_filter_and_best_per_group(app):
-    app.query_params.update({"project": "digits", "metric": "val/acc", "filter": 'status = "finished"',
-                             "group_by": "optimizer"})
+    app.query_params.update(
+        {"project": "digits", "metric": "val/acc", "filter": 'status = "finished"', "group_by": "optimizer"}
+    )
     app.switch_page(f"{VIEWS}/leaderboard.py").run()
     table = app.dataframe[0].value
     assert table["name"].tolist() == ["adam-fast", "sgd-fast"]
 
 
 def test_runs_filter_expression_selects_the_matching_runs(app):
-    app.query_params.update({"project": "digits",
-                             "filter": 'params.lr < 0.05 and (params.optimizer in ["adam"] or tags contains "baseline")'})
+    app.query_params.update(
+        {
+            "project": "digits",
+            "filter": 'params.lr < 0.05 and (params.optimizer in ["adam"] or tags contains "baseline")',
+        }
+    )
     app.switch_page(f"{VIEWS}/runs.py").run()
     assert not app.exception
     assert sorted(app.dataframe[0].value["name"]) == ["adam-fast", "adam-slow", "sgd-slow"]
@@ -98,7 +104,9 @@ def test_empty_default_root_shows_first_run_message(tmp_path, monkeypatch):
 
 def test_leaderboard_ranks_only_runs_carried_from_the_runs_page(app, seeded_root):
     ids = seeded_root[1]
-    app.query_params.update({"project": "digits", "metric": "val/acc", "runs": [ids["sgd-slow"], ids["adam-slow"]]})
+    app.query_params.update(
+        {"project": "digits", "metric": "val/acc", "runs": [ids["sgd-slow"], ids["adam-slow"]]}
+    )
     app.switch_page(f"{VIEWS}/leaderboard.py").run()
     assert app.dataframe[0].value["name"].tolist() == ["adam-slow", "sgd-slow"]
 
@@ -108,5 +116,8 @@ def test_runs_page_keeps_selection_from_the_link(app, seeded_root):
     app.query_params.update({"project": "digits", "runs": [ids["adam-fast"]]})
     app.switch_page(f"{VIEWS}/runs.py").run()
     assert not app.exception
-    assert app.query_params["runs"] in (ids["adam-fast"], [ids["adam-fast"]])  # the selection stays in the URL
+    assert app.query_params["runs"] in (
+        ids["adam-fast"],
+        [ids["adam-fast"]],
+    )  # the selection stays in the URL
     assert any(link.label == "Open run" for link in app.get("page_link"))

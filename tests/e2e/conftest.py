@@ -11,14 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from servers import free_port, missing_component, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -28,18 +33,33 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start_streamlit(root: str, command: list[str] | None = None, cwd: Path = REPO,
-                    extra_env: dict[str, str] | None = None) -> Server:
+def start_streamlit(
+    root: str, command: list[str] | None = None, cwd: Path = REPO, extra_env: dict[str, str] | None = None
+) -> Server:
     """`streamlit run app.py` (or ``command`` + ``--port``) on a free port, ready to serve."""
     port = free_port()
     env = os.environ | {"TRACKLIB_ROOT": root, "TRACKLIB_ROOTS": ""} | (extra_env or {})
     if command is None:
-        command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-                   "--server.address", "127.0.0.1", "--server.headless", "true",
-                   "--browser.gatherUsageStats", "false"]
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
     else:
         command = [*command, "--port", str(port)]
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for_http(f"{url}/_stcore/health", process, timeout=60)
     return Server(url, process)

@@ -9,10 +9,10 @@ import sys
 from urllib.parse import urlencode
 
 import pytest
-
-import tracklib
 from browser_support import cell_texts, open_page
 from e2e.conftest import REPO, start_streamlit, stop
+
+import tracklib
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +37,9 @@ def test_cold_deep_link_to_leaderboard_renders_full_frame(fresh_server, page, ex
     assert cell_texts(page, column=1)[:3] == expected_top[:3]  # name column, ranked
 
 
-@pytest.mark.parametrize("path,heading", [("", "Overview"), ("runs", "Runs"), ("leaderboard", "Leaderboard"),
-                                          ("run", None)])
+@pytest.mark.parametrize(
+    "path,heading", [("", "Overview"), ("runs", "Runs"), ("leaderboard", "Leaderboard"), ("run", None)]
+)
 def test_every_page_renders(server, page, path, heading):
     open_page(page, f"{server.url}/{path}?project=digits", f"page-{path or 'overview'}")
     if heading:
@@ -49,12 +50,16 @@ def test_every_page_renders(server, page, path, heading):
 
 def test_run_page_draws_its_curves(server, page, e2e_store):
     open_page(page, f"{server.url}/run?project=digits&run={e2e_store[1][0]}", "run-curves")
-    page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
+    page.locator(
+        '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+    ).first.wait_for()
     assert page.locator("h1").first.inner_text() != ""
 
 
 def test_embedded_leaderboard_is_a_clean_stakeholder_view(server, page, expected_top):
-    open_page(page, f"{server.url}/leaderboard?{urlencode(LEADERBOARD | {'embed': 'true'})}", "embed-leaderboard")
+    open_page(
+        page, f"{server.url}/leaderboard?{urlencode(LEADERBOARD | {'embed': 'true'})}", "embed-leaderboard"
+    )
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
     assert cell_texts(page, column=1)[0] == expected_top[0]
@@ -78,16 +83,30 @@ def test_share_link_reopens_the_same_view_in_a_fresh_browser(server, browser, pa
         stranger.close()
 
 
-def test_tracklib_ui_serves_an_installed_copy_from_outside_the_checkout(browser, e2e_store, tmp_path, expected_top):
+def test_tracklib_ui_serves_an_installed_copy_from_outside_the_checkout(
+    browser, e2e_store, tmp_path, expected_top
+):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                    str(REPO)], check=True, timeout=300)
-    where = subprocess.run([sys.executable, "-c", "import tracklib.dashboard as d; print(d.__file__)"],
-                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)},
-                           capture_output=True, text=True, check=True).stdout
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(REPO)],
+        check=True,
+        timeout=300,
+    )
+    where = subprocess.run(
+        [sys.executable, "-c", "import tracklib.dashboard as d; print(d.__file__)"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(str(target))  # the installed copy, not the checkout
-    server = start_streamlit(e2e_store[0], command=[sys.executable, "-m", "tracklib.cli", "ui"],
-                             cwd=tmp_path, extra_env={"PYTHONPATH": str(target)})
+    server = start_streamlit(
+        e2e_store[0],
+        command=[sys.executable, "-m", "tracklib.cli", "ui"],
+        cwd=tmp_path,
+        extra_env={"PYTHONPATH": str(target)},
+    )
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()

@@ -32,6 +32,10 @@ def page(name: str) -> st.Page:
 
 def main() -> None:
     embedded = st.context.is_embedded  # ?embed=true: a stakeholder view, no controls around it
-    st.set_page_config(page_title="tracklib", page_icon=":material/monitoring:", layout="wide",
-                       initial_sidebar_state="collapsed" if embedded else "auto")
+    st.set_page_config(
+        page_title="tracklib",
+        page_icon=":material/monitoring:",
+        layout="wide",
+        initial_sidebar_state="collapsed" if embedded else "auto",
+    )
     st.navigation([page(name) for name in PAGES], position="hidden" if embedded else "sidebar").run()

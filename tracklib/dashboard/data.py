@@ -62,8 +62,14 @@ def load_projects(root_name: str, token: int) -> list[str]:
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
-def load_history(root_name: str, project: str, run_ids: tuple[str, ...], keys: tuple[str, ...] | None,
-                 max_points: int | None, token: int) -> pd.DataFrame:
+def load_history(
+    root_name: str,
+    project: str,
+    run_ids: tuple[str, ...],
+    keys: tuple[str, ...] | None,
+    max_points: int | None,
+    token: int,
+) -> pd.DataFrame:
     return store_for(root_name).history(project, run_ids=list(run_ids), keys=keys, max_points=max_points)
 
 

@@ -45,8 +45,10 @@ def render_frame() -> Context | None:
     root = st.sidebar.selectbox("Store", names, key="root", bind="query-params", disabled=len(names) == 1)
     st.sidebar.caption(widgets.md_escape(roots[root]))
     if unknown_root:
-        st.warning(f"The link asks for a store named {widgets.md_escape(unknown_root)!s}, which this "
-                   "dashboard is not configured to open; showing the default store instead.")
+        st.warning(
+            f"The link asks for a store named {widgets.md_escape(unknown_root)!s}, which this "
+            "dashboard is not configured to open; showing the default store instead."
+        )
     token = st.session_state.setdefault("refresh_token", 0)
     projects = data.load_projects(root, token)
     if not projects:
@@ -56,8 +58,10 @@ def render_frame() -> Context | None:
     unknown_project = _requested_but_unknown("project", projects)
     project = st.sidebar.selectbox("Project", projects, key="project", bind="query-params")
     if unknown_project:
-        st.warning(f"There is no project {widgets.md_escape(unknown_project)} in this store; "
-                   f"showing {widgets.md_escape(project)}.")
+        st.warning(
+            f"There is no project {widgets.md_escape(unknown_project)} in this store; "
+            f"showing {widgets.md_escape(project)}."
+        )
     with st.spinner(f"Loading runs of {project}…"):
         loaded = data.load_project(root, project, token)
     _refresh_controls(loaded)

@@ -75,8 +75,8 @@ def first_run_message(root_url: str) -> None:
     st.info(f"No runs in {md_escape(root_url)} yet. Create one with three lines of Python:")
     st.code(
         "import tracklib\n"
-        "with tracklib.init(project=\"my-project\", params={\"lr\": 1e-3}) as run:\n"
-        "    run.log({\"train/loss\": 0.25})",
+        'with tracklib.init(project="my-project", params={"lr": 1e-3}) as run:\n'
+        '    run.log({"train/loss": 0.25})',
         language="python",
     )
     st.caption("Or write a demo sweep: `tracklib demo`. Then press Refresh in the sidebar.")

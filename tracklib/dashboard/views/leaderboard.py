@@ -22,21 +22,43 @@ def render(ctx: Context) -> None:
     headline = query.headline_metric(runs)
     with st.expander("Settings", expanded=not st.context.is_embedded):
         row = st.columns([3, 2, 2, 1])
-        metric = row[0].selectbox("Metric", metrics, index=metrics.index(headline), key="metric", bind="query-params")
+        metric = row[0].selectbox(
+            "Metric", metrics, index=metrics.index(headline), key="metric", bind="query-params"
+        )
         lower = query.lower_is_better(metric)
-        agg = row[1].segmented_control("Aggregate", ["last", "min", "max"], default="min" if lower else "max",
-                                       key="agg", bind="query-params", required=True)
-        order = row[2].segmented_control("Best is", ["highest", "lowest"], default="lowest" if lower else "highest",
-                                         key="order", bind="query-params", required=True)
-        top = row[3].number_input("Top", min_value=1, max_value=10_000, value=20, step=1, key="top", bind="query-params")
+        agg = row[1].segmented_control(
+            "Aggregate",
+            ["last", "min", "max"],
+            default="min" if lower else "max",
+            key="agg",
+            bind="query-params",
+            required=True,
+        )
+        order = row[2].segmented_control(
+            "Best is",
+            ["highest", "lowest"],
+            default="lowest" if lower else "highest",
+            key="order",
+            bind="query-params",
+            required=True,
+        )
+        top = row[3].number_input(
+            "Top", min_value=1, max_value=10_000, value=20, step=1, key="top", bind="query-params"
+        )
         row = st.columns([4, 2, 3])
-        expression = row[0].text_input("Filter expression", key="filter", bind="query-params",
-                                       placeholder='status = "finished"')
-        groups = ["(none)", "group", *sorted(c.removeprefix("params.") for c in runs.columns if c.startswith("params."))]
+        expression = row[0].text_input(
+            "Filter expression", key="filter", bind="query-params", placeholder='status = "finished"'
+        )
+        groups = [
+            "(none)",
+            "group",
+            *sorted(c.removeprefix("params.") for c in runs.columns if c.startswith("params.")),
+        ]
         group_by = row[1].selectbox("Best run per", groups, key="group_by", bind="query-params")
         params = [c for c in runs.columns if c.startswith("params.")]
-        columns = row[2].multiselect("Params shown", params, default=query.varying_params(runs),
-                                     key="columns", bind="query-params")
+        columns = row[2].multiselect(
+            "Params shown", params, default=query.varying_params(runs), key="columns", bind="query-params"
+        )
     chosen = st.query_params.get_all("runs")  # carried from the Runs page's selection
     if chosen:
         runs = runs[runs["run_id"].isin(chosen)]
@@ -51,13 +73,26 @@ def render(ctx: Context) -> None:
         board = query.best_per_group(board, group_by if group_by == "group" else f"params.{group_by}")
     board = board.head(int(top))
     value = query.metric_column(metric, agg)
-    shown = board[["rank", "name", value, "step", "status", "group", *columns]].rename(columns={value: f"{agg} {metric}"})
-    st.caption(f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {len(candidates)} runs")
-    st.dataframe(widgets.style_status(shown), hide_index=True, width="stretch",
-                 column_config={f"{agg} {metric}": st.column_config.NumberColumn(format="%.4f")})
+    shown = board[["rank", "name", value, "step", "status", "group", *columns]].rename(
+        columns={value: f"{agg} {metric}"}
+    )
+    st.caption(
+        f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {len(candidates)} runs"
+    )
+    st.dataframe(
+        widgets.style_status(shown),
+        hide_index=True,
+        width="stretch",
+        column_config={f"{agg} {metric}": st.column_config.NumberColumn(format="%.4f")},
+    )
     row = st.columns([1, 1, 6])
-    row[0].download_button("CSV", shown.to_csv(index=False), file_name=f"{ctx.project}-leaderboard.csv",
-                           mime="text/csv", icon=":material/download:")
+    row[0].download_button(
+        "CSV",
+        shown.to_csv(index=False),
+        file_name=f"{ctx.project}-leaderboard.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
     with row[1]:
         widgets.share_control(STATE, {"runs": chosen})
 

@@ -16,7 +16,7 @@ def render(ctx: Context) -> None:
     st.title("Overview")
     projects = data.load_projects(ctx.root, ctx.token)
     loaded = {p: data.load_project(ctx.root, p, ctx.token) for p in projects}
-    all_runs = pd.concat([l.runs for l in loaded.values()], ignore_index=True)
+    all_runs = pd.concat([project.runs for project in loaded.values()], ignore_index=True)
 
     cols = st.columns(4)
     cols[0].metric("Projects", len(projects))
@@ -29,14 +29,20 @@ def render(ctx: Context) -> None:
     st.altair_chart(charts.status_bars(counts, widgets.STATUS_COLORS), width="stretch")
 
     st.subheader("Best run per project")
-    best = [_best_row(p, l) for p, l in loaded.items()]
-    st.dataframe(widgets.style_status(pd.DataFrame([b for b in best if b])), hide_index=True, width="stretch",
-                 column_config={"best": st.column_config.NumberColumn(format="%.4f")})
+    best = [_best_row(name, project) for name, project in loaded.items()]
+    st.dataframe(
+        widgets.style_status(pd.DataFrame([b for b in best if b])),
+        hide_index=True,
+        width="stretch",
+        column_config={"best": st.column_config.NumberColumn(format="%.4f")},
+    )
 
     st.subheader("Latest runs")
     latest = all_runs.sort_values("start_time", ascending=False).head(LATEST)
     view = latest[["project", "name", "status", "start_time", "duration_s", "tags"]]
-    st.dataframe(widgets.style_status(view), hide_index=True, width="stretch", column_config=widgets.TIME_COLUMNS)
+    st.dataframe(
+        widgets.style_status(view), hide_index=True, width="stretch", column_config=widgets.TIME_COLUMNS
+    )
 
 
 def _best_row(project: str, loaded: data.Loaded) -> dict[str, object] | None:
@@ -47,8 +53,14 @@ def _best_row(project: str, loaded: data.Loaded) -> dict[str, object] | None:
     agg = "min" if ascending else "max"
     board = query.leaderboard(loaded.runs, loaded.summary, metric, agg, ascending, top=1)
     top = board.iloc[0]
-    return {"project": project, "metric": f"{agg} {metric}", "best": top[query.metric_column(metric, agg)],
-            "run": top["name"], "status": top["status"], "runs": len(loaded.runs)}
+    return {
+        "project": project,
+        "metric": f"{agg} {metric}",
+        "best": top[query.metric_column(metric, agg)],
+        "run": top["name"],
+        "status": top["status"],
+        "runs": len(loaded.runs),
+    }
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script

@@ -20,8 +20,13 @@ def render(ctx: Context) -> None:
         st.session_state["run"] = requested
     elif requested:
         st.warning(f"There is no run {widgets.md_escape(requested)} in {widgets.md_escape(ctx.project)}.")
-    run_id = st.selectbox("Run", list(names), format_func=lambda r: f"{names[r]} · {r}", key="run",
-                          on_change=lambda: st.query_params.update(run=st.session_state["run"]))
+    run_id = st.selectbox(
+        "Run",
+        list(names),
+        format_func=lambda r: f"{names[r]} · {r}",
+        key="run",
+        on_change=lambda: st.query_params.update(run=st.session_state["run"]),
+    )
     st.query_params["run"] = run_id
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
 
@@ -40,8 +45,11 @@ def render(ctx: Context) -> None:
 
     left, right = st.columns(2)
     left.subheader("Params")
-    left.dataframe(pd.DataFrame({"param": list(details.params), "value": [str(v) for v in details.params.values()]}),
-                   hide_index=True, width="stretch")
+    left.dataframe(
+        pd.DataFrame({"param": list(details.params), "value": [str(v) for v in details.params.values()]}),
+        hide_index=True,
+        width="stretch",
+    )
     right.subheader("Summary")
     right.dataframe(details.summary, hide_index=True, width="stretch")
 
@@ -59,9 +67,13 @@ def render(ctx: Context) -> None:
         cols = st.columns([4, 2, 2])
         cols[0].text(artifact.name)
         cols[1].text(f"{artifact.size:,} bytes")
-        cols[2].download_button("Download", data=lambda path=artifact.path: data.read_artifact(ctx.root, path),
-                                file_name=artifact.name.rsplit("/", 1)[-1], key=f"dl-{artifact.path}",
-                                icon=":material/download:")
+        cols[2].download_button(
+            "Download",
+            data=lambda path=artifact.path: data.read_artifact(ctx.root, path),
+            file_name=artifact.name.rsplit("/", 1)[-1],
+            key=f"dl-{artifact.path}",
+            icon=":material/download:",
+        )
     _environment(details.environment)
     widgets.share_control(["run"])
 
@@ -70,9 +82,17 @@ def _environment(env: dict[str, object]) -> None:
     st.subheader("Environment")
     git = {k: env.get(k) for k in ("git_commit", "git_branch", "git_dirty", "git_remote")}
     system = {k: env.get(k) for k in ("host", "user", "pid", "python", "platform")}
-    table = {**git, **system, "argv": " ".join(env.get("argv") or []), "gpus": ", ".join(env.get("gpus") or [])}
-    st.dataframe(pd.DataFrame({"": list(table), "value": [("" if v is None else str(v)) for v in table.values()]}),
-                 hide_index=True, width="stretch")
+    table = {
+        **git,
+        **system,
+        "argv": " ".join(env.get("argv") or []),
+        "gpus": ", ".join(env.get("gpus") or []),
+    }
+    st.dataframe(
+        pd.DataFrame({"": list(table), "value": [("" if v is None else str(v)) for v in table.values()]}),
+        hide_index=True,
+        width="stretch",
+    )
     if env.get("git_diff"):
         with st.expander("Uncommitted changes (git diff)"):
             st.code(str(env["git_diff"]), language="diff")

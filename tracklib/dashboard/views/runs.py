@@ -26,14 +26,19 @@ def render(ctx: Context) -> None:
     tags = top[1].multiselect("Tags (any of)", all_tags, key="tags", bind="query-params", placeholder="any")
     since = top[2].date_input("Started on or after", value=None, key="since", bind="query-params")
     expression = st.text_input(
-        "Filter expression", key="filter", bind="query-params",
+        "Filter expression",
+        key="filter",
+        bind="query-params",
         placeholder='params.lr < 0.01 and metrics.val/acc >= 0.9 and status = "finished"',
     )
     shown = _filtered(runs, status, tags, since, expression)
     if shown is None:
         return
     choosable = [c for c in runs.columns if c.startswith(("params.", "metrics."))]
-    default = query.varying_params(runs) + [f"metrics.{m}" for m in query.metric_names(runs)][:DEFAULT_METRIC_COLUMNS]
+    default = (
+        query.varying_params(runs)
+        + [f"metrics.{m}" for m in query.metric_names(runs)][:DEFAULT_METRIC_COLUMNS]
+    )
     columns = st.multiselect("Columns", choosable, default=default, key="columns", bind="query-params")
     st.caption(f"{len(shown)} of {len(runs)} runs")
 
@@ -41,8 +46,13 @@ def render(ctx: Context) -> None:
     previously = set(st.query_params.get_all("runs"))
     selected_rows = [i for i, run_id in enumerate(table.index) if run_id in previously]
     event = st.dataframe(
-        widgets.style_status(table), key="runs_table", on_select="rerun", selection_mode="multi-row",
-        selection_default={"selection": {"rows": selected_rows}}, width="stretch", hide_index=True,
+        widgets.style_status(table),
+        key="runs_table",
+        on_select="rerun",
+        selection_mode="multi-row",
+        selection_default={"selection": {"rows": selected_rows}},
+        width="stretch",
+        hide_index=True,
         column_config=widgets.TIME_COLUMNS,
     )
     selected = [table.index[i] for i in event.selection.rows]
@@ -50,19 +60,28 @@ def render(ctx: Context) -> None:
     links = st.columns(4)
     carry = {"root": ctx.root, "project": ctx.project}
     if len(selected) == 1:
-        links[0].page_link(app.page("run"), label="Open run", icon=":material/open_in_new:",
-                           query_params=carry | {"run": selected[0]})
+        links[0].page_link(
+            app.page("run"),
+            label="Open run",
+            icon=":material/open_in_new:",
+            query_params=carry | {"run": selected[0]},
+        )
     if selected:
-        links[1].page_link(app.page("leaderboard"), label=f"Rank the {len(selected)} selected",
-                           icon=":material/leaderboard:", query_params=carry | {"runs": selected})
+        links[1].page_link(
+            app.page("leaderboard"),
+            label=f"Rank the {len(selected)} selected",
+            icon=":material/leaderboard:",
+            query_params=carry | {"runs": selected},
+        )
     else:
         links[1].caption("Select rows to open or rank them")
     with links[3]:
         widgets.share_control(["status", "tags", "since", "filter", "columns"], {"runs": selected})
 
 
-def _filtered(runs: pd.DataFrame, status: list[str], tags: list[str], since: dt.date | None,
-              expression: str) -> pd.DataFrame | None:
+def _filtered(
+    runs: pd.DataFrame, status: list[str], tags: list[str], since: dt.date | None, expression: str
+) -> pd.DataFrame | None:
     shown = runs
     if status:
         shown = shown[shown["status"].isin(status)]

@@ -1,0 +1,113 @@
+"""``tracklib.init``: resolve the root, validate what the user passed, start or resume a run."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tracklib import config, environment, layout
+from tracklib.errors import RunNotFoundError
+from tracklib.ids import new_id, new_run_name
+from tracklib.record import RunState, state_from_record
+from tracklib.run import Run, redact_params
+from tracklib.schema import Status, flatten_params
+from tracklib.storage import Storage, bytes_to_table
+
+
+def init(
+    project: str,
+    *,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] | None = None,
+    group: str | None = None,
+    notes: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    capture: Iterable[str] | bool = True,
+    flush_interval: float = config.FLUSH_INTERVAL_S,
+    heartbeat_interval: float = config.HEARTBEAT_INTERVAL_S,
+    finish_timeout: float = config.FINISH_TIMEOUT_S,
+) -> Run:
+    """Start (or, with ``resume=True``, continue) a run and return it.
+
+    Args:
+        project: the project the run belongs to (a folder name).
+        name: a readable name; generated (``crimson-otter``) when omitted.
+        params: hyperparameters; nested dicts flatten to dotted keys.
+        tags, group, notes: for filtering and grouping in the dashboard.
+        root: the store (any fsspec URL); default ``$TRACKLIB_ROOT`` or ``./tracking``.
+        storage_options: passed to fsspec unchanged.
+        run_id: the id of the run to resume (or a custom id for a new run).
+        resume: continue ``run_id`` after its last step, keeping params, tags and history.
+        capture: ``True`` (all), ``False`` (none) or a subset of
+            ``("system", "argv", "git", "git_diff", "packages", "gpu")``.
+        flush_interval: seconds between metric parts while logging.
+        heartbeat_interval: seconds between record refreshes of an idle running run.
+        finish_timeout: how long ``finish`` waits for the store before spooling locally.
+
+    Raises:
+        StoreError: the root cannot be written (missing bucket, read-only folder).
+        RunNotFoundError: ``resume=True`` and no run ``run_id`` exists in ``project``.
+    """
+    layout.check_project(project)
+    if resume and run_id is None:
+        raise ValueError("resume=True needs the run_id of the run to continue")
+    storage = Storage(config.resolve_root(root), storage_options)
+    storage.check_writable()
+    redact = environment.Redactor(os.environ)
+    flat_params = redact_params(flatten_params(params or {}), redact)
+    tag_list = [redact(_check_tag(tag)) for tag in (tags or [])]
+    notes = redact(notes) if notes is not None else None
+    if resume:
+        state = _read_state(storage, project, layout.check_run_id(run_id))
+        state.status, state.error, state.end_time = Status.RUNNING, None, None
+        state.params.update(flat_params)
+        state.tags += [tag for tag in tag_list if tag not in state.tags]
+        state.name = name or state.name
+        state.group = group if group is not None else state.group
+        state.notes = notes if notes is not None else state.notes
+    else:
+        if run_id is not None and storage.list_files(
+            layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id))
+        ):
+            raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
+        state = RunState(
+            run_id=run_id or new_id(),
+            project=project,
+            name=name or new_run_name(),
+            group=group,
+            tags=tag_list,
+            notes=notes,
+            start_time=time.time(),
+            params=flat_params,
+        )
+    wanted = environment.CAPTURE_ALL if capture is True else () if capture is False else tuple(capture)
+    return Run(
+        storage,
+        state,
+        capture=wanted,
+        flush_interval=flush_interval,
+        heartbeat_interval=heartbeat_interval,
+        finish_timeout=finish_timeout,
+    )
+
+
+def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
+    files = storage.list_files(layout.run_dir(layout.RECORDS, project, run_id))
+    files = [f for f in files if layout.is_data_file(f.path)]
+    if not files:
+        raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
+    rows = [bytes_to_table(storage.read_bytes(f.path), f.path).to_pylist()[0] for f in files]
+    newest = max(rows, key=lambda row: (row["seq"], row["record_time"]))
+    return state_from_record(newest)
+
+
+def _check_tag(tag: object) -> str:
+    if not isinstance(tag, str) or not tag:
+        raise ValueError(f"tags must be non-empty strings, got {tag!r}")
+    return tag
