@@ -203,9 +203,15 @@ def lower_is_better(metric: str) -> bool:
     return any(word in name for word in _LOWER_IS_BETTER) and not any(w in name for w in _HIGHER_IS_BETTER)
 
 
-def headline_metric(runs: pd.DataFrame) -> str | None:
-    """The metric a project is judged by: a validation accuracy-like one if there is one."""
+def headline_metric(runs: pd.DataFrame, summary: pd.DataFrame | None = None) -> str | None:
+    """The metric a project is judged by: a logged validation accuracy-like one if there is one.
+
+    Logged metrics (with a history in ``summary``) come before values only set in the summary.
+    """
     names = metric_names(runs)
+    if summary is not None and not summary.empty:
+        logged = set(summary.loc[summary["count"] > 0, "key"])
+        names = sorted(names, key=lambda name: name not in logged)  # stable: logged first
     for prefer in (("val", "acc"), ("val", "score"), ("test", "acc"), ("acc",), ("val", "loss"), ("loss",)):
         for name in names:
             if all(word in name.lower() for word in prefer):

@@ -46,7 +46,7 @@ def render(ctx: Context) -> None:
 
 
 def _best_row(project: str, loaded: data.Loaded) -> dict[str, object] | None:
-    metric = query.headline_metric(loaded.runs)
+    metric = query.headline_metric(loaded.runs, loaded.summary)
     if metric is None:
         return None
     ascending = query.lower_is_better(metric)

@@ -1,0 +1,38 @@
+"""Pure helpers the dashboard relies on."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tracklib import query
+
+
+def _runs(*metrics):
+    return pd.DataFrame({f"metrics.{m}": [0.5] for m in metrics} | {"run_id": ["a"]})
+
+
+def test_headline_metric_prefers_a_logged_validation_accuracy():
+    runs = _runs("best_val_acc", "train/loss", "val/acc", "val/loss")
+    summary = pd.DataFrame(
+        {"key": ["best_val_acc", "train/loss", "val/acc", "val/loss"], "count": [0, 20, 20, 20]}
+    )
+    assert query.headline_metric(runs, summary) == "val/acc"
+    assert query.headline_metric(_runs("train/loss", "val/loss")) == "val/loss"
+    assert query.headline_metric(_runs()) is None
+
+
+def test_direction_is_guessed_from_the_name():
+    assert query.lower_is_better("val/loss") and query.lower_is_better("rmse")
+    assert not query.lower_is_better("val/acc") and not query.lower_is_better("f1_score")
+
+
+def test_best_per_group_keeps_each_groups_top_row_and_reranks():
+    board = pd.DataFrame(
+        {
+            "rank": pd.array([1, 2, 3, None], dtype="Int64"),
+            "name": list("abcd"),
+            "params.opt": ["adam", "adam", "sgd", "sgd"],
+        }
+    )
+    best = query.best_per_group(board, "params.opt")
+    assert best["name"].tolist() == ["a", "c"] and best["rank"].tolist() == [1, 2]
