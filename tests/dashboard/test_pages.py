@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from seed import APP
+import tracklib
+from seed import APP, seed_store
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["overview", "runs", "leaderboard", "run"]
@@ -121,3 +122,42 @@ def test_runs_page_keeps_selection_from_the_link(app, seeded_root):
         [ids["adam-fast"]],
     )  # the selection stays in the URL
     assert any(link.label == "Open run" for link in app.get("page_link"))
+
+
+def test_refresh_shows_a_run_written_after_the_page_loaded(tmp_path, monkeypatch):
+    root = str(tmp_path / "live")
+    seed_store(root)
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["project"] = "digits"
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Runs"] == "6"
+    with tracklib.init("digits", root=root, name="late-arrival", capture=False) as run:
+        run.log({"val/acc": 0.5})
+    at.sidebar.button[0].click().run()
+    assert {m.label: m.value for m in at.metric}["Runs"] == "7"
+    assert any(c.value.startswith("loaded 7 runs") for c in at.sidebar.caption)
+
+
+def test_links_can_only_pick_a_configured_store_by_name(tmp_path, monkeypatch, seeded_root):
+    other = str(tmp_path / "other")
+    with tracklib.init("elsewhere", root=other, capture=False):
+        pass
+    monkeypatch.setenv("TRACKLIB_ROOTS", f"main={seeded_root[0]}; second={other}")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    picked = AppTest.from_file(APP, default_timeout=60)
+    picked.query_params["root"] = "second"
+    picked.run()
+    assert picked.sidebar.selectbox[1].options == ["elsewhere"]
+
+    hostile = AppTest.from_file(APP, default_timeout=60)
+    hostile.query_params["root"] = "s3://attacker-bucket/x"
+    hostile.run()
+    assert not hostile.exception
+    assert any("not configured" in w.value for w in hostile.warning)
+    assert hostile.sidebar.selectbox[0].value == "main"
+    assert hostile.sidebar.selectbox[1].options == ["digits", "other-project"]
