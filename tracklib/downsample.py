@@ -10,6 +10,36 @@ import numpy as np
 import pandas as pd
 
 
+def minmax_indices(series: np.ndarray, values: np.ndarray, max_points: int) -> np.ndarray:
+    """Row indices to keep, in order: at most ``max_points`` per series.
+
+    ``series`` labels each row's series (rows of one series must be contiguous, in x order).
+    """
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2, got {max_points}")
+    n = len(series)
+    if n == 0:
+        return np.arange(0)
+    starts = np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    if sizes.max() <= max_points:
+        return np.arange(n)
+    series_index = np.repeat(np.arange(len(starts)), sizes)
+    position = np.arange(n) - starts[series_index]
+    size = sizes[series_index]
+    buckets = max_points // 2
+    bucket = np.where(size <= max_points, position, (position * buckets) // size)  # short: keep all
+    group = series_index.astype(np.int64) * (max_points + 1) + bucket
+    ranked = np.where(np.isnan(values), np.inf, values)  # NaN ranks with +inf, as a high
+    keep = np.zeros(n, dtype=bool)
+    for sort_key in (ranked, -ranked):
+        order = np.lexsort((sort_key, group))
+        sorted_group = group[order]
+        first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
+        keep[order[first]] = True
+    return np.flatnonzero(keep)
+
+
 def minmax_downsample(
     frame: pd.DataFrame, max_points: int, by: tuple[str, ...] = ("run_id", "key"), value: str = "value"
 ) -> pd.DataFrame:
@@ -17,27 +47,9 @@ def minmax_downsample(
 
     ``frame`` must be sorted by ``by`` then x; the result keeps that order.
     """
-    if max_points < 2:
-        raise ValueError(f"max_points must be at least 2, got {max_points}")
     if frame.empty:
+        if max_points < 2:
+            raise ValueError(f"max_points must be at least 2, got {max_points}")
         return frame
-    keys = frame[list(by)]
-    series_id = keys.ne(keys.shift()).any(axis=1).cumsum().to_numpy() - 1
-    sizes = np.bincount(series_id)
-    if sizes.max() <= max_points:
-        return frame
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    position = np.arange(len(frame)) - starts[series_id]
-    buckets = max_points // 2
-    bucket = (position * buckets) // sizes[series_id]
-    bucket = np.where(sizes[series_id] <= max_points, position, bucket)  # short series: keep all
-    group = series_id.astype(np.int64) * (max_points + 1) + bucket
-    values = frame[value].to_numpy(dtype=np.float64)
-    ranked = np.where(np.isnan(values), np.inf, values)  # NaN ranks with +inf, as a high
-    keep = np.zeros(len(frame), dtype=bool)
-    for sort_key in (ranked, -ranked):
-        order = np.lexsort((sort_key, group))
-        sorted_group = group[order]
-        first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
-        keep[order[first]] = True
-    return frame[keep]
+    series = frame.groupby(list(by), sort=False, observed=True).ngroup().to_numpy()
+    return frame.iloc[minmax_indices(series, frame[value].to_numpy(dtype=np.float64), max_points)]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
+import pyarrow as pa
 import pytest
 import streamlit as st
 import tracklib
@@ -161,3 +165,58 @@ def test_links_can_only_pick_a_configured_store_by_name(tmp_path, monkeypatch, s
     assert any("not configured" in w.value for w in hostile.warning)
     assert hostile.sidebar.selectbox[0].value == "main"
     assert hostile.sidebar.selectbox[1].options == ["digits", "other-project"]
+
+
+def _chart_specs(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def _chart_rows(at, index: int = 0) -> pd.DataFrame:
+    """The rows a chart sends to the browser (Streamlit ships them as Arrow next to the spec)."""
+    (dataset,) = at.get("vega_lite_chart")[index].proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_pandas()
+
+
+def test_curves_first_visit_shows_recent_runs_main_metrics(app):
+    app.query_params["project"] = "digits"
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    assert app.multiselect[1].value == ["val/acc", "train/loss"]
+    assert len(app.multiselect[0].value) == 5  # all runs: fewer than the 10 most recent
+    assert len(app.get("vega_lite_chart")) == 2
+    assert any(c.value.startswith("showing 100 of 100 points") for c in app.caption)
+
+
+def test_curves_smoothing_log_scale_and_point_budget(tmp_path, monkeypatch):
+    root = str(tmp_path / "long")
+    for lr in (0.1, 0.01, 0.001):
+        with tracklib.init("long", root=root, params={"lr": lr}, capture=False) as run:
+            for step in range(3000):
+                run.log({"train/loss": 1.0 / (1 + lr * step)})
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"project": "long", "metrics": "train/loss", "smooth": "0.6", "log": "true",
+                             "points": "100"})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    rows = _chart_rows(app)
+    assert 3 * 50 <= len(rows) <= 3 * 100
+    assert rows.groupby("run_id").size().max() <= 100
+    assert any(c.value.startswith(f"showing {len(rows):,} of 9,000 points") for c in app.caption)
+    (spec,) = _chart_specs(app)
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "line", "circle"]  # raw, smoothed, hover points
+    assert spec["layer"][0]["mark"]["opacity"] == 0.25
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_curves_grouping_draws_bands_with_run_counts(app):
+    app.query_params.update({"project": "digits", "metrics": "val/acc", "group_by": "params.optimizer",
+                             "band": "min-max"})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    (spec,) = _chart_specs(app)
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["area", "line"]
+    assert set(_chart_rows(app)["group"]) == {"adam (n=2)", "sgd (n=2)", "rmsprop (n=1)"}

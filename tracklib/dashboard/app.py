@@ -16,6 +16,7 @@ PAGES = {  # url path -> (title, icon)
     "overview": ("Overview", ":material/dashboard:"),
     "runs": ("Runs", ":material/table_rows:"),
     "leaderboard": ("Leaderboard", ":material/leaderboard:"),
+    "curves": ("Curves", ":material/show_chart:"),
     "run": ("Run", ":material/science:"),
 }
 DEFAULT_PAGE = "overview"

@@ -80,3 +80,35 @@ def first_run_message(root_url: str) -> None:
         language="python",
     )
     st.caption("Or write a demo sweep: `tracklib demo`. Then press Refresh in the sidebar.")
+
+
+def run_picker(
+    runs: pd.DataFrame, key: str, label: str, multi: bool, default: list[str] | None = None
+) -> list[str]:
+    """Pick runs by name while the URL holds their ids (``?key=<id>&key=<id>``).
+
+    A bound widget would put its *labels* in the URL; names need not be unique, ids are.
+    """
+    names = dict(zip(runs["run_id"], runs["name"], strict=True))
+    requested = st.query_params.get_all(key)
+    unknown = [r for r in requested if r not in names]
+    if unknown:
+        st.warning(f"Not in this project: {md_escape(', '.join(unknown))}")
+    known = [r for r in requested if r in names]
+    if known:
+        st.session_state[key] = known if multi else known[0]
+    elif key not in st.session_state and default:
+        st.session_state[key] = default if multi else default[0]
+
+    def to_url() -> None:
+        st.query_params[key] = st.session_state[key] or []
+
+    options = list(names)
+    if multi:
+        chosen = st.multiselect(label, options, format_func=names.get, key=key, on_change=to_url)
+    else:
+        chosen = [
+            st.selectbox(label, options, format_func=lambda r: f"{names[r]} · {r}", key=key, on_change=to_url)
+        ]
+    st.query_params[key] = chosen
+    return chosen

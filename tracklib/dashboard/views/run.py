@@ -13,21 +13,7 @@ CURVE_POINTS = 1000
 
 def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
-    names = dict(zip(runs["run_id"], runs["name"]))
-    # The URL holds the run id; a bound selectbox would put its label there instead.
-    requested = st.query_params.get("run")
-    if requested in names:
-        st.session_state["run"] = requested
-    elif requested:
-        st.warning(f"There is no run {widgets.md_escape(requested)} in {widgets.md_escape(ctx.project)}.")
-    run_id = st.selectbox(
-        "Run",
-        list(names),
-        format_func=lambda r: f"{names[r]} · {r}",
-        key="run",
-        on_change=lambda: st.query_params.update(run=st.session_state["run"]),
-    )
-    st.query_params["run"] = run_id
+    (run_id,) = widgets.run_picker(runs, key="run", label="Run", multi=False)
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
 
     st.title(widgets.md_escape(details.name))

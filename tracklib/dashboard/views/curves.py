@@ -1,0 +1,98 @@
+"""Curves: chosen metrics of chosen runs over step or time, smoothed, grouped, downsampled."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from tracklib import curves, query
+from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard.frame import Context, run_page
+
+RECENT = 10
+GROUP_BINS = 200
+
+
+def render(ctx: Context) -> None:
+    runs = ctx.loaded.runs
+    st.title("Curves")
+    metrics_all = query.metric_names(runs)
+    if not metrics_all:
+        st.info("No run in this project has logged a metric yet.")
+        return
+    recent = runs.sort_values("start_time", ascending=False)["run_id"].head(RECENT).tolist()
+    run_ids = widgets.run_picker(runs, key="runs", label="Runs", multi=True, default=recent)
+    chosen = st.multiselect(
+        "Metrics",
+        metrics_all,
+        default=main_metrics(runs, ctx.loaded.summary),
+        key="metrics",
+        bind="query-params",
+    )
+    spec = _controls(runs)
+    if not run_ids or not chosen:
+        st.info("Choose at least one run and one metric.")
+        return
+    spec = curves.CurveSpec(metrics=tuple(chosen), **spec)
+    budget = spec.per_series_budget(len(run_ids))
+    with st.spinner(f"Reading {len(run_ids)} histories…"):
+        history = data.load_history(ctx.root, ctx.project, tuple(run_ids), tuple(chosen), budget, ctx.token)
+    total = history.attrs.get("total_points", len(history))
+    history = curves.smooth(curves.add_x(history, runs, spec.x), spec.smoothing)
+    if spec.log_y:
+        dropped = int((history["value"] <= 0).sum())
+        history = history[history["value"] > 0]
+        if dropped:
+            st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
+    st.caption(f"showing {len(history):,} of {total:,} points (at most {budget:,} per series)")
+    names = runs.set_index("run_id")["name"]
+    for metric in chosen:
+        points = history[history["key"] == metric]
+        if spec.group_by:
+            bands = curves.group_bands(points, runs, spec.group_by, spec.band, GROUP_BINS)
+            st.altair_chart(charts.group_curves(bands, metric, spec.x, spec.log_y), width="stretch")
+        else:
+            points = points.assign(name=points["run_id"].map(names), href=points["run_id"].map(_link(ctx)))
+            st.altair_chart(
+                charts.curves(points, metric, spec.x, spec.log_y, spec.smoothing > 0), width="stretch"
+            )
+    widgets.share_control(["metrics", "x", "log", "smooth", "group_by", "band", "points"], {"runs": run_ids})
+
+
+def _controls(runs: pd.DataFrame) -> dict[str, object]:
+    row = st.columns([2, 1, 2, 2, 1, 1])
+    x = row[0].segmented_control(
+        "x axis", list(curves.X_AXES), default="step", key="x", bind="query-params", required=True
+    )
+    log_y = row[1].toggle("log y", key="log", bind="query-params")
+    smoothing = row[2].slider("Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="smooth", bind="query-params")
+    groups = ["(none)", "group", "tags", *[c for c in runs.columns if c.startswith("params.")]]
+    group_by = row[3].selectbox("Group by", groups, key="group_by", bind="query-params")
+    band = row[4].selectbox("Band", list(curves.BANDS), key="band", bind="query-params")
+    points = row[5].number_input("Points/series", 50, 20_000, 1000, 50, key="points", bind="query-params")
+    return {
+        "x": x,
+        "log_y": log_y,
+        "smoothing": smoothing,
+        "group_by": None if group_by == "(none)" else group_by,
+        "band": band,
+        "points_per_series": int(points),
+    }
+
+
+def main_metrics(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """The headline metric and, if there is one, a loss to go with it."""
+    headline = query.headline_metric(runs, summary)
+    losses = [m for m in query.metric_names(runs) if "loss" in m.lower() and m != headline]
+    return [m for m in (headline, *losses[:1]) if m]
+
+
+def _link(ctx: Context) -> dict[str, str]:
+    base = {"root": ctx.root, "project": ctx.project}
+    return {run_id: f"run?{urlencode(base | {'run': run_id})}" for run_id in ctx.loaded.runs["run_id"]}
+
+
+if __name__ == "__main__":  # Streamlit runs each page file as a script
+    run_page(render)

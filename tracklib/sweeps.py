@@ -1,0 +1,218 @@
+"""Sweep analysis for the Sweeps page: which hyperparameters drive a target metric (pure).
+
+As in W&B's parameter-importance panel: the Spearman correlation gives the direction of a
+numeric param's effect, a random forest's permutation importance gives how much each param
+matters (categoricals and interactions included). scikit-learn is imported inside
+``importance`` only, so ``import tracklib`` stays light.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MISSING = "—"
+MIN_RUNS_FOR_MODEL = 5
+
+
+def varying_params(runs: pd.DataFrame) -> list[str]:
+    """``params.*`` columns with at least two distinct values: a constant explains nothing."""
+    return sorted(c for c in runs.columns if c.startswith("params.") and runs[c].nunique(dropna=True) > 1)
+
+
+def sweep_frame(runs: pd.DataFrame, params: list[str], target: str) -> pd.DataFrame:
+    """``run_id, name, <params>, target`` for runs with a finite target (NaN/inf would skew every statistic)."""
+    t = _floats(runs[target])
+    keep = np.isfinite(t)
+    out = runs.loc[keep, ["run_id", "name", *params]].reset_index(drop=True)
+    out["target"] = t[keep]
+    return out
+
+
+def is_log_scale(values: pd.Series) -> bool:
+    """Positive numbers spanning more than two decades (learning rates): only a log axis spreads them out."""
+    x = _numeric(values)
+    if x is None:
+        return False
+    x = x[~np.isnan(x)]
+    return bool(len(x) and x.min() > 0 and x.max() / x.min() > 100)
+
+
+def parallel_coordinates(
+    frame: pd.DataFrame, params: list[str], target_label: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long ``run_id, name, axis, position, value, target`` rows (one per run and axis, params then
+    the target) and ``axis, position, label`` ticks; positions are in [0, 1], NaN for a missing number."""
+    columns = [*params, "target"]
+    axes = [p.removeprefix("params.") for p in params] + [target_label]
+    positions, texts, ticks = [], [], []
+    for column, axis in zip(columns, axes):
+        position, axis_ticks = _axis(frame[column])
+        positions.append(position)
+        texts.append(_text(frame[column]))
+        ticks += [(axis, float(p), label) for p, label in axis_ticks]
+    k = len(axes)
+    long = pd.DataFrame(
+        {
+            "run_id": np.tile(frame["run_id"].to_numpy(dtype=object), k),
+            "name": np.tile(frame["name"].to_numpy(dtype=object), k),
+            "axis": np.repeat(np.asarray(axes, dtype=object), len(frame)),
+            "position": np.concatenate(positions).astype("float64"),
+            "value": np.concatenate(texts),
+            "target": np.tile(_floats(frame["target"]), k),
+        }
+    )
+    return long, pd.DataFrame(ticks, columns=["axis", "position", "label"])
+
+
+def importance(frame: pd.DataFrame, params: list[str], target: str = "target", seed: int = 0) -> pd.DataFrame:
+    """``param, correlation, importance, kind`` per param, most important first. Importance is the
+    random forest's permutation importance (clipped at 0, summing to 1); NaN below 5 runs, too few to fit."""
+    y = _floats(frame[target])
+    keep = np.isfinite(y)
+    frame, y = frame.loc[keep], y[keep]
+    numeric = [_numeric(frame[p]) for p in params]
+    correlation = [np.nan if x is None else _spearman(x, y) for x in numeric]
+    if len(frame) >= MIN_RUNS_FOR_MODEL and params:
+        weights = _forest_importance(np.column_stack([_feature(frame[p]) for p in params]), y, seed)
+    else:
+        weights = np.full(len(params), np.nan)
+    out = pd.DataFrame(
+        {
+            "param": pd.Series(params, dtype=object),
+            "correlation": np.asarray(correlation, dtype="float64"),
+            "importance": weights,
+            "kind": ["categorical" if x is None else "numeric" for x in numeric],
+        }
+    )
+    out["_strength"] = out["correlation"].abs()
+    ranked = out.sort_values(["importance", "_strength"], ascending=False, na_position="last")
+    return ranked.drop(columns="_strength").reset_index(drop=True)
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, target: str = "target", max_bins: int = 8) -> pd.DataFrame:
+    """``x, y, mean, count, min, max, x_order, y_order`` per occupied cell of two params, for spotting
+    interactions; many-valued numbers go into quantile bins (log-spaced labels for log-scale params)."""
+    t = _floats(frame[target])
+    keep = np.isfinite(t)
+    x_codes, x_labels = _bins(frame.loc[keep, x], max_bins)
+    y_codes, y_labels = _bins(frame.loc[keep, y], max_bins)
+    cells = (
+        pd.DataFrame({"x_order": x_codes, "y_order": y_codes, "t": t[keep]})
+        .groupby(["x_order", "y_order"], sort=True)
+        .agg(mean=("t", "mean"), count=("t", "size"), min=("t", "min"), max=("t", "max"))
+        .reset_index()
+    )
+    cells.insert(0, "y", np.asarray(y_labels, dtype=object)[cells["y_order"].to_numpy()])
+    cells.insert(0, "x", np.asarray(x_labels, dtype=object)[cells["x_order"].to_numpy()])
+    return cells[["x", "y", "mean", "count", "min", "max", "x_order", "y_order"]]
+
+
+def best_run(frame: pd.DataFrame, target: str = "target", higher_is_better: bool = True) -> str | None:
+    """The run_id with the best finite target (the first on ties); None when no run has one."""
+    t = _floats(frame[target])
+    finite = np.isfinite(t)
+    if not finite.any():
+        return None
+    score = np.where(finite, t if higher_is_better else -t, -np.inf)
+    return str(frame["run_id"].iloc[int(np.argmax(score))])
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _numeric(values: pd.Series) -> np.ndarray | None:
+    """Floats (NaN for missing or ±inf) for a numeric column; None for bool, text and mixed columns."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return None
+    x = _floats(values)
+    return np.where(np.isfinite(x), x, np.nan)
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Values as label text (floats to 6 significant digits so tooltips stay short), missing as "—"."""
+    if pd.api.types.is_float_dtype(values):
+        text = np.char.mod("%.6g", _floats(values)).astype(object)
+    else:
+        text = values.astype(object).astype(str).to_numpy(dtype=object)
+    text[values.isna().to_numpy()] = MISSING
+    return text
+
+
+def _categories(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes into the sorted category labels, missing ("—") last."""
+    text = _text(values)
+    missing = text == MISSING
+    labels = sorted(set(text[~missing])) + ([MISSING] if missing.any() else [])
+    return pd.Categorical(text, categories=labels).codes.astype(np.int64), labels
+
+
+def _axis(values: pd.Series) -> tuple[np.ndarray, list[tuple[float, str]]]:
+    """Positions in [0, 1] and (position, label) ticks for one parallel-coordinates axis."""
+    x = _numeric(values)
+    if x is None:
+        codes, labels = _categories(values)
+        spots = np.linspace(0.0, 1.0, len(labels)) if len(labels) > 1 else np.full(len(labels), 0.5)
+        return spots[codes], list(zip(spots, labels))
+    log = is_log_scale(values)
+    s = np.log10(x) if log else x
+    valid = s[~np.isnan(s)]
+    if not len(valid):
+        return s, []
+    lo, hi = valid.min(), valid.max()
+    if hi == lo:
+        return np.where(np.isnan(s), np.nan, 0.5), [(0.5, _number(lo, log))]
+    return (s - lo) / (hi - lo), [(p, _number(lo + p * (hi - lo), log)) for p in (0.0, 0.5, 1.0)]
+
+
+def _number(scaled: float, log: bool) -> str:
+    return f"{10**scaled if log else scaled:.3g}"
+
+
+def _bins(values: pd.Series, max_bins: int) -> tuple[np.ndarray, list[str]]:
+    """Ordered codes and labels for a heatmap axis: values as they are, or quantile bins of many numbers."""
+    x = _numeric(values)
+    if x is None:
+        return _categories(values)
+    valid = ~np.isnan(x)
+    missing = [MISSING] if not valid.all() else []
+    unique, first = np.unique(x[valid], return_index=True)
+    if len(unique) <= max_bins:
+        labels = list(_text(values)[valid][first])
+        return np.where(valid, np.searchsorted(unique, x), len(unique)), labels + missing
+    log = is_log_scale(values)
+    codes, edges = pd.qcut(np.log10(x) if log else x, max_bins, labels=False, retbins=True, duplicates="drop")
+    labels = [
+        f"{'[' if i == 0 else '('}{_number(lo, log)}, {_number(hi, log)}]"
+        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
+    ]
+    return np.where(valid, codes, len(labels)).astype(np.int64), labels + missing
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Rank correlation over the runs that have the param; NaN when either side is constant."""
+    ok = ~np.isnan(x)
+    rx, ry = pd.Series(x[ok]).rank().to_numpy(), pd.Series(y[ok]).rank().to_numpy()
+    if ok.sum() < 2 or rx.std() == 0 or ry.std() == 0:
+        return np.nan
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _feature(values: pd.Series) -> np.ndarray:
+    """One model column per param: numbers (missing → median) or ordinal category codes."""
+    x = _numeric(values)
+    if x is None:
+        return _categories(values)[0].astype("float64")
+    missing = np.isnan(x)
+    return np.where(missing, np.median(x[~missing]) if not missing.all() else 0.0, x)
+
+
+def _forest_importance(features: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.inspection import permutation_importance
+
+    model = RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=1).fit(features, y)
+    raw = permutation_importance(model, features, y, n_repeats=5, random_state=seed, n_jobs=1)
+    weights = np.clip(raw.importances_mean, 0.0, None)
+    return weights / weights.sum() if weights.sum() > 0 else weights
