@@ -40,14 +40,19 @@ def seed(root: str, runs: int, steps: int) -> list[str]:
 
 
 def chart_data(store: tracklib.Store, ids: list[str]) -> tuple[int, int]:
+    """What the Curves page computes before Altair: downsampled history, x axis, smoothing."""
     runs = store.runs("curves")
     spec = curves.CurveSpec(metrics=(METRIC,), smoothing=0.6, points_per_series=1000)
-    data = curves.curve_data(store, "curves", runs, ids, spec)
-    return len(data.points), data.total_points
+    budget = spec.per_series_budget(len(ids))
+    history = store.history("curves", run_ids=ids, keys=[METRIC], max_points=budget)
+    points = curves.smooth(curves.add_x(history, runs, spec.x), spec.smoothing)
+    return len(points), history.attrs["total_points"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)

@@ -10,9 +10,10 @@ from typing import Any
 
 import fsspec
 import pytest
-from servers import S3_CREDENTIALS, S3Server, missing_component, start_gcs
 
 import tracklib
+
+from servers import S3_CREDENTIALS, S3Server, missing_component, start_gcs
 
 
 @dataclass

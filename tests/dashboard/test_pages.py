@@ -8,9 +8,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import streamlit as st
-import tracklib
-from seed import APP, seed_store
 from streamlit.testing.v1 import AppTest
+
+import tracklib
+
+from seed import APP, seed_store
 
 PAGES = ["overview", "runs", "leaderboard", "run"]
 VIEWS = "tracklib/dashboard/views"
@@ -197,8 +199,9 @@ def test_curves_smoothing_log_scale_and_point_budget(tmp_path, monkeypatch):
     st.cache_data.clear()
     st.cache_resource.clear()
     app = AppTest.from_file(APP, default_timeout=60)
-    app.query_params.update({"project": "long", "metrics": "train/loss", "smooth": "0.6", "log": "true",
-                             "points": "100"})
+    app.query_params.update(
+        {"project": "long", "metrics": "train/loss", "smooth": "0.6", "log": "true", "points": "100"}
+    )
     app.switch_page(f"{VIEWS}/curves.py").run()
     assert not app.exception
     rows = _chart_rows(app)
@@ -213,8 +216,9 @@ def test_curves_smoothing_log_scale_and_point_budget(tmp_path, monkeypatch):
 
 
 def test_curves_grouping_draws_bands_with_run_counts(app):
-    app.query_params.update({"project": "digits", "metrics": "val/acc", "group_by": "params.optimizer",
-                             "band": "min-max"})
+    app.query_params.update(
+        {"project": "digits", "metrics": "val/acc", "group_by": "params.optimizer", "band": "min-max"}
+    )
     app.switch_page(f"{VIEWS}/curves.py").run()
     assert not app.exception
     (spec,) = _chart_specs(app)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from servers import free_port, missing_component, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]

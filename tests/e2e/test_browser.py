@@ -9,10 +9,11 @@ import sys
 from urllib.parse import urlencode
 
 import pytest
-from browser_support import cell_texts, open_page
-from e2e.conftest import REPO, start_streamlit, stop
 
 import tracklib
+
+from browser_support import cell_texts, open_page
+from e2e.conftest import REPO, start_streamlit, stop
 
 pytestmark = pytest.mark.e2e
 
