@@ -14,7 +14,7 @@ import tracklib
 
 from seed import APP, seed_store
 
-PAGES = ["overview", "runs", "leaderboard", "run"]
+PAGES = ["overview", "runs", "leaderboard", "run", "curves", "compare"]
 VIEWS = "tracklib/dashboard/views"
 
 
@@ -127,7 +127,7 @@ def test_runs_page_keeps_selection_from_the_link(app, seeded_root):
         ids["adam-fast"],
         [ids["adam-fast"]],
     )  # the selection stays in the URL
-    assert any(link.label == "Open run" for link in app.get("page_link"))
+    assert [link.label for link in app.get("page_link")][0] == "Open run"
 
 
 def test_refresh_shows_a_run_written_after_the_page_loaded(tmp_path, monkeypatch):
@@ -224,3 +224,27 @@ def test_curves_grouping_draws_bands_with_run_counts(app):
     (spec,) = _chart_specs(app)
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["area", "line"]
     assert set(_chart_rows(app)["group"]) == {"adam (n=2)", "sgd (n=2)", "rmsprop (n=1)"}
+
+
+def test_compare_shows_only_differences_by_default(app, seeded_root):
+    ids = seeded_root[1]
+    app.query_params.update({"project": "digits", "runs": [ids["adam-fast"], ids["adam-slow"]]})
+    app.switch_page(f"{VIEWS}/compare.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert "lr" in set(table["field"]) and "optimizer" not in set(table["field"])  # same optimizer: hidden
+    lr = table.set_index("field").loc["lr"]
+    assert sorted(lr.drop("section").tolist()) == ["0.001", "0.01"]
+    assert len(app.get("vega_lite_chart")) == 2
+
+    app.toggle[0].set_value(False).run()
+    everything = app.dataframe[0].value
+    assert {"optimizer", "git diff"} <= set(everything["field"]) and len(everything) > len(table)
+
+
+def test_runs_selection_links_to_curves_compare_and_rank(app, seeded_root):
+    ids = seeded_root[1]
+    app.query_params.update({"project": "digits", "runs": [ids["adam-fast"], ids["sgd-fast"]]})
+    app.switch_page(f"{VIEWS}/runs.py").run()
+    labels = [link.label for link in app.get("page_link")]
+    assert labels == ["Curves (2)", "Compare (2)", "Rank (2)"]

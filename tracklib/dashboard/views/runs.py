@@ -57,7 +57,7 @@ def render(ctx: Context) -> None:
     )
     selected = [table.index[i] for i in event.selection.rows]
     st.query_params["runs"] = selected
-    links = st.columns(4)
+    links = st.columns(5)
     carry = {"root": ctx.root, "project": ctx.project}
     if len(selected) == 1:
         links[0].page_link(
@@ -66,16 +66,22 @@ def render(ctx: Context) -> None:
             icon=":material/open_in_new:",
             query_params=carry | {"run": selected[0]},
         )
+    destinations = [
+        ("curves", "Curves", ":material/show_chart:"),
+        ("compare", "Compare", ":material/compare_arrows:"),
+        ("leaderboard", "Rank", ":material/leaderboard:"),
+    ]
     if selected:
-        links[1].page_link(
-            app.page("leaderboard"),
-            label=f"Rank the {len(selected)} selected",
-            icon=":material/leaderboard:",
-            query_params=carry | {"runs": selected},
-        )
+        for column, (name, label, icon) in zip(links[1:4], destinations, strict=True):
+            column.page_link(
+                app.page(name),
+                label=f"{label} ({len(selected)})",
+                icon=icon,
+                query_params=carry | {"runs": selected},
+            )
     else:
-        links[1].caption("Select rows to open or rank them")
-    with links[3]:
+        links[1].caption("Select rows to open, plot, compare or rank them")
+    with links[4]:
         widgets.share_control(["status", "tags", "since", "filter", "columns"], {"runs": selected})
 
 

@@ -1,0 +1,66 @@
+"""Compare: two or more runs side by side — params, metrics, environment — and their curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from tracklib import compare, curves, query
+from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard.frame import Context, run_page
+from tracklib.dashboard.views.curves import main_metrics
+
+CURVE_POINTS = 1000
+
+
+def render(ctx: Context) -> None:
+    runs = ctx.loaded.runs
+    st.title("Compare")
+    recent = runs.sort_values("start_time", ascending=False)["run_id"].head(2).tolist()
+    run_ids = widgets.run_picker(runs, key="runs", label="Runs to compare", multi=True, default=recent)
+    if len(run_ids) < 2:
+        st.info("Choose at least two runs.")
+        return
+    chosen = runs.set_index("run_id").loc[run_ids].reset_index()
+    environments = {r: data.load_run(ctx.root, ctx.project, r, ctx.token).environment for r in run_ids}
+    table = compare.comparison(chosen, environments)
+    only_differences = st.toggle("Only differences", value=True, key="diff_only", bind="query-params")
+    shown = table[table["differs"]] if only_differences else table
+    st.caption(f"{int(table['differs'].sum())} of {len(table)} fields differ")
+    st.dataframe(_highlight(shown.drop(columns="differs")), hide_index=True, width="stretch")
+
+    metrics = st.multiselect(
+        "Metrics",
+        query.metric_names(runs),
+        default=main_metrics(runs, ctx.loaded.summary),
+        key="metrics",
+        bind="query-params",
+    )
+    if metrics:
+        history = data.load_history(
+            ctx.root, ctx.project, tuple(run_ids), tuple(metrics), CURVE_POINTS, ctx.token
+        )
+        history = curves.smooth(curves.add_x(history, runs, "step"), 0.0)
+        names = runs.set_index("run_id")["name"]
+        for metric in metrics:
+            points = history[history["key"] == metric]
+            points = points.assign(name=points["run_id"].map(names), href="")
+            st.altair_chart(charts.curves(points, metric, "step", False, False, height=260), width="stretch")
+    widgets.share_control(["diff_only", "metrics"], {"runs": run_ids})
+
+
+def _highlight(table: pd.DataFrame) -> object:
+    """Cells that differ from the first run's value are highlighted."""
+    runs = [c for c in table.columns if c not in ("section", "field")]
+
+    def row_style(row: pd.Series) -> list[str]:
+        first = row[runs[0]]
+        return [
+            "" if c not in runs or row[c] == first else "background-color: #fff3bf" for c in table.columns
+        ]
+
+    return table.style.apply(row_style, axis=1)
+
+
+if __name__ == "__main__":  # Streamlit runs each page file as a script
+    run_page(render)
