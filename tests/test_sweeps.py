@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tracklib.query import varying_params
 from tracklib.sweeps import (
     best_run,
     heatmap,
@@ -17,7 +18,6 @@ from tracklib.sweeps import (
     is_log_scale,
     parallel_coordinates,
     sweep_frame,
-    varying_params,
 )
 
 
@@ -43,7 +43,7 @@ def _runs(n: int = 200, seed: int = 0) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def sweep() -> tuple[pd.DataFrame, list[str]]:
     runs = _runs()
-    params = varying_params(runs)
+    params = varying_params(runs, missing_is_a_value=False)
     return sweep_frame(runs, params, "metrics.val_acc"), params
 
 
@@ -59,8 +59,14 @@ def test_varying_params_keeps_params_that_vary_and_sorts_them():
             "metrics.acc": [0.1, 0.2, 0.3],
         }
     )
-    assert varying_params(runs) == ["params.flag", "params.mixed", "params.z"]
-    assert varying_params(_runs()) == ["params.batch_size", "params.lr", "params.optimizer", "params.seed"]
+    assert varying_params(runs, missing_is_a_value=False) == ["params.flag", "params.mixed", "params.z"]
+    assert varying_params(runs) == ["params.const_or_missing", "params.flag", "params.mixed", "params.z"]
+    assert varying_params(_runs(), missing_is_a_value=False) == [
+        "params.batch_size",
+        "params.lr",
+        "params.optimizer",
+        "params.seed",
+    ]
 
 
 def test_sweep_frame_keeps_runs_with_a_finite_target():

@@ -219,8 +219,14 @@ def headline_metric(runs: pd.DataFrame, summary: pd.DataFrame | None = None) -> 
     return names[0] if names else None
 
 
-def varying_params(runs: pd.DataFrame) -> list[str]:
-    """``params.*`` columns whose value differs between runs (the ones worth showing)."""
-    return [
-        c for c in runs.columns if c.startswith("params.") and runs[c].astype(str).nunique(dropna=False) > 1
-    ]
+def varying_params(runs: pd.DataFrame, missing_is_a_value: bool = True) -> list[str]:
+    """``params.*`` columns (sorted) whose value differs between runs: the ones worth showing.
+
+    With ``missing_is_a_value`` a param only some runs have counts as varying (worth a
+    column in a table); without, only values count (what a sweep analysis can use).
+    """
+    return sorted(
+        c
+        for c in runs.columns
+        if c.startswith("params.") and runs[c].astype(object).nunique(dropna=not missing_is_a_value) > 1
+    )

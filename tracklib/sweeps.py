@@ -15,11 +15,6 @@ MISSING = "—"
 MIN_RUNS_FOR_MODEL = 5
 
 
-def varying_params(runs: pd.DataFrame) -> list[str]:
-    """``params.*`` columns with at least two distinct values: a constant explains nothing."""
-    return sorted(c for c in runs.columns if c.startswith("params.") and runs[c].nunique(dropna=True) > 1)
-
-
 def sweep_frame(runs: pd.DataFrame, params: list[str], target: str) -> pd.DataFrame:
     """``run_id, name, <params>, target`` for runs with a finite target (NaN/inf would skew every statistic)."""
     t = _floats(runs[target])

@@ -174,9 +174,10 @@ def _chart_specs(at):
 
 
 def _chart_rows(at, index: int = 0) -> pd.DataFrame:
-    """The rows a chart sends to the browser (Streamlit ships them as Arrow next to the spec)."""
-    (dataset,) = at.get("vega_lite_chart")[index].proto.datasets
-    return pa.ipc.open_stream(dataset.data.data).read_pandas()
+    """The (largest) table a chart sends to the browser: Streamlit ships them as Arrow beside the spec."""
+    datasets = at.get("vega_lite_chart")[index].proto.datasets
+    frames = [pa.ipc.open_stream(dataset.data.data).read_pandas() for dataset in datasets]
+    return max(frames, key=len)
 
 
 def test_curves_first_visit_shows_recent_runs_main_metrics(app):
@@ -248,3 +249,19 @@ def test_runs_selection_links_to_curves_compare_and_rank(app, seeded_root):
     app.switch_page(f"{VIEWS}/runs.py").run()
     labels = [link.label for link in app.get("page_link")]
     assert labels == ["Curves (2)", "Compare (2)", "Rank (2)"]
+
+
+def test_sweeps_page_charts_importance_and_heatmap(app):
+    app.query_params.update({"project": "digits", "metric": "val/acc", "agg": "max"})
+    app.switch_page(f"{VIEWS}/sweeps.py").run()
+    assert not app.exception
+    specs = _chart_specs(app)
+    parallel = _chart_rows(app, 0)
+    assert set(parallel["axis"]) == {"lr", "model.layers", "optimizer", "max val/acc"}
+    assert parallel["position"].between(0, 1).all()
+    assert specs[0]["params"][0]["name"] == "brush"
+    importance = app.dataframe[0].value
+    assert set(importance["param"]) == {"lr", "model.layers", "optimizer"}
+    assert any("How to read this" in c.value for c in app.caption)
+    heat = _chart_rows(app, len(specs) - 1)
+    assert {"x", "y", "mean", "count"} <= set(heat.columns)

@@ -12,7 +12,7 @@ import pytest
 
 import tracklib
 
-from browser_support import cell_texts, open_page
+from browser_support import ARTIFACTS, cell_texts, open_page
 from e2e.conftest import REPO, start_streamlit, stop
 
 pytestmark = pytest.mark.e2e
@@ -39,14 +39,26 @@ def test_cold_deep_link_to_leaderboard_renders_full_frame(fresh_server, page, ex
 
 
 @pytest.mark.parametrize(
-    "path,heading", [("", "Overview"), ("runs", "Runs"), ("leaderboard", "Leaderboard"), ("run", None)]
+    "path,heading",
+    [
+        ("", "Overview"),
+        ("runs", "Runs"),
+        ("leaderboard", "Leaderboard"),
+        ("run", None),
+        ("curves", "Curves"),
+        ("sweeps", "Sweeps"),
+        ("compare", "Compare"),
+    ],
 )
 def test_every_page_renders(server, page, path, heading):
     open_page(page, f"{server.url}/{path}?project=digits", f"page-{path or 'overview'}")
     if heading:
         assert page.locator("h1", has_text=heading).count() == 1
-    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
     assert page.locator('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"]').count() >= 1
+    for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
+        chart.scroll_into_view_if_needed()
+        chart.locator("canvas, svg").first.wait_for()  # every chart really drew
+    page.screenshot(path=str(ARTIFACTS / f"page-{path or 'overview'}-end.png"))
 
 
 def test_run_page_draws_its_curves(server, page, e2e_store):
@@ -116,3 +128,24 @@ def test_tracklib_ui_serves_an_installed_copy_from_outside_the_checkout(
         context.close()
     finally:
         stop(server)
+
+
+def test_brushing_the_parallel_coordinates_filters_the_runs(server, page):
+    open_page(page, f"{server.url}/sweeps?project=digits&metric=val%2Facc&agg=max", "sweeps-before-brush")
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.locator("canvas, svg").first.wait_for()
+    box = chart.bounding_box()
+    # A rectangle around the "optimizer" axis from mid-height dragged past the bottom edge (Vega
+    # clamps it there): it keeps the runs whose optimizer is the category drawn at the bottom.
+    start = (box["x"] + box["width"] * 0.70, box["y"] + box["height"] * 0.6)
+    end = (box["x"] + box["width"] * 0.90, box["y"] + box["height"] + 40)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    caption = page.get_by_text("runs in the brushed range")
+    caption.wait_for(timeout=30_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.screenshot(path=str(ARTIFACTS / "sweeps-brushed.png"))
+    shown, total = caption.inner_text().split(" runs")[0].split(" of ")
+    assert 0 < int(shown) < int(total) == 49

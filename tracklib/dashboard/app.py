@@ -17,6 +17,7 @@ PAGES = {  # url path -> (title, icon)
     "runs": ("Runs", ":material/table_rows:"),
     "leaderboard": ("Leaderboard", ":material/leaderboard:"),
     "curves": ("Curves", ":material/show_chart:"),
+    "sweeps": ("Sweeps", ":material/tune:"),
     "compare": ("Compare", ":material/compare_arrows:"),
     "run": ("Run", ":material/science:"),
 }

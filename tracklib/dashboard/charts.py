@@ -106,3 +106,117 @@ def group_curves(bands: pd.DataFrame, metric: str, x: str, log_y: bool, height: 
         ],
     )
     return alt.layer(band, line).properties(title=metric, height=height)
+
+
+BRUSH = "brush"
+
+
+def parallel_coordinates(long: pd.DataFrame, ticks: pd.DataFrame, axes: list[str], target: str) -> alt.Chart:
+    """One line per run across one vertical axis per param, the target last, coloured by it.
+
+    Axes sit at x = 0, 1, 2, … so that a rectangular brush (x and y) names both the axes
+    it covers and the range on them; the page filters runs with it.
+    """
+    index = {axis: i for i, axis in enumerate(axes)}
+    data = long.assign(axis_index=long["axis"].map(index))
+    tick_data = ticks.assign(axis_index=ticks["axis"].map(index))
+    x = alt.X(
+        "axis_index:Q",
+        title=None,
+        scale=alt.Scale(domain=[-0.2, len(axes) - 0.5], nice=False),  # room for the last labels
+        axis=alt.Axis(
+            values=list(range(len(axes))),
+            labelExpr=_label_expr(axes),
+            grid=False,
+            labelAngle=0,
+            orient="top",
+            labelFontWeight="bold",
+            labelLimit=140,
+            domain=False,
+            ticks=False,
+        ),
+    )
+    y = alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[0, 1]))
+    brush = alt.selection_interval(name=BRUSH, encodings=["x", "y"])
+    lines = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=1.4, opacity=0.75)
+        .encode(
+            x=x,
+            y=y,
+            detail="run_id:N",
+            color=alt.Color("target:Q", title=target, scale=alt.Scale(scheme="viridis")),
+        )
+    )
+    points = (
+        alt.Chart(data)
+        .mark_circle(size=28)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("target:Q", scale=alt.Scale(scheme="viridis"), legend=None),
+            href="href:N",
+            tooltip=[
+                alt.Tooltip("name:N", title="run"),
+                "axis:N",
+                "value:N",
+                alt.Tooltip("target:Q", format=".4g"),
+            ],
+        )
+        .add_params(brush)
+    )
+    rules = alt.Chart(tick_data).mark_rule(color="#9aa0a6").encode(x=x)
+    labels = (
+        alt.Chart(tick_data)
+        .mark_text(align="left", dx=5, fontSize=10, color="#5f6368")
+        .encode(x=x, y=y, text="label:N")
+    )
+    return alt.layer(rules, lines, points, labels).properties(height=380)
+
+
+def _label_expr(axes: list[str]) -> str:
+    names = ", ".join(repr(a) for a in axes)
+    return f"[{names}][datum.value]"
+
+
+def param_scatter(frame: pd.DataFrame, param: str, target: str, log_x: bool, best: str | None) -> alt.Chart:
+    """The target against one param; the best run drawn as a large outlined point."""
+    numeric = pd.api.types.is_numeric_dtype(frame[param]) and not pd.api.types.is_bool_dtype(frame[param])
+    data = frame.assign(
+        param_value=frame[param] if numeric else frame[param].astype(str), best=frame["run_id"] == best
+    )
+    x = alt.X(
+        "param_value:Q" if numeric else "param_value:N",
+        title=param.removeprefix("params."),
+        scale=alt.Scale(type="log") if log_x else alt.Undefined,
+    )
+    return (
+        alt.Chart(data)
+        .mark_point(filled=True)
+        .encode(
+            x=x,
+            y=alt.Y("target:Q", title=target, scale=alt.Scale(zero=False)),
+            size=alt.condition("datum.best", alt.value(220), alt.value(45)),
+            color=alt.condition("datum.best", alt.value("#e8590c"), alt.value("#4f46e5")),
+            href="href:N",
+            tooltip=[
+                "name:N",
+                alt.Tooltip("param_value", title=param.removeprefix("params.")),
+                alt.Tooltip("target:Q", format=".4g"),
+            ],
+        )
+        .properties(height=220)
+    )
+
+
+def heatmap(cells: pd.DataFrame, x: str, y: str, target: str) -> alt.Chart:
+    """Mean target over two params (cells hold ``x, y, mean, count`` and sort orders)."""
+    x_sort = cells.sort_values("x_order")["x"].unique().tolist()
+    y_sort = cells.sort_values("y_order")["y"].unique().tolist()
+    base = alt.Chart(cells).encode(x=alt.X("x:N", title=x, sort=x_sort), y=alt.Y("y:N", title=y, sort=y_sort))
+    rect = base.mark_rect().encode(
+        color=alt.Color("mean:Q", title=f"mean {target}", scale=alt.Scale(scheme="viridis")),
+        tooltip=["x:N", "y:N", alt.Tooltip("mean:Q", format=".4g"), "count:Q"],
+    )
+    text = base.mark_text(fontSize=11, color="white").encode(text=alt.Text("mean:Q", format=".3f"))
+    return alt.layer(rect, text).properties(height=320)

@@ -1,0 +1,132 @@
+"""Sweeps: which hyperparameters drive a target metric — parallel coordinates, scatters,
+importance, and a heatmap over two params."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from tracklib import query, sweeps
+from tracklib.dashboard import charts, widgets
+from tracklib.dashboard.frame import Context, run_page
+
+IMPORTANCE_NOTE = (
+    "How to read this: **correlation** (Spearman, −1…1) says whether the target rises or falls as "
+    "the param grows — numeric params only. **importance** is how much a random forest's "
+    "predictions of the target get worse when that param is shuffled (shares sum to 1); it "
+    "also catches non-monotonic and categorical effects. Both describe these runs, not causes."
+)
+
+
+def render(ctx: Context) -> None:
+    runs = ctx.loaded.runs
+    st.title("Sweeps")
+    metrics = query.metric_names(runs)
+    candidates = query.varying_params(runs, missing_is_a_value=False)
+    if not metrics or not candidates:
+        st.info("A sweep needs runs that logged a metric and differ in at least one param.")
+        return
+    row = st.columns([3, 2, 5])
+    headline = query.headline_metric(runs, ctx.loaded.summary)
+    metric = row[0].selectbox(
+        "Target", metrics, index=metrics.index(headline), key="metric", bind="query-params"
+    )
+    lower = query.lower_is_better(metric)
+    agg = row[1].segmented_control(
+        "Aggregate",
+        list(query.AGGREGATES),
+        default="min" if lower else "max",
+        key="agg",
+        bind="query-params",
+        required=True,
+    )
+    labels = {p: p.removeprefix("params.") for p in candidates}
+    params = row[2].multiselect(
+        "Params", candidates, default=candidates, format_func=labels.get, key="params", bind="query-params"
+    )
+    target = f"{agg} {metric}"
+    frame = sweeps.sweep_frame(runs, params, query.metric_column(metric, agg))
+    if frame.empty or not params:
+        st.info("No run has this target yet, or no param is chosen.")
+        return
+    frame["href"] = frame["run_id"].map(
+        lambda r: f"run?{urlencode({'root': ctx.root, 'project': ctx.project, 'run': r})}"
+    )
+    best = sweeps.best_run(frame, higher_is_better=not lower)
+
+    st.subheader("Parallel coordinates")
+    long, ticks = sweeps.parallel_coordinates(frame, params, target)
+    long = long.merge(frame[["run_id", "href"]], on="run_id")
+    axes = [labels[p] for p in params] + [target]
+    event = st.altair_chart(
+        charts.parallel_coordinates(long, ticks, axes, target),
+        width="stretch",
+        key="parallel",
+        on_select="rerun",
+        selection_mode=charts.BRUSH,
+    )
+    inside = brushed_runs(long, axes, event.selection.get(charts.BRUSH, {}))
+    if inside is not None:
+        st.caption(
+            f"{len(inside)} of {len(frame)} runs in the brushed range (drag on the axes; click outside to clear)"
+        )
+        shown = frame[frame["run_id"].isin(inside)].sort_values("target", ascending=lower)
+        st.dataframe(
+            shown[["name", "target", *params]].rename(columns={"target": target} | labels),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.caption("Drag a rectangle over one or more axes to keep only the runs passing through it.")
+
+    st.subheader("Each param against the target")
+    columns = st.columns(min(3, len(params)))
+    for i, param in enumerate(params):
+        chart = charts.param_scatter(frame, param, target, sweeps.is_log_scale(frame[param]), best)
+        columns[i % len(columns)].altair_chart(chart, width="stretch")
+
+    st.subheader("Parameter importance")
+    table = sweeps.importance(frame, params)
+    table["param"] = table["param"].map(labels)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "importance": st.column_config.ProgressColumn(
+                "importance", min_value=0.0, max_value=1.0, format="%.2f"
+            ),
+            "correlation": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    st.caption(IMPORTANCE_NOTE)
+
+    if len(params) >= 2:
+        st.subheader("Mean target over two params")
+        row = st.columns(2)
+        x = row[0].selectbox("x", params, index=0, format_func=labels.get, key="heat_x", bind="query-params")
+        y = row[1].selectbox("y", params, index=1, format_func=labels.get, key="heat_y", bind="query-params")
+        if x != y:
+            st.altair_chart(
+                charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target), width="stretch"
+            )
+    widgets.share_control(["metric", "agg", "params", "heat_x", "heat_y"])
+
+
+def brushed_runs(long: pd.DataFrame, axes: list[str], brush: dict[str, list[float]]) -> list[str] | None:
+    """Runs whose line passes through the brushed rectangle on every axis it covers."""
+    if not brush or "axis_index" not in brush or "position" not in brush:
+        return None
+    (x0, x1), (y0, y1) = sorted(brush["axis_index"]), sorted(brush["position"])
+    covered = [axis for i, axis in enumerate(axes) if x0 <= i <= x1]
+    if not covered:
+        return None
+    on_axes = long[long["axis"].isin(covered)]
+    passing = on_axes["position"].between(y0, y1).groupby(on_axes["run_id"]).all()
+    return passing[passing].index.tolist()
+
+
+if __name__ == "__main__":  # Streamlit runs each page file as a script
+    run_page(render)
