@@ -265,3 +265,15 @@ def test_sweeps_page_charts_importance_and_heatmap(app):
     assert any("How to read this" in c.value for c in app.caption)
     heat = _chart_rows(app, len(specs) - 1)
     assert {"x", "y", "mean", "count"} <= set(heat.columns)
+
+
+@pytest.mark.parametrize(
+    "x,kind,title", [("time", "temporal", "wall time"), ("relative", "quantitative", "seconds since start")]
+)
+def test_curves_x_axis_can_be_wall_time_or_time_since_start(app, x, kind, title):
+    app.query_params.update({"project": "digits", "metrics": "val/acc", "x": x})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    (spec,) = _chart_specs(app)
+    encoding = spec["layer"][0]["encoding"]["x"]
+    assert (encoding["type"], encoding["title"]) == (kind, title)
