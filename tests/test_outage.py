@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 
@@ -10,6 +11,7 @@ import pytest
 import tracklib
 from tracklib.cli import main
 
+from faults import FaultyProxy
 from servers import S3Server
 
 
@@ -46,3 +48,54 @@ def test_store_down_at_finish_spools_and_sync_uploads_everything(own_s3_server, 
     assert store.runs("digits")["status"].tolist() == ["finished"]
     history = store.history("digits", run_ids=[run.id])
     assert history["step"].tolist() == list(range(2000))
+
+
+@pytest.fixture
+def flaky_s3(s3_server, s3_bucket):
+    """The session's S3 server behind a proxy the test can take down and bring back."""
+    proxy = FaultyProxy(s3_server.port).up()
+    options = s3_server.storage_options() | {"endpoint_url": proxy.endpoint}
+    yield proxy, f"s3://{s3_bucket}/{uuid.uuid4().hex}", options
+    proxy.down()
+
+
+def test_store_down_mid_run_then_back_everything_arrives_and_log_never_blocks(flaky_s3):
+    proxy, url, options = flaky_s3
+    run = tracklib.init("digits", root=url, storage_options=options, capture=False, flush_interval=0.1)
+    worst = 0.0
+    for step in range(3000):
+        if step == 500:
+            proxy.down()
+        if step == 2500:
+            proxy.up()
+        started = time.perf_counter()
+        run.log({"loss": float(step)})
+        worst = max(worst, time.perf_counter() - started)
+        if step % 100 == 0:
+            time.sleep(0.05)  # a training step takes time; flushes happen in between
+    run.finish()  # the store is back: nothing may be left in the spool
+    assert worst < 0.05, f"log() blocked for {worst:.3f} s"
+    history = tracklib.open_store(url, options).history("digits", run_ids=[run.id])
+    assert history["step"].tolist() == list(range(3000))
+    assert tracklib.open_store(url, options).run("digits", run.id).status == "finished"
+
+
+# aiohttp leaves the socket of a request that timed out against a silent server to the GC
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_hung_store_cannot_hold_finish_beyond_its_timeout(flaky_s3, monkeypatch):
+    proxy, url, options = flaky_s3
+    run = tracklib.init("digits", root=url, storage_options=options, capture=False, finish_timeout=1.0)
+    proxy.hang()
+    for step in range(100):
+        run.log({"loss": float(step)})
+    started = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match="tracklib sync"):
+        run.finish()
+    assert time.perf_counter() - started < 5.0
+    proxy.up()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+    assert main(["sync", "--root", url]) == 0
+    history = tracklib.open_store(url, options).history("digits", run_ids=[run.id])
+    assert history["step"].tolist() == list(range(100))
+    gc.collect()  # let the leaked sockets' warnings fire here, under this test's filters

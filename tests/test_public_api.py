@@ -18,6 +18,7 @@ def test_exported_members_are_the_documented_ones():
             "InvalidKeyError",
             "InvalidStepError",
             "InvalidValueError",
+            "ResumeConflictError",
             "Run",
             "RunDetails",
             "RunFinishedError",

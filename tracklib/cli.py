@@ -90,7 +90,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _ui(args: argparse.Namespace) -> int:
     import os
-    import subprocess
     from pathlib import Path
 
     import tracklib.dashboard
@@ -124,10 +123,10 @@ def _ui(args: argparse.Namespace) -> int:
         "--theme.primaryColor",
         "#4f46e5",
     ]
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    # Become the Streamlit server (no child process): signals such as Ctrl-C or a service
+    # manager's SIGTERM reach it directly, and nothing is left running behind us.
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ would naturally catch, so ``except TypeError`` keeps working::
     ├── InvalidStepError   (ValueError)  a step that is not an integer >= 0
     ├── RunFinishedError   (RuntimeError) logging to a run after finish()
     ├── RunNotFoundError   (LookupError) resuming or reading a run id that is not there
+    ├── ResumeConflictError (RuntimeError) another writer is starting or resuming that run
     ├── StoreError         (OSError)     the store root cannot be used (missing bucket, read-only)
     └── FormatVersionError (ValueError)  a file written by a newer, incompatible tracklib
 """
@@ -38,6 +39,10 @@ class RunFinishedError(TracklibError, RuntimeError):
 
 class RunNotFoundError(TracklibError, LookupError):
     """No run with that id exists in the project."""
+
+
+class ResumeConflictError(TracklibError, RuntimeError):
+    """Another writer claimed the same run first (two resumes of one run at once)."""
 
 
 class StoreError(TracklibError, OSError):

@@ -54,6 +54,11 @@ def part_path(kind: str, project: str, run_id: str, file_id: str) -> str:
     return f"{run_dir(kind, project, run_id)}/{file_id}{PARQUET_SUFFIX}"
 
 
+def claim_path(project: str, run_id: str, what: str) -> str:
+    """A marker next to a run's records (ignored by readers: ``_`` prefix, not ``.parquet``)."""
+    return f"{run_dir(RECORDS, project, run_id)}/_claim-{what}"
+
+
 def artifact_path(project: str, run_id: str, file_id: str, name: str) -> str:
     """Each upload gets its own folder: files stay immutable when a name is logged again."""
     return f"{run_dir(ARTIFACTS, project, run_id)}/{file_id}/{check_artifact_name(name)}"

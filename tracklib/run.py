@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import operator
 import os
-import sys
 import threading
 import time
 import warnings
@@ -17,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib import config, environment, layout
+from tracklib import config, environment, layout, lifecycle
 from tracklib.buffer import Entry, Flusher, drain, entries_to_table
 from tracklib.errors import InvalidStepError, RunFinishedError
 from tracklib.ids import new_id
@@ -77,7 +75,7 @@ class Run:
         )
         self._environment.start()
         self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
-        _track(self)
+        lifecycle.track(self)
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -192,7 +190,7 @@ class Run:
             self._dirty = True
         self._flush()
         spooled = self._uploader.close(self._finish_timeout)
-        _live_runs.discard(self)
+        lifecycle.forget(self)
         if spooled:
             warnings.warn(
                 f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "
@@ -328,34 +326,3 @@ def _sha256(path: str) -> str:
 
 def _now_ts() -> datetime:
     return datetime.now(tz=UTC)
-
-
-_live_runs: set[Run] = set()
-_uncaught: list[str] = []
-
-
-def _track(run: Run) -> None:
-    """Close runs still open at interpreter exit, as W&B and MLflow do: an uncaught exception
-    marks them failed. The hooks are installed by the first run, never at import."""
-    if not _hooks_installed.is_set():
-        _hooks_installed.set()
-        previous = sys.excepthook
-
-        def excepthook(kind, value, tb):  # type: ignore[no-untyped-def]
-            _uncaught.append(f"{kind.__name__}: {value}")
-            previous(kind, value, tb)
-
-        sys.excepthook = excepthook
-        atexit.register(_finish_live_runs)
-    _live_runs.add(run)
-
-
-def _finish_live_runs() -> None:
-    for run in list(_live_runs):
-        if _uncaught:
-            run.finish(Status.FAILED, _uncaught[-1])
-        else:
-            run.finish(Status.FINISHED)
-
-
-_hooks_installed = threading.Event()

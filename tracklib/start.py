@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tracklib import config, environment, layout
-from tracklib.errors import RunNotFoundError
+from tracklib.errors import ResumeConflictError, RunNotFoundError
 from tracklib.ids import new_id, new_run_name
 from tracklib.record import RunState, state_from_record
 from tracklib.run import Run, redact_params
@@ -65,6 +65,10 @@ def init(
     notes = redact(notes) if notes is not None else None
     if resume:
         state = _read_state(storage, project, layout.check_run_id(run_id))
+        # Claim the snapshot we continue from and the one we will write first: a second writer
+        # resuming at the same time reads one of the two and is refused.
+        for seq in (state.seq, state.seq + 1):
+            _claim(storage, layout.claim_path(project, state.run_id, f"resume-{seq}"), state.run_id)
         state.status, state.error, state.end_time = Status.RUNNING, None, None
         state.params.update(flat_params)
         state.tags += [tag for tag in tag_list if tag not in state.tags]
@@ -76,6 +80,8 @@ def init(
             layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id))
         ):
             raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
+        if run_id is not None:  # a chosen id: two writers must not both start it
+            _claim(storage, layout.claim_path(project, run_id, "start"), run_id)
         state = RunState(
             run_id=run_id or new_id(),
             project=project,
@@ -95,6 +101,18 @@ def init(
         heartbeat_interval=heartbeat_interval,
         finish_timeout=finish_timeout,
     )
+
+
+def _claim(storage: Storage, rel: str, run_id: str) -> None:
+    """Exclusive create of a marker: of two writers starting or resuming the same run from the
+    same snapshot, exactly one gets it; the other is refused before it writes anything."""
+    try:
+        storage.write_bytes(rel, run_id.encode())
+    except FileExistsError:
+        raise ResumeConflictError(
+            f"run {run_id} is already being started or resumed by another writer (marker {rel}); "
+            "if that writer is gone, resume again once its last record is written, or delete the marker"
+        ) from None
 
 
 def _read_state(storage: Storage, project: str, run_id: str) -> RunState:

@@ -146,7 +146,7 @@ class Storage:
     def list_files(self, rel_prefix: str) -> list[FileInfo]:
         """Every file below ``rel_prefix`` (none if it does not exist), sorted by path."""
         prefix = self.full_path(rel_prefix)
-        self.fs.invalidate_cache(prefix)  # object-store listings are cached; we need fresh ones
+        self._forget_listings(prefix)
         try:
             found = self.fs.find(prefix, detail=True)
         except FileNotFoundError:
@@ -170,7 +170,7 @@ class Storage:
 
     def list_dirs(self, rel_prefix: str) -> list[str]:
         """Names of the folders directly below ``rel_prefix``."""
-        self.fs.invalidate_cache(self.full_path(rel_prefix))
+        self._forget_listings(self.full_path(rel_prefix))
         try:
             entries = self.fs.ls(self.full_path(rel_prefix), detail=True)
         except FileNotFoundError:
@@ -181,16 +181,40 @@ class Storage:
             if entry.get("type") == "directory"
         )
 
+    def _forget_listings(self, path: str) -> None:
+        """Drop cached listings of ``path``, its parents *and its sub-folders*.
+
+        s3fs answers ``cat_file`` from its listing cache when it has one: a sub-folder
+        listed while a run was writing (say by the dashboard) made the run's later files
+        "not found" forever. ``invalidate_cache(path)`` alone keeps those sub-folders.
+        """
+        self.fs.invalidate_cache(path)
+        cache = getattr(self.fs, "dircache", None)
+        if cache:
+            for key in [k for k in list(cache) if k.startswith(path.rstrip("/") + "/")]:
+                cache.pop(key, None)
+
     def read_many(self, rels: Iterable[str]) -> dict[str, bytes | Exception]:
-        """Contents of many files at once (concurrent on object stores); errors are returned."""
+        """Contents of many files at once (concurrent on object stores); errors are returned.
+
+        What fails in the concurrent batch (throttling, a reset connection) is read again
+        one by one; a file that is really gone fails again and is reported.
+        """
         rels = list(rels)
         if not rels:
             return {}
+        found = self._cat(rels)
+        for rel in [rel for rel, value in found.items() if isinstance(value, Exception)]:
+            try:
+                found[rel] = self.read_bytes(rel)
+            except Exception as exc:  # noqa: BLE001 - returned, as in the batch
+                found[rel] = exc
+        return found
+
+    def _cat(self, rels: list[str]) -> dict[str, bytes | Exception]:
         full = {self.full_path(rel): rel for rel in rels}
-        found = self.fs.cat(list(full), on_error="return")
-        return {full[path]: value for path, value in found.items() if path in full} | {
-            rel: FileNotFoundError(path) for path, rel in full.items() if path not in found
-        }
+        fetched = self.fs.cat(list(full), on_error="return")
+        return {rel: fetched.get(path, FileNotFoundError(path)) for path, rel in full.items()}
 
     def read_bytes(self, rel: str) -> bytes:
         return self.fs.cat_file(self.full_path(rel))

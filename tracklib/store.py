@@ -92,13 +92,12 @@ class Store:
         with self._lock:
             missing = [f for f in files if keys[f] not in self._tables]
         fetched = self.storage.read_many(f.path for f in missing)
-        for info in missing:
-            data = fetched.get(info.path)
-            table = self._parse(info.path, data, schema)
-            with self._lock:
-                self._tables[keys[info]] = table
+        parsed = {info: self._parse(info.path, fetched.get(info.path), schema) for info in missing}
         with self._lock:
-            tables = [self._tables[keys[f]] for f in files]
+            for info, table in parsed.items():
+                if not isinstance(fetched.get(info.path), FileNotFoundError):
+                    self._tables[keys[info]] = table  # a vanished file is not remembered
+            tables = [parsed[f] if f in parsed else self._tables[keys[f]] for f in files]
         present = [t for t in tables if t is not None]
         return pa.concat_tables(present) if present else schema.empty_table()
 

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 10.0
+CLOSE_GRACE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Uploader:
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         self._closing = False
+        self._abandoned = False  # set when close() stops waiting for a hung upload
         self._deadline = float("inf")
         self.uploaded = 0
         self.failures = 0
@@ -71,20 +73,24 @@ class Uploader:
             return len(self._queue)
 
     def close(self, timeout: float) -> int:
-        """Give the queue ``timeout`` seconds to drain, then spool the rest; returns how many."""
+        """Give the queue ``timeout`` seconds to drain, then spool the rest; returns how many.
+
+        Returns within about ``timeout`` even if an upload hangs: that upload is spooled too
+        (if it lands after all, the spooled copy's upload finds it there and is dropped).
+        """
         with self._lock:
             self._closing = True
             self._deadline = time.monotonic() + timeout
             self._ready.notify()
-        self._thread.join()
-        spooled = 0
+        self._thread.join(timeout + CLOSE_GRACE_S)
         with self._lock:
-            while self._queue:
-                upload = self._queue.popleft()
-                if upload.data is not None:
-                    self._spool.save(upload.rel, upload.data)
-                spooled += 1
-        return spooled
+            self._abandoned = True
+            left = list(self._queue)
+            self._queue.clear()
+        for upload in left:
+            if upload.data is not None:
+                self._spool.save(upload.rel, upload.data)
+        return len(left)
 
     def _loop(self) -> None:
         while True:
@@ -97,6 +103,8 @@ class Uploader:
             if not self._send_with_retries(upload):
                 return  # closing and out of time: close() spools what is left
             with self._lock:
+                if self._abandoned:
+                    return
                 self._queue.popleft()
                 if upload.data is not None:
                     self._queued_bytes -= len(upload.data)

@@ -1,0 +1,96 @@
+"""A TCP proxy on 127.0.0.1 in front of a test server, to make the store go down, hang, or
+come back (on the same port, with its data intact) while a run is logging."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from servers import free_port
+
+
+class FaultyProxy:
+    """Forwards 127.0.0.1:<port> to the target until told to go ``down`` or ``hang``."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.mode = "up"
+        self._listener: socket.socket | None = None
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> FaultyProxy:
+        if self.mode == "hang":
+            self._drop_connections()  # the stuck requests end when the server recovers
+        self.mode = "up"
+        if self._listener is None:
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(64)
+            self._listener = listener
+            threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def hang(self) -> None:
+        """Accept connections but never answer (a store that is there and stuck)."""
+        self.mode = "hang"
+        self._drop_connections()
+
+    def down(self) -> None:
+        """Refuse connections (a store that is gone)."""
+        self.mode = "down"
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        self._drop_connections()
+
+    def _drop_connections(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.close()
+                except OSError:
+                    pass
+            self._connections.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed by down()
+            with self._lock:
+                self._connections.append(client)
+            if self.mode == "up":
+                threading.Thread(target=self._forward, args=(client,), daemon=True).start()
+
+    def _forward(self, client: socket.socket) -> None:
+        try:
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._connections.append(server)
+        threading.Thread(target=_pipe, args=(server, client), daemon=True).start()
+        _pipe(client, server)
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            try:
+                sock.close()
+            except OSError:
+                pass
