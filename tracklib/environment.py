@@ -25,7 +25,9 @@ CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu")
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD|CREDENTIAL|AUTH|SESSION)", re.I)
 _SECRET_FLAG = re.compile(r"^(--?[\w.-]*(key|token|secret|password|passwd|credential)[\w.-]*)=(.+)$", re.I)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.I)
+# Bounded scheme and user-info lengths: an unbounded `[a-z0-9+.-]*` made a 1 MB param take
+# minutes (every start position rescanned the rest of the string).
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]{0,31}://)[^/@\s]{0,512}@", re.I)
 
 
 class Redactor:
@@ -39,7 +41,8 @@ class Redactor:
         )
 
     def __call__(self, text: str) -> str:
-        text = _URL_USERINFO.sub(r"\g<scheme>", text)
+        if "://" in text and "@" in text:
+            text = _URL_USERINFO.sub(r"\g<scheme>", text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)

@@ -96,12 +96,13 @@ def metrics_wide(records: pa.Table, summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame(index=index)
     wide = summary.pivot(index="run_id", columns="key", values=["last", "min", "max"])
-    columns = {}
-    for key in sorted(summary["key"].unique()):
-        columns[f"metrics.{key}"] = wide[("last", key)]
-        columns[f"metrics.{key}.min"] = wide[("min", key)]
-        columns[f"metrics.{key}.max"] = wide[("max", key)]
-    return pd.DataFrame(columns).reindex(index).astype("float64")
+    wide.columns = [
+        f"metrics.{key}" if stat == "last" else f"metrics.{key}.{stat}" for stat, key in wide.columns
+    ]
+    ordered = [
+        f"metrics.{key}{suffix}" for key in sorted(summary["key"].unique()) for suffix in ("", ".min", ".max")
+    ]
+    return wide[ordered].reindex(index).astype("float64")
 
 
 def runs_frame(records: pa.Table, now: datetime | None = None, stale_after_s: float = 600.0) -> pd.DataFrame:

@@ -70,6 +70,7 @@ class Store:
         self.storage = storage
         self.stale_after = stale_after
         self._tables: dict[tuple[str, int, str], pa.Table | None] = {}
+        self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -95,25 +96,38 @@ class Store:
         parsed = {info: self._parse(info.path, fetched.get(info.path), schema) for info in missing}
         with self._lock:
             for info, table in parsed.items():
-                if not isinstance(fetched.get(info.path), FileNotFoundError):
-                    self._tables[keys[info]] = table  # a vanished file is not remembered
+                if not isinstance(fetched.get(info.path), Exception):  # transport errors: retry later
+                    self._tables[keys[info]] = table
             tables = [parsed[f] if f in parsed else self._tables[keys[f]] for f in files]
         present = [t for t in tables if t is not None]
         return pa.concat_tables(present) if present else schema.empty_table()
 
     def _parse(self, path: str, data: bytes | Exception | None, schema: pa.Schema) -> pa.Table | None:
+        """The file's table, or None (with one warning) when it cannot be used."""
         if isinstance(data, FileNotFoundError) or data is None:
             return None  # removed between listing and reading (compaction): not an error
         try:
             if isinstance(data, Exception):
                 raise data
-            table = bytes_to_table(data, path)
-            return table.select(schema.names).cast(schema)
-        except FormatVersionError as exc:
-            warnings.warn(f"tracklib: skipping {path}: {exc}", stacklevel=4)
+            table = bytes_to_table(data, path).select(schema.names).cast(schema)
+            if path in self._skipped:  # a transient read error has cleared
+                with self._lock:
+                    self._skipped.pop(path, None)
+            return table
         except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, named once
-            warnings.warn(f"tracklib: skipping unreadable file {path}: {exc}", stacklevel=4)
+            reason = str(exc) if isinstance(exc, FormatVersionError) else f"unreadable: {exc}"
+            with self._lock:
+                first_time = path not in self._skipped
+                self._skipped[path] = reason
+            if first_time:
+                warnings.warn(f"tracklib: skipping {path}: {reason}", stacklevel=4)
         return None
+
+    @property
+    def skipped_files(self) -> dict[str, str]:
+        """Files this store could not use so far (path -> why), for a notice in the dashboard."""
+        with self._lock:
+            return dict(self._skipped)
 
     def records(self, project: str) -> pa.Table:
         """Every record snapshot of the project (all versions, not only the newest)."""

@@ -45,6 +45,7 @@ class Loaded:
     runs: pd.DataFrame
     summary: pd.DataFrame
     loaded_at: float
+    skipped: dict[str, str]  # files that could not be read (path -> why)
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=32)
@@ -53,7 +54,9 @@ def load_project(root_name: str, project: str, token: int) -> Loaded:
     store = store_for(root_name)
     records = query.newest_records(store.records(project))
     runs = query.runs_frame(records, stale_after_s=store.stale_after)
-    return Loaded(runs, query.summary_long(records), time.time())
+    prefix = f"records/project={project}/"
+    skipped = {path: why for path, why in store.skipped_files.items() if path.startswith(prefix)}
+    return Loaded(runs, query.summary_long(records), time.time(), skipped)
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=8)

@@ -65,6 +65,14 @@ def render_frame() -> Context | None:
     with st.spinner(f"Loading runs of {project}…"):
         loaded = data.load_project(root, project, token)
     _refresh_controls(loaded)
+    if loaded.skipped:
+        with st.expander(
+            f"{len(loaded.skipped)} file(s) in this project could not be read and were skipped",
+            icon=":material/warning:",
+        ):
+            st.dataframe(
+                {"file": list(loaded.skipped), "why": list(loaded.skipped.values())}, hide_index=True
+            )
     return Context(root, roots[root], project, loaded, token)
 
 
