@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -175,8 +177,8 @@ def parallel_coordinates(long: pd.DataFrame, ticks: pd.DataFrame, axes: list[str
 
 
 def _label_expr(axes: list[str]) -> str:
-    names = ", ".join(repr(a) for a in axes)
-    return f"[{names}][datum.value]"
+    """A Vega expression naming axis i; param names are data, so they go in as JSON strings."""
+    return f"{json.dumps(axes)}[datum.value]"
 
 
 def param_scatter(frame: pd.DataFrame, param: str, target: str, log_x: bool, best: str | None) -> alt.Chart:

@@ -20,12 +20,16 @@ TIME_COLUMNS = {
     "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
 }
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&])")
+# GitHub-style autolinks (https://…, www.…, a@b.c) ignore backslash escapes and entities;
+# a zero-width space inside their trigger keeps the text as it reads, but never a link.
+_AUTOLINK = re.compile(r"(://|www\\\.|@)", re.I)
 
 
 def md_escape(text: object) -> str:
-    """User data rendered as literal text inside Markdown (no links, HTML or formatting)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """User data rendered as literal text inside Markdown: no HTML, formatting or links."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], escaped)
 
 
 def style_status(frame: pd.DataFrame) -> object:

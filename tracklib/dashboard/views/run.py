@@ -17,13 +17,13 @@ def render(ctx: Context) -> None:
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
 
     st.title(widgets.md_escape(details.name))
-    st.badge(details.status, color=_badge_color(details.status))
+    st.badge(widgets.md_escape(details.status), color=_badge_color(details.status))
     row = st.columns(4)
     row[0].metric("Started", details.start_time.strftime("%b %d, %H:%M"), help=f"{details.start_time} UTC")
     duration = ((details.end_time or details.heartbeat_time) - details.start_time).total_seconds()
     row[1].metric("Duration", f"{duration:.1f} s")
-    row[2].metric("Group", details.group or "—")
-    row[3].metric("Tags", ", ".join(details.tags) or "—")
+    row[2].metric("Group", widgets.md_escape(details.group or "—"))  # st.metric renders Markdown
+    row[3].metric("Tags", widgets.md_escape(", ".join(details.tags) or "—"))
     if details.error:
         st.error(widgets.md_escape(details.error), icon=":material/error:")
     if details.notes:
