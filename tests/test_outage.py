@@ -15,6 +15,15 @@ from faults import FaultyProxy
 from servers import S3Server
 
 
+def _point_the_cli_at(endpoint: str, monkeypatch) -> None:
+    """As a user would: the endpoint comes from the environment. fsspec caches filesystems by
+    their arguments, not the environment, so drop one made for another test's endpoint."""
+    import s3fs
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
 @pytest.fixture
 def own_s3_server(s3_server):  # s3_server: fail in CI if moto is missing
     server = S3Server().start()
@@ -41,7 +50,7 @@ def test_store_down_at_finish_spools_and_sync_uploads_everything(own_s3_server, 
     own_s3_server.start()  # a fresh, empty server on the same port
     own_s3_server.make_bucket("outage")
     # As a user would: endpoint and credentials from the environment, then `tracklib sync`.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", own_s3_server.endpoint)
+    _point_the_cli_at(own_s3_server.endpoint, monkeypatch)
     assert main(["sync"]) == 0
     assert "still waiting 0" in capsys.readouterr().out
     store = tracklib.open_store(url, options)
@@ -94,8 +103,34 @@ def test_a_hung_store_cannot_hold_finish_beyond_its_timeout(flaky_s3, monkeypatc
         run.finish()
     assert time.perf_counter() - started < 5.0
     proxy.up()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+    _point_the_cli_at(proxy.endpoint, monkeypatch)
     assert main(["sync", "--root", url]) == 0
     history = tracklib.open_store(url, options).history("digits", run_ids=[run.id])
     assert history["step"].tolist() == list(range(100))
     gc.collect()  # let the leaked sockets' warnings fire here, under this test's filters
+
+
+def test_the_next_run_on_the_machine_uploads_what_an_earlier_one_spooled(flaky_s3):
+    proxy, url, options = flaky_s3
+    first = tracklib.init("digits", root=url, storage_options=options, capture=False, finish_timeout=0.5)
+    proxy.down()
+    for step in range(50):
+        first.log({"loss": float(step)})
+    with pytest.warns(RuntimeWarning, match="tracklib sync"):
+        first.finish()
+    proxy.up()
+    with tracklib.init("digits", root=url, storage_options=options, capture=False) as second:
+        second.log({"loss": 0.0})
+    store = tracklib.open_store(url, options)
+
+    def first_status() -> str | None:
+        try:
+            return store.run("digits", first.id).status
+        except tracklib.RunNotFoundError:
+            return None  # its records are still on their way
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and first_status() != "finished":
+        time.sleep(0.1)  # the leftover upload runs beside the new run
+    assert first_status() == "finished"
+    assert store.history("digits", run_ids=[first.id])["step"].tolist() == list(range(50))

@@ -68,6 +68,8 @@ class Spool:
     def upload(self, storage: Storage, rel: str) -> None:
         """Upload one spooled file and forget it; raises if the store refuses."""
         path = self.local_path(rel)
+        if not os.path.exists(path):
+            return  # another process's sync uploaded it already
         try:
             storage.put_file(rel, path)
         except FileExistsError:
@@ -77,10 +79,10 @@ class Spool:
         except FileNotFoundError:
             pass
 
-    def sync(self, storage: Storage) -> SyncResult:
-        """Upload everything pending; what fails stays for the next sync."""
+    def sync(self, storage: Storage, rels: list[str] | None = None) -> SyncResult:
+        """Upload everything pending (or just ``rels``); what fails stays for the next sync."""
         uploaded = failed = 0
-        for rel in self.pending():
+        for rel in self.pending() if rels is None else rels:
             try:
                 self.upload(storage, rel)
                 uploaded += 1

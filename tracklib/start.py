@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -13,6 +14,7 @@ from tracklib.ids import new_id, new_run_name
 from tracklib.record import RunState, state_from_record
 from tracklib.run import Run, redact_params
 from tracklib.schema import Status, flatten_params
+from tracklib.spool import Spool
 from tracklib.storage import Storage, bytes_to_table
 
 
@@ -59,6 +61,7 @@ def init(
         raise ValueError("resume=True needs the run_id of the run to continue")
     storage = Storage(config.resolve_root(root), storage_options)
     storage.check_writable()
+    _sync_leftovers(storage)
     redact = environment.Redactor(os.environ)
     flat_params = redact_params(flatten_params(params or {}), redact)
     tag_list = [redact(_check_tag(tag)) for tag in (tags or [])]
@@ -101,6 +104,16 @@ def init(
         heartbeat_interval=heartbeat_interval,
         finish_timeout=finish_timeout,
     )
+
+
+def _sync_leftovers(storage: Storage) -> None:
+    """Upload, beside the new run, what earlier runs on this machine left in the spool."""
+    spool = Spool(config.spool_dir(), storage.url)
+    leftovers = spool.pending()
+    if leftovers:
+        threading.Thread(
+            target=spool.sync, args=(storage, leftovers), name="tracklib-sync", daemon=True
+        ).start()
 
 
 def _claim(storage: Storage, rel: str, run_id: str) -> None:
