@@ -92,3 +92,15 @@ def test_dashboard_shows_a_notice_instead_of_crashing_on_broken_files(local_root
     assert not at.exception
     assert "2 file(s) in this project could not be read" in at.expander[0].label
     assert {"Runs": "1"}.items() <= {m.label: m.value for m in at.metric}.items()
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "a/../../b", "/etc/passwd", "dir\\\\file", "", "a//b", "./x"])
+def test_artifact_names_cannot_leave_the_runs_folder(local_root, tmp_path, name):
+    source = tmp_path / "file.txt"
+    source.write_text("data")
+    with local_root.init() as run:
+        with pytest.raises(ValueError, match="artifact name"):
+            run.log_artifact(source, name=name)
+        kept = run.log_artifact(source, name="nested/ok.txt")
+    assert kept.path.endswith("/nested/ok.txt") and f"run_id={run.id}/" in kept.path
+    assert not (tmp_path / "escape.txt").exists()
