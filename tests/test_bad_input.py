@@ -94,7 +94,9 @@ def test_dashboard_shows_a_notice_instead_of_crashing_on_broken_files(local_root
     assert {"Runs": "1"}.items() <= {m.label: m.value for m in at.metric}.items()
 
 
-@pytest.mark.parametrize("name", ["../escape.txt", "a/../../b", "/etc/passwd", "dir\\\\file", "", "a//b", "./x"])
+@pytest.mark.parametrize(
+    "name", ["../escape.txt", "a/../../b", "/etc/passwd", "dir\\\\file", "", "a//b", "./x"]
+)
 def test_artifact_names_cannot_leave_the_runs_folder(local_root, tmp_path, name):
     source = tmp_path / "file.txt"
     source.write_text("data")

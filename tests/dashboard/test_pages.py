@@ -277,3 +277,12 @@ def test_curves_x_axis_can_be_wall_time_or_time_since_start(app, x, kind, title)
     (spec,) = _chart_specs(app)
     encoding = spec["layer"][0]["encoding"]["x"]
     assert (encoding["type"], encoding["title"]) == (kind, title)
+
+
+@pytest.mark.parametrize("page,key", [("leaderboard", "metric"), ("sweeps", "metric"), ("curves", "metrics")])
+def test_unknown_metric_in_a_link_gets_a_notice_and_the_default(app, page, key):
+    app.query_params.update({"project": "digits", key: "no/such-metric"})
+    app.switch_page(f"{VIEWS}/{page}.py").run()
+    assert not app.exception
+    assert any("no metric" in w.value and "such" in w.value for w in app.warning)
+    assert app.get("vega_lite_chart") or app.dataframe  # the page still shows the default view

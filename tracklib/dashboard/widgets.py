@@ -116,3 +116,12 @@ def run_picker(
         ]
     st.query_params[key] = chosen
     return chosen
+
+
+def notice_unknown(key: str, options: list[str], what: str) -> None:
+    """A link naming a value this project does not have gets a notice (the widget falls back)."""
+    unknown = [value for value in st.query_params.get_all(key) if value not in options]
+    if unknown:
+        st.warning(
+            f"This project has no {what} {md_escape(', '.join(unknown))}; showing the default instead."
+        )
