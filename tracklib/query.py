@@ -110,22 +110,8 @@ def runs_frame(records: pa.Table, now: datetime | None = None, stale_after_s: fl
     records = newest_records(records)
     if records.num_rows == 0:
         return pd.DataFrame(columns=RUN_COLUMNS)
-    base = records.select(
-        [
-            "run_id",
-            "name",
-            "project",
-            "group",
-            "tags",
-            "notes",
-            "status",
-            "start_time",
-            "end_time",
-            "heartbeat_time",
-            "host",
-            "git_commit",
-        ]
-    ).to_pandas()
+    read = [c for c in RUN_COLUMNS if c != "duration_s"] + ["heartbeat_time"]  # duration is derived
+    base = records.select(read).to_pandas()
     now = now or datetime.now(tz=UTC)
     silent = (pd.Timestamp(now) - base["heartbeat_time"]).dt.total_seconds() > stale_after_s
     base.loc[(base["status"] == Status.RUNNING) & silent, "status"] = str(Status.STALE)
