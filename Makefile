@@ -34,6 +34,8 @@ test: $(VENV)/.dev-installed browser
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/log_overhead.py
+	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/curves.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
