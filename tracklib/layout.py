@@ -82,15 +82,6 @@ def check_artifact_name(name: object) -> str:
     return name
 
 
-def partition_value(path: str, key: str) -> str | None:
-    """The value of a Hive ``key=value`` segment in ``path``, if it has one."""
-    prefix = f"{key}="
-    for segment in path.split("/"):
-        if segment.startswith(prefix):
-            return segment[len(prefix) :]
-    return None
-
-
 def is_data_file(path: str) -> bool:
     """Published Parquet files; temp files (``.x.parquet.tmp-…``) and foreign names are not."""
     base = posixpath.basename(path)

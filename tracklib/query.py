@@ -107,9 +107,17 @@ def metrics_wide(records: pa.Table, summary: pd.DataFrame) -> pd.DataFrame:
 
 def runs_frame(records: pa.Table, now: datetime | None = None, stale_after_s: float = 600.0) -> pd.DataFrame:
     """The runs table: one row per run (newest record), newest run first."""
+    return runs_and_summary(records, now, stale_after_s)[0]
+
+
+def runs_and_summary(
+    records: pa.Table, now: datetime | None = None, stale_after_s: float = 600.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs table and the long summary (see ``summary_long``) from all record snapshots."""
     records = newest_records(records)
+    summary = summary_long(records)
     if records.num_rows == 0:
-        return pd.DataFrame(columns=RUN_COLUMNS)
+        return pd.DataFrame(columns=RUN_COLUMNS), summary
     read = [c for c in RUN_COLUMNS if c != "duration_s"] + ["heartbeat_time"]  # duration is derived
     base = records.select(read).to_pandas()
     now = now or datetime.now(tz=UTC)
@@ -122,11 +130,11 @@ def runs_frame(records: pa.Table, now: datetime | None = None, stale_after_s: fl
         [
             base[RUN_COLUMNS].reset_index(drop=True),
             params_wide(records),
-            metrics_wide(records, summary_long(records)).reset_index(drop=True),
+            metrics_wide(records, summary).reset_index(drop=True),
         ],
         axis=1,
     )
-    return frame.sort_values("start_time", ascending=False, kind="stable").reset_index(drop=True)
+    return frame.sort_values("start_time", ascending=False, kind="stable").reset_index(drop=True), summary
 
 
 def metric_column(metric: str, agg: str = "last") -> str:

@@ -197,30 +197,24 @@ class Storage:
     def read_many(self, rels: Iterable[str]) -> dict[str, bytes | Exception]:
         """Contents of many files at once (concurrent on object stores); errors are returned.
 
-        What fails in the concurrent batch (throttling, a reset connection) is read again
-        one by one; a file that is really gone fails again and is reported.
+        A file that fails in the concurrent batch for another reason than being gone
+        (throttling, a reset connection) is read once more on its own.
         """
-        rels = list(rels)
-        if not rels:
-            return {}
-        found = self._cat(rels)
-        for rel in [rel for rel, value in found.items() if isinstance(value, Exception)]:
-            try:
-                found[rel] = self.read_bytes(rel)
-            except Exception as exc:  # noqa: BLE001 - returned, as in the batch
-                found[rel] = exc
-        return found
-
-    def _cat(self, rels: list[str]) -> dict[str, bytes | Exception]:
         full = {self.full_path(rel): rel for rel in rels}
+        if not full:
+            return {}
         fetched = self.fs.cat(list(full), on_error="return")
-        return {rel: fetched.get(path, FileNotFoundError(path)) for path, rel in full.items()}
+        found = {rel: fetched.get(path, FileNotFoundError(path)) for path, rel in full.items()}
+        for rel, value in found.items():
+            if isinstance(value, Exception) and not isinstance(value, FileNotFoundError):
+                try:
+                    found[rel] = self.read_bytes(rel)
+                except Exception as exc:  # noqa: BLE001 - returned, as in the batch
+                    found[rel] = exc
+        return found
 
     def read_bytes(self, rel: str) -> bytes:
         return self.fs.cat_file(self.full_path(rel))
-
-    def exists(self, rel: str) -> bool:
-        return self.fs.exists(self.full_path(rel))
 
 
 def _write_file(path: str, data: bytes) -> None:

@@ -148,9 +148,8 @@ class Store:
         top: int | None = None,
     ) -> pd.DataFrame:
         """Runs ranked by ``agg`` (last, min or max) of ``metric``, with ``rank`` and ``step``."""
-        records = query.newest_records(self.records(project))
-        runs = query.runs_frame(records, _now(), self.stale_after)
-        return query.leaderboard(runs, query.summary_long(records), metric, agg, ascending, top)
+        runs, summary = query.runs_and_summary(self.records(project), _now(), self.stale_after)
+        return query.leaderboard(runs, summary, metric, agg, ascending, top)
 
     def history(
         self,
@@ -188,7 +187,8 @@ class Store:
         records = query.newest_records(self._read_tables(files, RECORD_SCHEMA))
         if records.num_rows == 0:
             raise RunNotFoundError(f"no run {run_id!r} in project {project!r}")
-        row = query.runs_frame(records, _now(), self.stale_after).iloc[0]
+        runs, summary = query.runs_and_summary(records, _now(), self.stale_after)
+        row = runs.iloc[0]
         raw = records.to_pylist()[0]
         env_files = self.storage.list_files(layout.run_dir(layout.ENVIRONMENT, project, run_id))
         env_rows = self._read_tables(env_files, ENVIRONMENT_SCHEMA).to_pylist()
@@ -210,7 +210,7 @@ class Store:
                 for k, v in row.items()
                 if k.startswith("params.") and not _missing(v)
             },
-            summary=query.summary_long(records).drop(columns="run_id"),
+            summary=summary.drop(columns="run_id"),
             environment={
                 k: v for k, v in environment.items() if k not in ("format_version", "run_id", "record_time")
             },

@@ -68,10 +68,6 @@ class Uploader:
             self._queue.append(Upload(rel, spooled=True))
             self._ready.notify()
 
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
     def close(self, timeout: float) -> int:
         """Give the queue ``timeout`` seconds to drain, then spool the rest; returns how many.
 

@@ -52,11 +52,10 @@ class Loaded:
 def load_project(root_name: str, project: str, token: int) -> Loaded:
     """Runs table and long summary of a project (``token`` changes on Refresh)."""
     store = store_for(root_name)
-    records = query.newest_records(store.records(project))
-    runs = query.runs_frame(records, stale_after_s=store.stale_after)
+    runs, summary = query.runs_and_summary(store.records(project), stale_after_s=store.stale_after)
     prefix = f"records/project={project}/"
     skipped = {path: why for path, why in store.skipped_files.items() if path.startswith(prefix)}
-    return Loaded(runs, query.summary_long(records), time.time(), skipped)
+    return Loaded(runs, summary, time.time(), skipped)
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=8)

@@ -32,36 +32,21 @@ def run_page(render: Callable[[Context], None]) -> None:
         render(ctx)
 
 
-def _requested_but_unknown(key: str, options: list[str]) -> str | None:
-    requested = st.query_params.get(key)
-    return requested if requested and requested not in options else None
-
-
 def render_frame() -> Context | None:
     """Draw the sidebar; None when there is nothing to show (the first-run message is shown)."""
     roots = data.roots()
     names = list(roots)
-    unknown_root = _requested_but_unknown("root", names)
+    widgets.notice_unknown("root", names, "This dashboard is not configured to open a store named")
     root = st.sidebar.selectbox("Store", names, key="root", bind="query-params", disabled=len(names) == 1)
     st.sidebar.caption(widgets.md_escape(roots[root]))
-    if unknown_root:
-        st.warning(
-            f"The link asks for a store named {widgets.md_escape(unknown_root)!s}, which this "
-            "dashboard is not configured to open; showing the default store instead."
-        )
     token = st.session_state.setdefault("refresh_token", 0)
     projects = data.load_projects(root, token)
     if not projects:
         widgets.first_run_message(roots[root])
         _refresh_controls(None)
         return None
-    unknown_project = _requested_but_unknown("project", projects)
+    widgets.notice_unknown("project", projects, "There is no project")
     project = st.sidebar.selectbox("Project", projects, key="project", bind="query-params")
-    if unknown_project:
-        st.warning(
-            f"There is no project {widgets.md_escape(unknown_project)} in this store; "
-            f"showing {widgets.md_escape(project)}."
-        )
     with st.spinner(f"Loading runs of {project}…"):
         loaded = data.load_project(root, project, token)
     _refresh_controls(loaded)

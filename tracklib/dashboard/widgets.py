@@ -94,11 +94,8 @@ def run_picker(
     A bound widget would put its *labels* in the URL; names need not be unique, ids are.
     """
     names = dict(zip(runs["run_id"], runs["name"], strict=True))
-    requested = st.query_params.get_all(key)
-    unknown = [r for r in requested if r not in names]
-    if unknown:
-        st.warning(f"Not in this project: {md_escape(', '.join(unknown))}")
-    known = [r for r in requested if r in names]
+    notice_unknown(key, list(names), "This project has no run")
+    known = [r for r in st.query_params.get_all(key) if r in names]
     if known:
         st.session_state[key] = known if multi else known[0]
     elif key not in st.session_state and default:
@@ -118,10 +115,8 @@ def run_picker(
     return chosen
 
 
-def notice_unknown(key: str, options: list[str], what: str) -> None:
-    """A link naming a value this project does not have gets a notice (the widget falls back)."""
+def notice_unknown(key: str, options: list[str], missing: str) -> None:
+    """A link naming a value this view does not have gets a notice (the widget falls back)."""
     unknown = [value for value in st.query_params.get_all(key) if value not in options]
     if unknown:
-        st.warning(
-            f"This project has no {what} {md_escape(', '.join(unknown))}; showing the default instead."
-        )
+        st.warning(f"{missing} {md_escape(', '.join(unknown))}; showing the default instead.")

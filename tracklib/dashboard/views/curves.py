@@ -22,7 +22,7 @@ def render(ctx: Context) -> None:
     if not metrics_all:
         st.info("No run in this project has logged a metric yet.")
         return
-    widgets.notice_unknown("metrics", metrics_all, "metric")
+    widgets.notice_unknown("metrics", metrics_all, "This project has no metric")
     recent = runs.sort_values("start_time", ascending=False)["run_id"].head(RECENT).tolist()
     run_ids = widgets.run_picker(runs, key="runs", label="Runs", multi=True, default=recent)
     chosen = st.multiselect(

@@ -19,7 +19,7 @@ def render(ctx: Context) -> None:
     if not metrics:
         st.info("No run in this project has logged a metric yet.")
         return
-    widgets.notice_unknown("metric", metrics, "metric")
+    widgets.notice_unknown("metric", metrics, "This project has no metric")
     headline = query.headline_metric(runs, summary)
     with st.expander("Settings", expanded=not st.context.is_embedded):
         row = st.columns([3, 2, 2, 1])

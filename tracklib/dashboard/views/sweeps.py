@@ -28,7 +28,7 @@ def render(ctx: Context) -> None:
     if not metrics or not candidates:
         st.info("A sweep needs runs that logged a metric and differ in at least one param.")
         return
-    widgets.notice_unknown("metric", metrics, "metric")
+    widgets.notice_unknown("metric", metrics, "This project has no metric")
     row = st.columns([3, 2, 5])
     headline = query.headline_metric(runs, ctx.loaded.summary)
     metric = row[0].selectbox(
