@@ -1,5 +1,6 @@
 """16 processes x 20 runs logging at full speed into one project, on a local folder and on
-the S3 test server, while a reader polls: every run and every point arrives exactly once."""
+the S3 test server, while a reader polls and compaction runs over and over: every run and
+every point arrives exactly once, and no reader ever sees a run vanish or a point twice."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import threading
 import warnings
 
 import pytest
+
+from tracklib.compact import compact_project
+from tracklib.storage import Storage
 
 PROCESSES, RUNS_PER_PROCESS, STEPS, METRICS = 16, 20, 200, ("loss", "acc", "lr")
 
@@ -32,17 +36,34 @@ def _expected_sum(proc: int, i: int, metric: str) -> float:
 
 
 def _poll(root, stop: threading.Event, problems: list[str], polls: list[int]) -> None:
+    seen = 0
+    store = root.store()  # one long-lived reader, as the dashboard keeps
     while not stop.is_set():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                store = root.store()
                 runs = store.runs("stress") if "stress" in store.projects() else None
                 if runs is not None and len(runs):
-                    store.history("stress", run_ids=runs["run_id"].head(5).tolist())
+                    if len(runs) < seen:
+                        problems.append(f"runs went from {seen} to {len(runs)}")
+                    seen = len(runs)
+                    ended = runs.loc[runs["status"] == "finished", "run_id"].head(5).tolist()
+                    history = store.history("stress", run_ids=ended)
+                    counts = history.groupby(["run_id", "key"]).size()
+                    if len(counts) and set(counts) != {STEPS}:
+                        problems.append(f"a finished run read with {sorted(set(counts))} points, not {STEPS}")
             polls.append(1)
         except Exception as exc:  # noqa: BLE001 - any failure of the reader is the finding
             problems.append(repr(exc))
+
+
+def _compact(root, stop: threading.Event, problems: list[str], reports: list) -> None:
+    storage = Storage(root.url, root.storage_options)
+    while not stop.is_set():
+        try:
+            reports.append(compact_project(storage, "stress"))
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"compaction: {exc!r}")
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -51,9 +72,11 @@ def stress_root(request):
 
 
 def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root, tmp_path):
-    stop, problems, polls = threading.Event(), [], []
+    stop, problems, polls, compactions = threading.Event(), [], [], []
     reader = threading.Thread(target=_poll, args=(stress_root, stop, problems, polls))
+    compactor = threading.Thread(target=_compact, args=(stress_root, stop, problems, compactions))
     reader.start()
+    compactor.start()
     options = json.dumps(stress_root.storage_options)
     workers = [
         subprocess.Popen(
@@ -69,10 +92,13 @@ def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root,
     finally:
         stop.set()
         reader.join()
+        compactor.join()
     assert not failures, failures[0][-2000:]
     assert not any(errors), next(e for e in errors if e)[-2000:]  # e.g. "...wait in the spool"
     assert not problems, problems[:3]
     assert polls, "the reader never completed a poll"
+    assert sum(r.runs_indexed for r in compactions) > 0, "compaction never ran while runs were written"
+    compact_project(Storage(stress_root.url, stress_root.storage_options), "stress")  # what is left
 
     store = stress_root.store()
     runs = store.runs("stress")
@@ -88,3 +114,8 @@ def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root,
     for (run_id, key), total in sums.items():
         proc, i = ident.loc[run_id]
         assert total == pytest.approx(_expected_sum(int(proc), int(i), key), rel=1e-12)
+    # compacted: one index file and one metric file per run are all a reader lists
+    listed = Storage(stress_root.url, stress_root.storage_options).list_files
+    assert [f for f in listed("records/project=stress") if f.path.endswith(".parquet")] == []
+    assert len(listed("metrics/project=stress")) == len(runs)
+    assert 1 <= len(listed("index/project=stress")) <= 4

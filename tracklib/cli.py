@@ -1,4 +1,4 @@
-"""The ``tracklib`` command: ``ls``, ``demo``, ``sync``. ``main(argv) -> exit code``."""
+"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``. ``main(argv) -> exit code``."""
 
 from __future__ import annotations
 
@@ -34,8 +34,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync = commands.add_parser("sync", help="upload what the local spool kept while the store was away")
     sync.add_argument("--root", help="only this root (default: every spooled root)")
 
+    compact = commands.add_parser(
+        "compact", help="fold ended runs into few files (safe while runs write and dashboards read)"
+    )
+    _root_argument(compact)
+    compact.add_argument("--project", help="only this project (default: every project)")
+
     args = parser.parse_args(argv)
-    return {"ls": _ls, "demo": _demo, "ui": _ui, "sync": _sync}[args.command](args)
+    return {"ls": _ls, "demo": _demo, "ui": _ui, "sync": _sync, "compact": _compact}[args.command](args)
 
 
 def _root_argument(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +149,17 @@ def _sync(args: argparse.Namespace) -> int:
     if not roots:
         print("nothing waits in the spool")
     return 1 if failed else 0
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from tracklib.compact import compact
+
+    reports = compact(args.root, args.project)
+    for report in reports:
+        print(report)
+    if not reports:
+        print(f"no runs in {config.resolve_root(args.root)}")
+    return 0
 
 
 if __name__ == "__main__":

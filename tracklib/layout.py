@@ -1,6 +1,7 @@
 """Where each kind of file lives under a store root (pure path arithmetic, posix only).
 
 records/project=<p>/run_id=<id>/<file-id>.parquet       run record snapshots
+index/project=<p>/<file-id>.parquet                     compacted records: newest row per run
 metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
 environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
 artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
@@ -14,6 +15,7 @@ import re
 from tracklib.errors import InvalidKeyError
 
 RECORDS = "records"
+INDEX = "index"
 METRICS = "metrics"
 ENVIRONMENT = "environment"
 ARTIFACTS = "artifacts"
@@ -52,6 +54,10 @@ def run_dir(kind: str, project: str, run_id: str) -> str:
 
 def part_path(kind: str, project: str, run_id: str, file_id: str) -> str:
     return f"{run_dir(kind, project, run_id)}/{file_id}{PARQUET_SUFFIX}"
+
+
+def index_path(project: str, file_id: str) -> str:
+    return f"{project_dir(INDEX, project)}/{file_id}{PARQUET_SUFFIX}"
 
 
 def claim_path(project: str, run_id: str, what: str) -> str:

@@ -14,9 +14,12 @@ import pyarrow as pa
 
 from tracklib.errors import FormatVersionError, InvalidKeyError, InvalidValueError
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 FORMAT_VERSION_KEY = b"tracklib.format_version"
 FILE_METADATA = {FORMAT_VERSION_KEY: FORMAT_VERSION.encode()}
+# A compacted file names the files it replaces (JSON list of root-relative paths): readers
+# that list both, in the moment between compaction's write and delete, ignore the old ones.
+REPLACES_KEY = b"tracklib.replaces"
 
 
 class Status(enum.StrEnum):

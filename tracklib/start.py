@@ -9,13 +9,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tracklib import config, environment, layout
-from tracklib.errors import ResumeConflictError, RunNotFoundError
+from tracklib.errors import ResumeConflictError, RunNotFoundError, StoreError
 from tracklib.ids import new_id, new_run_name
 from tracklib.record import RunState, state_from_record
 from tracklib.run import Run, redact_params
 from tracklib.schema import Status, flatten_params
 from tracklib.spool import Spool
-from tracklib.storage import Storage, bytes_to_table
+from tracklib.storage import Storage
+from tracklib.store import Store
 
 
 def init(
@@ -79,9 +80,7 @@ def init(
         state.group = group if group is not None else state.group
         state.notes = notes if notes is not None else state.notes
     else:
-        if run_id is not None and storage.list_files(
-            layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id))
-        ):
+        if run_id is not None and Store(storage).newest_record(project, layout.check_run_id(run_id)).num_rows:
             raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
         if run_id is not None:  # a chosen id: two writers must not both start it
             _claim(storage, layout.claim_path(project, run_id, "start"), run_id)
@@ -129,13 +128,14 @@ def _claim(storage: Storage, rel: str, run_id: str) -> None:
 
 
 def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
-    files = storage.list_files(layout.run_dir(layout.RECORDS, project, run_id))
-    files = [f for f in files if layout.is_data_file(f.path)]
-    if not files:
+    """The newest snapshot of the run, whether still in its folder or compacted."""
+    store = Store(storage)
+    newest = store.newest_record(project, run_id)
+    if store.skipped_files:  # continuing from an older snapshot would lose what the broken one said
+        raise StoreError(f"cannot resume run {run_id!r}: unreadable record files {store.skipped_files}")
+    if newest.num_rows == 0:
         raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
-    rows = [bytes_to_table(storage.read_bytes(f.path), f.path).to_pylist()[0] for f in files]
-    newest = max(rows, key=lambda row: (row["seq"], row["record_time"]))
-    return state_from_record(newest)
+    return state_from_record(newest.to_pylist()[0])
 
 
 def _check_tag(tag: object) -> str:

@@ -44,8 +44,10 @@ class FileInfo:
     version: str  # mtime or ETag: together with size, the cache key of its contents
 
 
-def table_to_bytes(table: pa.Table) -> bytes:
+def table_to_bytes(table: pa.Table, extra_metadata: Mapping[bytes, bytes] | None = None) -> bytes:
     """Parquet bytes of ``table`` (zstd: small, and read by DuckDB, Polars, Spark, pandas)."""
+    if extra_metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra_metadata})
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
@@ -215,6 +217,34 @@ class Storage:
 
     def read_bytes(self, rel: str) -> bytes:
         return self.fs.cat_file(self.full_path(rel))
+
+    def delete(self, rels: Iterable[str]) -> None:
+        """Remove files (one bulk request per 1,000 on S3); files already gone are fine."""
+        paths = [self.full_path(rel) for rel in rels]
+        if not paths:
+            return
+        if self.is_local:
+            for path in paths:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+            for folder in {os.path.dirname(path) for path in paths}:
+                try:
+                    os.rmdir(folder)  # an emptied run folder would still cost every listing a visit
+                except OSError:
+                    pass  # not empty (a claim marker, a newer file): keep it
+            return
+        try:
+            self.fs.rm(paths)
+        except FileNotFoundError:  # some filesystems stop at the first missing file
+            for path in paths:
+                try:
+                    self.fs.rm_file(path)
+                except FileNotFoundError:
+                    pass
+        for folder in {posixpath.dirname(path) for path in paths}:
+            self._forget_listings(folder)
 
 
 def _write_file(path: str, data: bytes) -> None:

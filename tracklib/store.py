@@ -6,13 +6,14 @@ A file that cannot be read (truncated, foreign, newer format) is skipped with on
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,17 @@ import pyarrow.compute as pc
 from tracklib import config, layout, query
 from tracklib.downsample import minmax_indices
 from tracklib.errors import FormatVersionError, RunNotFoundError
-from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
+from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA, REPLACES_KEY
 from tracklib.storage import FileInfo, Storage, bytes_to_table
+
+_RELISTS = 3
+
+
+class Listed(NamedTuple):
+    """The rows of the files below one prefix, and the files (the cache key of derived data)."""
+
+    table: pa.Table
+    files: tuple[FileInfo, ...]
 
 
 @dataclass
@@ -69,7 +79,8 @@ class Store:
     def __init__(self, storage: Storage, stale_after: float = config.STALE_AFTER_S) -> None:
         self.storage = storage
         self.stale_after = stale_after
-        self._tables: dict[tuple[str, int, str], pa.Table | None] = {}
+        self._tables: dict[tuple[str, int, str], tuple[pa.Table, frozenset[str]] | None] = {}
+        self._compacted: dict[str, tuple[tuple[FileInfo, ...], query.Compacted]] = {}
         self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -82,12 +93,38 @@ class Store:
 
     # -- listing and cached reading -------------------------------------------------------
     def projects(self) -> list[str]:
-        """Names of the projects that have at least one run."""
+        """Names of the projects that have at least one run (live or compacted)."""
         prefix = "project="
-        return [d[len(prefix) :] for d in self.storage.list_dirs(layout.RECORDS) if d.startswith(prefix)]
+        found = {
+            d[len(prefix) :]
+            for kind in (layout.RECORDS, layout.INDEX)
+            for d in self.storage.list_dirs(kind)
+            if d.startswith(prefix)
+        }
+        return sorted(found)
 
-    def _read_tables(self, files: Sequence[FileInfo], schema: pa.Schema) -> pa.Table:
-        """The concatenation of ``files`` (read once each), skipping unreadable ones."""
+    def _read_listed(self, prefixes: Sequence[str], schema: pa.Schema) -> list[Listed]:
+        """One table per prefix (and the files it came from), every file read once and cached.
+
+        Prefixes are listed in the order given. Compaction writes its new file before it
+        deletes the old ones, so when a listed file is gone by the time it is read, a new
+        listing has its replacement: list again (twice at most) rather than miss rows.
+        """
+        for _ in range(_RELISTS):
+            listings = [self.storage.list_files(prefix) for prefix in prefixes]
+            tables, gone = self._read_tables([f for listing in listings for f in listing], schema)
+            if not gone:
+                break
+        return [
+            Listed(_concat([tables[f.path] for f in listing if f.path in tables], schema), tuple(listing))
+            for listing in listings
+        ]
+
+    def _read_tables(self, files: Sequence[FileInfo], schema: pa.Schema) -> tuple[dict[str, pa.Table], bool]:
+        """path -> table of the usable ``files``, and whether any of them had vanished.
+
+        Files that a listed compacted file replaces are left out (see ``REPLACES_KEY``).
+        """
         files = [f for f in files if layout.is_data_file(f.path)]
         keys = {f: (f.path, f.size, f.version) for f in files}
         with self._lock:
@@ -98,29 +135,36 @@ class Store:
             for info, table in parsed.items():
                 if not isinstance(fetched.get(info.path), Exception):  # transport errors: retry later
                     self._tables[keys[info]] = table
-            tables = [parsed[f] if f in parsed else self._tables[keys[f]] for f in files]
-        present = [t for t in tables if t is not None]
-        return pa.concat_tables(present) if present else schema.empty_table()
+            found = {f.path: parsed[f] if f in parsed else self._tables[keys[f]] for f in files}
+        gone = any(isinstance(fetched.get(f.path), FileNotFoundError) for f in missing)
+        replaced = {path for item in found.values() if item is not None for path in item[1]}
+        return {
+            path: item[0] for path, item in found.items() if item is not None and path not in replaced
+        }, gone
 
-    def _parse(self, path: str, data: bytes | Exception | None, schema: pa.Schema) -> pa.Table | None:
-        """The file's table, or None (with one warning) when it cannot be used."""
+    def _parse(
+        self, path: str, data: bytes | Exception | None, schema: pa.Schema
+    ) -> tuple[pa.Table, frozenset[str]] | None:
+        """The file's table and the files it replaces, or None (one warning) when unusable."""
         if isinstance(data, FileNotFoundError) or data is None:
             return None  # removed between listing and reading (compaction): not an error
         try:
             if isinstance(data, Exception):
                 raise data
-            table = bytes_to_table(data, path).select(schema.names).cast(schema)
+            table = bytes_to_table(data, path)
+            replaces = frozenset(json.loads((table.schema.metadata or {}).get(REPLACES_KEY, b"[]")))
+            table = table.select(schema.names).cast(schema)
             if path in self._skipped:  # a transient read error has cleared
                 with self._lock:
                     self._skipped.pop(path, None)
-            return table
+            return table, replaces
         except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, named once
             reason = str(exc) if isinstance(exc, FormatVersionError) else f"unreadable: {exc}"
             with self._lock:
                 first_time = path not in self._skipped
                 self._skipped[path] = reason
             if first_time:
-                warnings.warn(f"tracklib: skipping {path}: {reason}", stacklevel=4)
+                warnings.warn(f"tracklib: skipping {path}: {reason}", stacklevel=5)
         return None
 
     @property
@@ -129,15 +173,45 @@ class Store:
         with self._lock:
             return dict(self._skipped)
 
+    def _live_and_index(self, project: str) -> tuple[Listed, Listed]:
+        """Uncompacted record snapshots and compacted index rows of a project.
+
+        Live records are listed first: compaction writes the index before it deletes the
+        snapshots it covers, so this order never misses a run.
+        """
+        layout.check_project(project)
+        live, index = self._read_listed(
+            [layout.project_dir(layout.RECORDS, project), layout.project_dir(layout.INDEX, project)],
+            RECORD_SCHEMA,
+        )
+        return live, index
+
     def records(self, project: str) -> pa.Table:
-        """Every record snapshot of the project (all versions, not only the newest)."""
-        files = self.storage.list_files(layout.project_dir(layout.RECORDS, layout.check_project(project)))
-        return self._read_tables(files, RECORD_SCHEMA)
+        """Every record snapshot of the project (all versions, compacted ones included)."""
+        live, index = self._live_and_index(project)
+        return pa.concat_tables([live.table, index.table])
+
+    def runs_and_summary(self, project: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The runs table and the long summary (``query.runs_and_summary``), incrementally.
+
+        The compacted part is turned into frames once per set of index files; each call
+        then only processes the live (uncompacted) snapshots and merges them in.
+        """
+        live, index = self._live_and_index(project)
+        with self._lock:
+            cached = self._compacted.get(project)
+        if cached is None or cached[0] != index.files:
+            newest = query.newest_records(index.table)
+            runs, summary = query.runs_and_summary(newest, _now(), self.stale_after)
+            cached = (index.files, query.Compacted(newest, runs, summary))
+            with self._lock:
+                self._compacted[project] = cached
+        return query.with_live_records(cached[1], live.table, _now(), self.stale_after)
 
     # -- the public read API ---------------------------------------------------------------
     def runs(self, project: str) -> pd.DataFrame:
         """One row per run, newest first: identity, status, params.<k>, metrics.<k>[.min|.max]."""
-        return query.runs_frame(self.records(project), _now(), self.stale_after)
+        return self.runs_and_summary(project)[0]
 
     def leaderboard(
         self,
@@ -148,7 +222,7 @@ class Store:
         top: int | None = None,
     ) -> pd.DataFrame:
         """Runs ranked by ``agg`` (last, min or max) of ``metric``, with ``rank`` and ``step``."""
-        runs, summary = query.runs_and_summary(self.records(project), _now(), self.stale_after)
+        runs, summary = self.runs_and_summary(project)
         return query.leaderboard(runs, summary, metric, agg, ascending, top)
 
     def history(
@@ -168,8 +242,7 @@ class Store:
             prefixes = [layout.project_dir(layout.METRICS, project)]
         else:
             prefixes = [layout.run_dir(layout.METRICS, project, layout.check_run_id(r)) for r in run_ids]
-        files = [f for prefix in prefixes for f in self.storage.list_files(prefix)]
-        table = self._read_tables(files, METRICS_SCHEMA)
+        table = pa.concat_tables([listed.table for listed in self._read_listed(prefixes, METRICS_SCHEMA)])
         if keys is not None:
             table = table.filter(pc.is_in(table["key"], pa.array(list(keys), pa.string())))
         table, series = _sorted_series(table)
@@ -182,16 +255,16 @@ class Store:
 
     def run(self, project: str, run_id: str) -> RunDetails:
         """One run in full: params, summary, environment, artifacts, status."""
-        layout.check_project(project)
-        files = self.storage.list_files(layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id)))
-        records = query.newest_records(self._read_tables(files, RECORD_SCHEMA))
+        records = self.newest_record(project, run_id)
         if records.num_rows == 0:
             raise RunNotFoundError(f"no run {run_id!r} in project {project!r}")
         runs, summary = query.runs_and_summary(records, _now(), self.stale_after)
         row = runs.iloc[0]
         raw = records.to_pylist()[0]
-        env_files = self.storage.list_files(layout.run_dir(layout.ENVIRONMENT, project, run_id))
-        env_rows = self._read_tables(env_files, ENVIRONMENT_SCHEMA).to_pylist()
+        (environments,) = self._read_listed(
+            [layout.run_dir(layout.ENVIRONMENT, project, run_id)], ENVIRONMENT_SCHEMA
+        )
+        env_rows = environments.table.to_pylist()
         environment = max(env_rows, key=lambda r: r["record_time"]) if env_rows else {}
         return RunDetails(
             run_id=run_id,
@@ -217,11 +290,28 @@ class Store:
             artifacts=pd.DataFrame(raw["artifacts"] or [], columns=["name", "path", "size", "sha256"]),
         )
 
+    def newest_record(self, project: str, run_id: str) -> pa.Table:
+        """The run's newest record snapshot (zero rows if there is no such run)."""
+        layout.check_project(project)
+        live, index = self._read_listed(
+            [
+                layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id)),
+                layout.project_dir(layout.INDEX, project),
+            ],
+            RECORD_SCHEMA,
+        )
+        mine = index.table.filter(pc.equal(index.table["run_id"], run_id))
+        return query.newest_records(pa.concat_tables([live.table, mine]))
+
     def read_artifact(self, path: str) -> bytes:
         """The bytes of an artifact, by the ``path`` listed in ``run(...).artifacts``."""
         if not path.startswith(f"{layout.ARTIFACTS}/"):
             raise ValueError(f"{path!r} is not an artifact path")
         return self.storage.read_bytes(path)
+
+
+def _concat(tables: Sequence[pa.Table], schema: pa.Schema) -> pa.Table:
+    return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 def _sorted_series(table: pa.Table) -> tuple[pa.Table, np.ndarray]:

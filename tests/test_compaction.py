@@ -1,0 +1,170 @@
+"""Compaction: ended runs fold into few files, and no reader, writer or resume can tell the
+difference except by how fast it is. The concurrent case is in test_stress.py."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+import tracklib.cli
+from tracklib.compact import compact_project
+from tracklib.storage import Storage
+
+STEPS = 30
+
+
+def _write(root, name: str, status: str = "finished", steps: int = STEPS, **kwargs) -> str:
+    run = root.init("p", name=name, flush_interval=0.02, **kwargs)
+    for step in range(steps):
+        run.log({"loss": 1 / (step + 1), "acc": step / steps})
+        if step % 10 == 9:
+            time.sleep(0.05)  # several flushes: several metric parts and record snapshots
+    if status != "running":
+        run.finish(status)
+    else:
+        run._flush()  # noqa: SLF001 - visible now, still running
+    return run.id
+
+
+def _storage(root) -> Storage:
+    return Storage(root.url, root.storage_options)
+
+
+def _parquet(root, prefix: str) -> list[str]:
+    return [f.path for f in _storage(root).list_files(prefix) if f.path.endswith(".parquet")]
+
+
+def _comparable(runs: pd.DataFrame, leave_out: str) -> pd.DataFrame:
+    """The ended runs (a running run's snapshot changes by itself), in a fixed order."""
+    runs = runs[runs["run_id"] != leave_out]
+    return runs.sort_values("run_id").reset_index(drop=True)
+
+
+def test_compaction_changes_no_answer_and_leaves_few_files(root):
+    ids = {name: _write(root, name, params={"lr": 0.1 * i}) for i, name in enumerate(["a", "b", "c"])}
+    ids["failed"] = _write(root, "failed", status="failed")
+    live = root.init("p", name="live", params={"lr": 9})  # an int where the others have floats
+    live.log({"loss": 5.0})
+    live._flush()  # noqa: SLF001
+    reader = root.store()
+    before = reader.runs("p")
+    history_before = reader.history("p", run_ids=list(ids.values()))
+    board_before = reader.leaderboard("p", "acc", agg="max")
+    assert len(_parquet(root, f"metrics/project=p/run_id={ids['a']}")) > 1
+
+    report = compact_project(_storage(root), "p")
+
+    assert (report.runs_indexed, report.index_files_merged) == (4, 0)
+    for fresh in (reader, root.store()):  # a long-lived reader and a new one agree
+        pd.testing.assert_frame_equal(_comparable(fresh.runs("p"), live.id), _comparable(before, live.id))
+        pd.testing.assert_frame_equal(fresh.history("p", run_ids=list(ids.values())), history_before)
+        board = fresh.leaderboard("p", "acc", agg="max")
+        pd.testing.assert_frame_equal(
+            board[board["run_id"] != live.id], board_before[board_before["run_id"] != live.id]
+        )
+        assert fresh.run("p", ids["a"]).params == {"lr": 0.0}
+    # only the running run keeps record snapshots; each ended run has one metric file
+    assert {path.split("/")[2] for path in _parquet(root, "records/project=p")} == {f"run_id={live.id}"}
+    for run_id in ids.values():
+        assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) == 1
+    assert len(_parquet(root, "index/project=p")) == 1
+    again = compact_project(_storage(root), "p")  # idempotent
+    assert (again.runs_indexed, again.record_files_removed, again.metric_files_merged) == (0, 0, 0)
+    live.finish()
+    assert root.store().runs("p").set_index("run_id").loc[live.id, "status"] == "finished"
+
+
+def test_resume_after_compaction_continues_the_run(local_root):
+    run_id = _write(local_root, "a", params={"lr": 0.5})
+    compact_project(_storage(local_root), "p")
+    with local_root.init("p", run_id=run_id, resume=True) as run:
+        assert run.params == {"lr": 0.5}
+        run.log({"loss": 0.001})
+    store = local_root.store()
+    runs = store.runs("p")
+    assert len(runs) == 1 and runs.loc[0, "metrics.loss"] == 0.001
+    assert store.history("p", keys=["loss"])["step"].tolist() == list(range(STEPS + 1))
+    compact_project(_storage(local_root), "p")  # folds the resumed part in too
+    assert store.history("p", keys=["loss"])["step"].tolist() == list(range(STEPS + 1))
+    assert len(_parquet(local_root, f"metrics/project=p/run_id={run_id}")) == 1
+    with pytest.raises(ValueError, match="already exists"):  # a compacted id stays taken
+        local_root.init("p", run_id=run_id)
+
+
+def test_a_reader_relists_when_compaction_deletes_what_it_listed(local_root, monkeypatch):
+    ids = [_write(local_root, name) for name in "abc"]
+    store = local_root.store()
+    read_many = store.storage.read_many
+    calls = []
+
+    def compact_first(rels):
+        rels = list(rels)
+        if not calls:  # between this reader's listing and its reading
+            compact_project(_storage(local_root), "p")
+        calls.append(rels)
+        return read_many(rels)
+
+    monkeypatch.setattr(store.storage, "read_many", compact_first)
+    assert sorted(store.runs("p")["run_id"]) == sorted(ids)
+    assert len(calls) >= 2  # it read, found files gone, listed again
+
+
+def test_a_reader_misses_no_run_compacted_between_its_two_listings(local_root, monkeypatch):
+    ids = [_write(local_root, name) for name in "ab"]
+    store = local_root.store()
+    list_files = store.storage.list_files
+    listed = []
+
+    def compact_after_first_listing(prefix):
+        found = list_files(prefix)
+        if not listed:
+            compact_project(_storage(local_root), "p")
+        listed.append(prefix)
+        return found
+
+    monkeypatch.setattr(store.storage, "list_files", compact_after_first_listing)
+    assert sorted(store.runs("p")["run_id"]) == sorted(ids)
+
+
+def test_a_crash_between_write_and_delete_double_counts_nothing(root, monkeypatch):
+    run_id = _write(root, "a")
+    storage = _storage(root)
+    monkeypatch.setattr(storage, "delete", lambda rels: None)  # dies before deleting anything
+    compact_project(storage, "p")
+    assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) > 2  # old parts + merged
+    store = root.store()
+    assert len(store.history("p")) == 2 * STEPS
+    assert len(store.runs("p")) == 1
+    report = compact_project(_storage(root), "p")  # the next compaction tidies up
+    assert report.metric_files_merged > 0
+    assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) == 1
+    assert len(root.store().history("p")) == 2 * STEPS
+
+
+def test_index_files_are_merged_so_a_project_keeps_a_few(local_root):
+    storage = _storage(local_root)
+    ids = []
+    for batch in range(7):
+        ids.append(_write(local_root, f"run-{batch}", steps=3))
+        compact_project(storage, "p")
+        assert 1 <= len(_parquet(local_root, "index/project=p")) <= 4
+    assert sorted(local_root.store().runs("p")["run_id"]) == sorted(ids)
+
+
+def test_only_long_silent_running_runs_are_compacted(local_root):
+    run_id = _write(local_root, "hung", status="running", steps=3)
+    storage = _storage(local_root)
+    assert compact_project(storage, "p").runs_indexed == 0
+    report = compact_project(storage, "p", now=time.time() + 8 * 24 * 3600)
+    assert report.runs_indexed == 1
+    runs = local_root.store(stale_after=0.001).runs("p")  # as a reader a week later sees it
+    assert runs.loc[0, "run_id"] == run_id and runs.loc[0, "status"] == "stale"
+
+
+def test_compact_command(local_root, capsys):
+    _write(local_root, "a")
+    assert tracklib.cli.main(["compact", "--root", local_root.url]) == 0
+    assert "p: 1 run(s) indexed" in capsys.readouterr().out
+    assert len(local_root.store().runs("p")) == 1
