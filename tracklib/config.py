@@ -14,6 +14,7 @@ HEARTBEAT_INTERVAL_S = 60.0  # a running run re-writes its record at least this 
 STALE_AFTER_S = 600.0  # a "running" run silent for this long reads as "stale"
 UPLOAD_QUEUE_MAX_BYTES = 64 * 2**20  # beyond this, new parts go to the local spool
 FINISH_TIMEOUT_S = 30.0  # how long finish() waits for the store before spooling the rest
+MERGE_PARTS_AT_FINISH = 8  # a run that wrote this many metric parts merges them as it finishes
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> str:

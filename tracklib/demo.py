@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from tracklib.compact import compact
 from tracklib.run import Run
 from tracklib.start import init
 
@@ -99,7 +100,8 @@ def run_demo(
 ) -> list[str]:
     """Write the demo sweep to ``root`` (default as in :func:`tracklib.init`); return its run ids.
 
-    48 finished runs and one failed run, in the order they ran; takes some seconds.
+    48 finished runs and one failed run, in the order they ran, then compacted; takes
+    some seconds.
 
     Raises:
         ImportError: scikit-learn is not installed.
@@ -126,6 +128,7 @@ def run_demo(
         except ValueError as exc:
             if str(exc) != FAILURE_MESSAGE:
                 raise  # a real error, not the demo's planned one
+    compact(root, project, storage_options)  # as a nightly `tracklib compact` would
     return run_ids
 
 

@@ -175,7 +175,7 @@ def with_live_records(
     A run in both (resumed after compaction) takes its newest snapshot from either side.
     """
     if live.num_rows == 0:
-        return compacted.runs.copy(), compacted.summary.copy()
+        return compacted.runs, compacted.summary
     ids = pc.unique(live["run_id"])
     also_compacted = compacted.newest.filter(pc.is_in(compacted.newest["run_id"], ids))
     runs, summary = runs_and_summary(pa.concat_tables([live, also_compacted]), now, stale_after_s)

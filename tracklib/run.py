@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from tracklib import config, environment, layout, lifecycle
 from tracklib.buffer import Entry, Flusher, drain, entries_to_table
+from tracklib.compact import merge_run_metrics
 from tracklib.errors import InvalidStepError, RunFinishedError
 from tracklib.ids import new_id
 from tracklib.record import Artifact, RunState, record_table
@@ -64,6 +65,7 @@ class Run:
         self._dirty = True
         self._last_record = 0.0
         self._finished = False
+        self._written: dict[str, list[str]] = {layout.RECORDS: [], layout.METRICS: []}  # by this session
         self.summary = Summary(self)
         self._flush()  # the "running" record, so the run shows up at once
         # git and package listing take ~0.1 s: done beside training, joined at finish
@@ -191,6 +193,8 @@ class Run:
         self._flush()
         spooled = self._uploader.close(self._finish_timeout)
         lifecycle.forget(self)
+        if not spooled:
+            self._tidy()
         if spooled:
             warnings.warn(
                 f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "
@@ -226,6 +230,7 @@ class Run:
                 )
                 rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
                 self._uploader.submit(rel, table_to_bytes(table))
+                self._written[layout.METRICS].append(rel)
             now = time.time()
             with self._lock:
                 if batch:
@@ -238,8 +243,20 @@ class Run:
                 self._last_record = now
             rel = layout.part_path(layout.RECORDS, self.project, self.id, new_id())
             self._uploader.submit(rel, table_to_bytes(record))
+            self._written[layout.RECORDS].append(rel)
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
+
+    def _tidy(self) -> None:
+        """Once the final record has landed: drop this session's older snapshots and, for a
+        long run, merge its metric parts, so an ended run costs readers two files, not
+        hundreds (`tracklib compact` does the rest). Best effort: compaction can redo it."""
+        try:
+            self._storage.delete(self._written[layout.RECORDS][:-1])
+            if len(self._written[layout.METRICS]) >= config.MERGE_PARTS_AT_FINISH:
+                merge_run_metrics(self._storage, self.project, self.id)
+        except Exception:  # noqa: BLE001, S110 - an optimisation; the run is already safe
+            pass
 
     def _write_environment(self, capture: Iterable[str]) -> None:
         try:

@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from tracklib import query
 from tracklib.dashboard import roots as roots_module
 from tracklib.store import Store, open_store
 
@@ -52,9 +51,9 @@ class Loaded:
 def load_project(root_name: str, project: str, token: int) -> Loaded:
     """Runs table and long summary of a project (``token`` changes on Refresh)."""
     store = store_for(root_name)
-    runs, summary = query.runs_and_summary(store.records(project), stale_after_s=store.stale_after)
-    prefix = f"records/project={project}/"
-    skipped = {path: why for path, why in store.skipped_files.items() if path.startswith(prefix)}
+    runs, summary = store.runs_and_summary(project)
+    prefixes = (f"records/project={project}/", f"index/project={project}/")
+    skipped = {path: why for path, why in store.skipped_files.items() if path.startswith(prefixes)}
     return Loaded(runs, summary, time.time(), skipped)
 
 
