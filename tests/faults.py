@@ -3,10 +3,9 @@ come back (on the same port, with its data intact) while a run is logging."""
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
-
-from servers import free_port
 
 
 class FaultyProxy:
@@ -14,7 +13,7 @@ class FaultyProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.port = free_port()
+        self.port = _port_outside_ephemeral_range()
         self.mode = "up"
         self._listener: socket.socket | None = None
         self._connections: list[socket.socket] = []
@@ -94,3 +93,19 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
                 sock.close()
             except OSError:
                 pass
+
+
+def _port_outside_ephemeral_range() -> int:
+    """A free port below Linux's ephemeral range (32768+). While the proxy is down, clients
+    retry connecting to its port; with a port inside the range, one retry can be handed that
+    very port as its source and connect to itself (TCP simultaneous open), and the proxy then
+    cannot listen there again."""
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")

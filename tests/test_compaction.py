@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import tracklib.cli
-from tracklib.compact import compact_project
+from tracklib.compact import compact_project, merge_run_metrics
 from tracklib.storage import Storage
 
 STEPS = 30
@@ -168,3 +168,36 @@ def test_compact_command(local_root, capsys):
     assert tracklib.cli.main(["compact", "--root", local_root.url]) == 0
     assert "p: 1 run(s) indexed" in capsys.readouterr().out
     assert len(local_root.store().runs("p")) == 1
+
+
+def test_two_compactions_merging_one_run_at_once_count_it_once(root, monkeypatch):
+    run_id = _write(root, "a")
+    storage = _storage(root)
+    write_bytes = storage.write_bytes
+
+    def second_compaction_first(rel, data):
+        monkeypatch.setattr(storage, "write_bytes", write_bytes)
+        merge_run_metrics(_storage(root), "p", run_id)  # lists the same parts, writes first
+        write_bytes(rel, data)
+
+    monkeypatch.setattr(storage, "write_bytes", second_compaction_first)
+    merge_run_metrics(storage, "p", run_id)
+    assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) == 2  # both merged files
+    assert len(root.store().history("p")) == 2 * STEPS
+    assert merge_run_metrics(_storage(root), "p", run_id) == 1  # the next one drops the spare
+    assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) == 1
+    assert len(root.store().history("p")) == 2 * STEPS
+
+
+def test_a_long_lived_reader_forgets_what_compaction_removed(local_root):
+    for name in "abc":
+        _write(local_root, name)
+    store = local_root.store()
+    store.runs("p")
+    store.history("p")
+    cached = len(store._tables)  # noqa: SLF001 - the memory a dashboard keeps
+    compact_project(_storage(local_root), "p")
+    store.runs("p")
+    store.history("p")
+    assert len(store._tables) < cached  # noqa: SLF001
+    assert len(store._tables) == 1 + 3  # noqa: SLF001 - one index file, one metric file per run

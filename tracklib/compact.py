@@ -6,7 +6,7 @@ its newest record snapshot moves into an index file ``index/project=<p>/<file-id
 always written before old ones are deleted; a merged metric file names the parts it
 replaces, so a reader that lists both in between never counts a row twice, and a crash in
 between leaves a store that reads correctly and that the next compaction tidies up.
-Running runs are never touched. See docs/FORMAT.md §10 and docs/SCALE.md.
+Running runs are never touched. See docs/FORMAT.md §8 and docs/SCALE.md.
 """
 
 from __future__ import annotations
@@ -111,9 +111,9 @@ def merge_run_metrics(storage: Storage, project: str, run_id: str) -> int:
     parts = _read(storage, files, METRICS_SCHEMA, with_replaces=True)
     if len(parts) != len(files):
         return 0  # something unreadable or vanishing (another compaction): leave it be
-    replaced = {path for _, replaces in parts.values() for path in replaces}
-    current = [path for path in sorted(parts) if path not in replaced]
-    leftovers = sorted(replaced & set(parts))
+    skipped = layout.superseded({path: replaces for path, (_, replaces) in parts.items()})
+    current = [path for path in sorted(parts) if path not in skipped]
+    leftovers = sorted(skipped & set(parts))
     if len(current) > 1:
         merged = pa.concat_tables([parts[path][0] for path in current])
         storage.write_bytes(

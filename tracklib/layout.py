@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping, Set
 
 from tracklib.errors import InvalidKeyError
 
@@ -86,6 +87,26 @@ def check_artifact_name(name: object) -> str:
             "backslashes or control characters"
         )
     return name
+
+
+def superseded(replaces: Mapping[str, Set[str]]) -> set[str]:
+    """The listed files a reader skips, given what each listed file replaces.
+
+    A file another listed file replaces is skipped. So is a merged file that shares parts
+    with a bigger (or equal, by path order) merged file: two compactions that merged the same
+    parts at once each wrote one, and only one may count.
+    """
+    skipped = {path for paths in replaces.values() for path in paths}
+    merged = sorted(
+        (p for p, r in replaces.items() if r and p not in skipped), key=lambda p: (-len(replaces[p]), p)
+    )
+    counted: set[str] = set()
+    for path in merged:
+        if replaces[path] & counted:
+            skipped.add(path)
+        else:
+            counted |= replaces[path]
+    return skipped
 
 
 def is_data_file(path: str) -> bool:

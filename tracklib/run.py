@@ -75,7 +75,10 @@ class Run:
             name=f"tracklib-env-{state.run_id}",
             daemon=True,
         )
-        self._environment.start()
+        if capture:
+            self._environment.start()
+        else:  # nothing to capture: no thread to start (a sweep of short runs feels it)
+            self._environment.run()
         self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
         lifecycle.track(self)
 
@@ -184,7 +187,8 @@ class Run:
             raise ValueError(f"a run finishes as finished, failed or killed, not {final}")
         self._finished = True
         self._flusher.stop()
-        self._environment.join()
+        if self._environment.ident is not None:  # started (capture on)
+            self._environment.join()
         with self._lock:
             self._state.status = final
             self._state.error = error

@@ -84,6 +84,7 @@ class Store:
         self._compacted: dict[str, tuple[tuple[FileInfo, ...], query.Compacted]] = {}
         self._merged: dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]] = {}
         self._assembled: dict[str, tuple[tuple[FileInfo, ...], pa.Table]] = {}
+        self._listed: dict[str, set[tuple[str, int, str]]] = {}  # prefix -> cache keys last listed
         self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -118,6 +119,7 @@ class Store:
             tables, gone = self._read_tables([f for listing in listings for f in listing], schema)
             if not gone:
                 break
+        self._forget_unlisted(prefixes, listings)
         return [
             Listed(
                 self._assemble(prefix, [f for f in listing if f.path in tables], tables, schema),
@@ -125,6 +127,15 @@ class Store:
             )
             for prefix, listing in zip(prefixes, listings)
         ]
+
+    def _forget_unlisted(self, prefixes: Sequence[str], listings: Sequence[Sequence[FileInfo]]) -> None:
+        """Drop cached tables of files no longer listed (compacted away): memory follows the store."""
+        with self._lock:
+            for prefix, listing in zip(prefixes, listings):
+                now = {(f.path, f.size, f.version) for f in listing}
+                for key in self._listed.get(prefix, set()) - now:
+                    self._tables.pop(key, None)
+                self._listed[prefix] = now
 
     def _assemble(
         self, prefix: str, files: Sequence[FileInfo], tables: Mapping[str, pa.Table], schema: pa.Schema
@@ -167,10 +178,9 @@ class Store:
                     self._tables[keys[info]] = table
             found = {f.path: parsed[f] if f in parsed else self._tables[keys[f]] for f in files}
         gone = any(isinstance(fetched.get(f.path), FileNotFoundError) for f in missing)
-        replaced = {path for item in found.values() if item is not None for path in item[1]}
-        return {
-            path: item[0] for path, item in found.items() if item is not None and path not in replaced
-        }, gone
+        usable = {path: item for path, item in found.items() if item is not None}
+        skipped = layout.superseded({path: item[1] for path, item in usable.items()})
+        return {path: item[0] for path, item in usable.items() if path not in skipped}, gone
 
     def _parse(
         self, path: str, data: bytes | Exception | None, schema: pa.Schema
