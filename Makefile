@@ -1,6 +1,7 @@
-# Two commands, each self-sufficient from a bare clone with Python 3.11:
+# Two commands, each self-sufficient from a bare clone with Python 3.11 (plus make bench):
 #   make demo  - install into .venv, write the demo sweep if the default root is empty, serve the dashboard
 #   make test  - install into .venv (with test extras) and run the whole suite
+#   make bench - install into .venv-bench (with the MLflow/W&B peers) and write benchmarks/results.md
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -32,10 +33,20 @@ browser:
 test: $(VENV)/.dev-installed browser
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.dev-installed
-	$(BIN)/python benchmarks/log_overhead.py
-	$(BIN)/python benchmarks/sweep.py
-	$(BIN)/python benchmarks/curves.py
+# Benchmarks get their own venv: the peers (MLflow, W&B) must never leak into the test venv.
+BENCH_VENV := .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+
+$(BENCH_BIN)/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+
+$(BENCH_VENV)/.bench-installed: pyproject.toml | $(BENCH_BIN)/python
+	$(BENCH_BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# W1-W4 with peers; writes benchmarks/results.md (about 10-15 minutes on 2 cores).
+bench: $(BENCH_VENV)/.bench-installed
+	$(BENCH_BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info .pytest_cache

@@ -2,10 +2,17 @@
 
 Prints the write time of the whole sweep (one process, runs one after another, as a sweep
 driver would), then - in a fresh process, as a dashboard or notebook would - the time of
-the leaderboard (all runs with params and val_acc, sorted) and of the val_loss history of
-20 runs. Medians of --repeats reads. Peers (MLflow, W&B) are not run yet: see issue 6.
+opening the store and getting the leaderboard (all runs with params and val_acc, sorted) and of the val_loss history of
+20 runs. Medians of --repeats reads. Targets: write >= 20x faster per run than the fastest
+peer, leaderboard >= 20x faster than MLflow's search_runs.
 
-    .venv/bin/python benchmarks/sweep.py [--runs 1000] [--repeats 5] [--root DIR]
+Peers write --peer-runs runs (they take 0.1-1 s per run) and are compared per run. MLflow's
+default store is then topped up to --runs runs with one log_batch per run (untimed), so its
+search_runs and get_metric_history read as many runs as tracklib's leaderboard. W&B offline
+has no local query API: write time only. Without mlflow/wandb (the test venv) peers are skipped.
+
+    .venv/bin/python benchmarks/sweep.py [--runs 1000] [--repeats 5] [--peer-runs 100]
+        [--peers mlflow_sqlite,mlflow_file,wandb_offline | none] [--root DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -18,33 +25,40 @@ import sys
 import tempfile
 import time
 
+import peers
+
 import tracklib
 
 STEPS = 50
 
 
+def params(i: int) -> dict:
+    return {
+        "lr": 10 ** -(1 + i % 4),
+        "batch_size": 2 ** (4 + i % 5),
+        "optimizer": ["adam", "sgd"][i % 2],
+        "dropout": (i % 10) / 20,
+        "layers": 1 + i % 4,
+        "warmup": i % 3 == 0,
+        "seed": i,
+        "schedule": ["cosine", "linear", "constant"][i % 3],
+    }
+
+
+def metrics(i: int, step: int) -> dict[str, float]:
+    return {
+        "train_loss": 1 / (step + 1 + i % 7),
+        "val_loss": 1.1 / (step + 1 + i % 5),
+        "val_acc": 1 - 1 / (step + 2 + i % 11),  # rises, so last (MLflow) == max (tracklib)
+    }
+
+
 def write_sweep(root: str, runs: int) -> float:
     started = time.perf_counter()
     for i in range(runs):
-        params = {
-            "lr": 10 ** -(1 + i % 4),
-            "batch_size": 2 ** (4 + i % 5),
-            "optimizer": ["adam", "sgd"][i % 2],
-            "dropout": (i % 10) / 20,
-            "layers": 1 + i % 4,
-            "warmup": i % 3 == 0,
-            "seed": i,
-            "schedule": ["cosine", "linear", "constant"][i % 3],
-        }
-        with tracklib.init("sweep", root=root, params=params, capture=False) as run:
+        with tracklib.init("sweep", root=root, params=params(i), capture=False) as run:
             for step in range(STEPS):
-                run.log(
-                    {
-                        "train_loss": 1 / (step + 1 + i % 7),
-                        "val_loss": 1.1 / (step + 1 + i % 5),
-                        "val_acc": 1 - 1 / (step + 2 + i % 11),
-                    }
-                )
+                run.log(metrics(i, step))
     return time.perf_counter() - started
 
 
@@ -53,8 +67,8 @@ import json, statistics, sys, time
 started = time.perf_counter()
 import tracklib
 root, repeats = sys.argv[1], int(sys.argv[2])
-store = tracklib.open_store(root)
 first = time.perf_counter()
+store = tracklib.open_store(root)
 board = store.leaderboard("sweep", "val_acc", agg="max")
 cold = time.perf_counter() - first
 warm = []
@@ -69,14 +83,41 @@ print(json.dumps({"cold": cold, "warm": statistics.median(warm), "history": stat
 """
 
 
+def run_peers(names: list[str], args: argparse.Namespace, tmp: str) -> tuple[dict, dict, dict | None]:
+    """Per-run write figures of each peer, and MLflow's reads of a --runs sweep in a fresh process."""
+    skipped = peers.skipped(names)
+    written, read = {}, None
+    for name in names:
+        if name in skipped:
+            continue
+        folder = os.path.join(tmp, name)
+        try:
+            seconds = peers.w2_write(name, folder, args.peer_runs, STEPS, params, metrics)
+            written[name] = {
+                "runs": args.peer_runs,
+                "write_s": seconds,
+                "ms_per_run": seconds / args.peer_runs * 1e3,
+            }
+            if name == "mlflow_sqlite":
+                fill = peers.w2_fill_mlflow(folder, args.peer_runs, args.runs, STEPS, params, metrics)
+                read = {"fill_s": fill, **peers.w2_read_mlflow(folder, args.repeats)}
+        except Exception as exc:  # a broken peer install must not hide tracklib's figures
+            skipped[name] = f"failed: {exc!r}"[:300]
+    return written, skipped, read
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--peer-runs", type=int, default=100)
+    parser.add_argument("--peers", default=",".join(peers.LABELS), help="comma-separated, or 'none'")
     parser.add_argument("--root", help="store root (default: a fresh temporary folder)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    names = [] if args.peers == "none" else args.peers.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TRACKLIB_SPOOL", os.path.join(tmp, "spool"))
         root = args.root or os.path.join(tmp, "store")
@@ -85,16 +126,56 @@ def main() -> None:
             [sys.executable, "-c", READ, root, str(args.repeats)], capture_output=True, text=True, check=True
         ).stdout
         read = json.loads(out)
+        theirs, skipped, mlflow_read = run_peers(names, args, tmp)
+    ms_per_run = written / args.runs * 1000
     print(f"W2 sweep: {args.runs} runs x 8 params x 3 metrics x {STEPS} steps (local root)")
+    print(f"  write the sweep:                 {written:.2f} s  ({ms_per_run:.1f} ms per run)")
     print(
-        f"  write the sweep:                 {written:.2f} s  ({written / args.runs * 1000:.1f} ms per run)"
-    )
-    print(
-        f"  leaderboard, fresh process:      {read['cold']:.3f} s  ({read['rows']} runs; "
+        f"  open + leaderboard, fresh:       {read['cold']:.3f} s  ({read['rows']} runs; "
         f"{read['with_import']:.2f} s including import and all reads)"
     )
     print(f"  leaderboard, warm, median:       {read['warm']:.3f} s")
     print(f"  val_loss history of 20 runs:     {read['history']:.3f} s  ({read['points']} points)")
+    if theirs:
+        print(f"Peers write {args.peer_runs} runs; ratio = peer / tracklib, per run")
+        for name, fig in theirs.items():
+            print(
+                f"  {peers.LABELS[name]:30} write: {fig['write_s']:.2f} s  ({fig['ms_per_run']:.1f} ms per run,"
+                f" {fig['ms_per_run'] / ms_per_run:,.1f}x)"
+            )
+    if mlflow_read:
+        m = mlflow_read
+        print(
+            f"MLflow (default sqlite store), topped up to {m['rows']} runs in {m['fill_s']:.0f} s with log_batch;"
+            " fresh process; ratio = MLflow / tracklib"
+        )
+        print(
+            f"  open + search_runs, fresh:       {m['cold']:.3f} s  ({m['cold'] / read['cold']:,.1f}x; "
+            f"{m['with_import']:.2f} s including import and all reads)"
+        )
+        print(f"  search_runs, warm, median:       {m['warm']:.3f} s  ({m['warm'] / read['warm']:,.1f}x)")
+        print(
+            f"  get_metric_history x 20 runs:    {m['history']:.3f} s  ({m['history'] / read['history']:,.1f}x)"
+        )
+    if "wandb_offline" in theirs:
+        print("  W&B offline: write time only (no local query API for offline runs)")
+    for name, why in skipped.items():
+        print(f"  skipped {peers.LABELS[name]}: {why}")
+    if args.json:
+        figures = {
+            "workload": "W2",
+            "command": [os.path.basename(sys.executable), *sys.argv],
+            "runs": args.runs,
+            "steps": STEPS,
+            "repeats": args.repeats,
+            "tracklib": {"write_s": written, "ms_per_run": ms_per_run, **read},
+            "peers": theirs,
+            "mlflow_read": mlflow_read,
+            "skipped": skipped,
+            "labels": peers.LABELS,
+        }
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """docs/FORMAT.md is executable: its DuckDB and Polars snippets read a store tracklib wrote.
 
-The two ```python blocks of the spec are extracted from the markdown and run with ``exec``
-against a small store; each must build the same leaderboard as
-``tracklib.open_store(root).leaderboard("digits", "val/acc", agg="max")``.
+The ```python blocks of the spec that import duckdb and polars are extracted from the
+markdown and run with ``exec`` against a small store, as written, compacted, and caught
+between a compaction's writes and its deletes; each must build the same leaderboard as
+``tracklib.open_store(root).leaderboard("digits", "val/acc", agg="max")`` and the same
+``val/acc`` history as ``store.history("digits", keys=["val/acc"])``. The spec's Spark
+example is a ```python block too, but imports neither and is not run here (no JVM).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -21,7 +25,9 @@ import pytest
 from ulid import ULID
 
 import tracklib
+from tracklib.compact import compact_project
 from tracklib.schema import RECORD_SCHEMA
+from tracklib.storage import Storage
 
 SPEC = Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md"
 PROJECT = "digits"
@@ -60,11 +66,13 @@ def snippet(module: str) -> str:
     return found[0]
 
 
-def run_snippet(module: str, root: str) -> Any:
+def run_snippet(module: str, root: str) -> dict[str, Any]:
+    """The block's namespace after running it: ``leaderboard`` and ``history`` among others."""
     namespace: dict[str, Any] = {"ROOT": root, "__name__": f"format_spec_{module}"}
     exec(compile(snippet(module), f"docs/FORMAT.md ({module} block)", "exec"), namespace)
-    assert "leaderboard" in namespace, f"the {module} block must assign `leaderboard`"
-    return namespace["leaderboard"]
+    for name in ("leaderboard", "history"):
+        assert name in namespace, f"the {module} block must assign `{name}`"
+    return namespace
 
 
 # -- comparing leaderboards ----------------------------------------------------------------------
@@ -93,9 +101,24 @@ def expected_rows(root: str) -> list[tuple[Any, ...]]:
 
 
 def snippet_rows(module: str, root: str) -> list[tuple[Any, ...]]:
-    board = run_snippet(module, root)
+    board = run_snippet(module, root)["leaderboard"]
     assert list(board.columns) == ["name", "status", "val_acc", "lr"]
     return rows(board, ["name", "status", "val_acc", "lr"])
+
+
+def history_rows(frame: Any) -> list[tuple[Any, ...]]:
+    """(run_id, key, step, value) tuples of a pandas or polars frame or an Arrow table."""
+    if hasattr(frame, "to_pylist"):  # pyarrow
+        records = frame.to_pylist()
+    elif hasattr(frame, "to_dicts"):  # polars
+        records = frame.to_dicts()
+    else:
+        records = frame.to_dict("records")
+    return [(r["run_id"], r["key"], int(r["step"]), _plain(r["value"])) for r in records]
+
+
+def expected_history(root: str) -> list[tuple[Any, ...]]:
+    return history_rows(tracklib.open_store(root).history(PROJECT, keys=[METRIC]))
 
 
 # -- the store -------------------------------------------------------------------------------------
@@ -221,12 +244,62 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         live.finish()
 
 
+def _parquet_below(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*.parquet") if not p.name.startswith((".", "_"))]
+
+
+def _run_id(root: Path, name: str) -> str:
+    runs = tracklib.open_store(str(root)).runs(PROJECT)
+    return runs.loc[runs["name"] == name, "run_id"].item()
+
+
+@pytest.fixture(params=["compacted", "interrupted"])
+def compacted_store(store: Path, request: pytest.FixtureRequest) -> Path:
+    """The fixture store compacted five times: several index files merged into one, a run
+    resumed between compactions and one after the last, metric parts merged. "interrupted":
+    the files the last compaction deleted are put back, as if it had crashed before its
+    deletes (every row is then in two files; the metadata says which to ignore)."""
+    common = {"project": PROJECT, "root": str(store), "capture": False}
+
+    def extra(name: str, accs: list[float]) -> None:
+        with tracklib.init(name=name, params={"lr": 0.5}, flush_interval=0.01, **common) as run:
+            for step, acc in enumerate(accs):
+                run.log({METRIC: acc}, step=step)
+                time.sleep(0.03)  # a part per step: something to merge
+
+    compact_project(Storage(str(store)), PROJECT)
+    for k in range(3):  # one more small index file each: four in all
+        extra(f"extra-{k}", [0.1 * k, 0.2 * k])
+        compact_project(Storage(str(store)), PROJECT)
+    with tracklib.init(run_id=_run_id(store, "steady"), resume=True, **common) as run:
+        run.log({METRIC: 0.97})  # compacted, resumed: its live records must win
+    extra("extra-3", [0.3, 0.35])
+
+    before = {p: p.read_bytes() for p in _parquet_below(store)}
+    history_before = expected_history(str(store))
+    report = compact_project(Storage(str(store)), PROJECT)
+    assert report.index_files_merged == 4 and report.metric_files_merged >= 2
+    if request.param == "interrupted":
+        for path, data in before.items():
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+    assert expected_history(str(store)) == history_before  # tracklib itself counts nothing twice
+
+    with tracklib.init(run_id=_run_id(store, "late-tie"), resume=True, **common) as run:
+        run.log({METRIC: 0.71})  # resumed after the last compaction: above its compacted max, 0.7
+    return store
+
+
 # -- tests -------------------------------------------------------------------------------------------
 def test_spec_has_one_duckdb_and_one_polars_block():
     blocks = python_blocks(SPEC.read_text(encoding="utf-8"))
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
     assert "duckdb" in snippet("duckdb") and "polars" not in snippet("duckdb")
     assert "polars" in snippet("polars") and "duckdb" not in snippet("polars")
+    # The Spark example is a ```python block too, verified by hand: never picked up here.
+    assert snippet("pyspark") not in (snippet("duckdb"), snippet("polars"))
+    assert "pyspark" not in snippet("duckdb") + snippet("polars")
 
 
 def test_fixture_covers_the_interesting_cases(store: Path):
@@ -304,7 +377,39 @@ def test_summary_and_params_are_encoded_as_the_spec_says(store: Path):
 def test_spec_snippet_matches_tracklib_leaderboard(store: Path, module: str):
     expected = expected_rows(str(store))
     assert len(expected) == 13
-    assert snippet_rows(module, str(store)) == expected
+    namespace = run_snippet(module, str(store))
+    assert rows(namespace["leaderboard"], ["name", "status", "val_acc", "lr"]) == expected
+    assert history_rows(namespace["history"]) == expected_history(str(store))
+
+
+@pytest.mark.parametrize("module", ["duckdb", "polars"])
+def test_spec_snippet_reads_a_compacted_store(compacted_store: Path, module: str):
+    root = str(compacted_store)
+    index = _parquet_below(compacted_store / "index")
+    live_ids = {p.parent.name for p in _parquet_below(compacted_store / "records")}
+    assert index and len(live_ids) < 13  # most runs are only in index/ now
+    expected = expected_rows(root)
+    by_name = {name: (status, value) for name, status, value, _ in expected}
+    assert len(expected) == 13 + 4
+    assert by_name["steady"] == ("finished", 0.97) and by_name["late-tie"] == ("finished", 0.71)
+    assert by_name["live"][0] == "running" and by_name["crashed"][0] == "stale"
+
+    namespace = run_snippet(module, root)
+    assert rows(namespace["leaderboard"], ["name", "status", "val_acc", "lr"]) == expected
+    assert history_rows(namespace["history"]) == expected_history(root)
+
+
+def test_interrupted_compaction_leaves_replaced_files(compacted_store: Path, request: pytest.FixtureRequest):
+    """The "interrupted" store really has files that others replace (what rule 5 is for)."""
+    named = set()
+    for path in _parquet_below(compacted_store):
+        named |= set(json.loads(pq.read_metadata(path).metadata.get(b"tracklib.replaces", b"[]")))
+    present = {p.relative_to(compacted_store).as_posix() for p in _parquet_below(compacted_store)}
+    replaced = named & present
+    interrupted = request.node.callspec.params["compacted_store"] == "interrupted"
+    assert bool(replaced) == interrupted
+    if interrupted:
+        assert {p.split("/")[0] for p in replaced} == {"metrics", "index"}
 
 
 @pytest.mark.parametrize("module", ["duckdb", "polars"])
