@@ -47,10 +47,11 @@ class Run:
         flush_interval: float,
         heartbeat_interval: float,
         finish_timeout: float,
+        redact: environment.Redactor | None = None,
     ) -> None:
         self._storage = storage
         self._state = state
-        self._redact = environment.Redactor(os.environ)
+        self._redact = redact or environment.Redactor(os.environ)
         self._spool = Spool(config.spool_dir(), storage.url)
         self._uploader = Uploader(
             storage, self._spool, config.UPLOAD_QUEUE_MAX_BYTES, f"tracklib-upload-{state.run_id}"

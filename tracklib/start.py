@@ -102,6 +102,7 @@ def init(
         flush_interval=flush_interval,
         heartbeat_interval=heartbeat_interval,
         finish_timeout=finish_timeout,
+        redact=redact,
     )
 
 
