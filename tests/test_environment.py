@@ -8,6 +8,7 @@ import sys
 import pyarrow.parquet as pq
 
 from tracklib import environment
+from tracklib.storage import Storage
 
 
 def test_secret_environment_values_never_reach_any_file(local_root, monkeypatch, tmp_path):
@@ -62,5 +63,9 @@ def test_git_state_is_captured_with_credentials_stripped_from_the_remote(tmp_pat
 def test_capture_can_be_switched_off(local_root):
     with local_root.init(capture=False) as run:
         pass
-    env = local_root.store().run("digits", run.id).environment
-    assert env["packages"] is None and env["argv"] is None and env["host"] is None
+    assert local_root.store().run("digits", run.id).environment == {}
+    assert _parquet_files(local_root, "environment") == []
+
+
+def _parquet_files(root, kind: str) -> list[str]:
+    return [f.path for f in Storage(root.url).list_files(kind) if f.path.endswith(".parquet")]

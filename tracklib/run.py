@@ -76,10 +76,8 @@ class Run:
             name=f"tracklib-env-{state.run_id}",
             daemon=True,
         )
-        if capture:
+        if capture:  # capture=False: no environment file at all, nothing to say in it
             self._environment.start()
-        else:  # nothing to capture: no thread to start (a sweep of short runs feels it)
-            self._environment.run()
         self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
         lifecycle.track(self)
 
