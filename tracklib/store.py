@@ -192,8 +192,12 @@ class Store:
             if isinstance(data, Exception):
                 raise data
             table = bytes_to_table(data, path)
-            replaces = frozenset(json.loads((table.schema.metadata or {}).get(REPLACES_KEY, b"[]")))
-            table = table.select(schema.names).cast(schema)
+            metadata = table.schema.metadata or {}
+            replaces = (
+                frozenset(json.loads(metadata[REPLACES_KEY])) if REPLACES_KEY in metadata else frozenset()
+            )
+            if not table.schema.equals(schema):  # an older or newer minor version: conform it
+                table = table.select(schema.names).cast(schema)
             if path in self._skipped:  # a transient read error has cleared
                 with self._lock:
                     self._skipped.pop(path, None)
