@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
+from sweep import params  # the W2 sweep's 8 typed params
 
 from tracklib import layout
 from tracklib.ids import new_id
@@ -37,19 +38,6 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT = "scale"
 METRICS = ("train_loss", "val_loss", "val_acc")
 T0 = 1_750_000_000.0
-
-
-def params_of(i: int) -> dict:
-    return {
-        "lr": 10 ** -(1 + i % 4),
-        "batch_size": 2 ** (4 + i % 5),
-        "optimizer": ["adam", "sgd"][i % 2],
-        "dropout": (i % 10) / 20,
-        "layers": 1 + i % 4,
-        "warmup": i % 3 == 0,
-        "seed": i,
-        "schedule": ["cosine", "linear", "constant"][i % 3],
-    }
 
 
 def summary_of(i: int) -> list[dict]:
@@ -95,7 +83,7 @@ def compacted_index(runs: int) -> pa.Table:
         "host": ["bench"] * runs,
         "git_commit": [None] * runs,
         "params": [
-            [dict(zip(("key", "type", "value"), (k, *encode_param(v)))) for k, v in params_of(i).items()]
+            [dict(zip(("key", "type", "value"), (k, *encode_param(v)))) for k, v in params(i).items()]
             for i in range(runs)
         ],
         "summary": [summary_of(i) for i in range(runs)],
@@ -109,7 +97,7 @@ def live_run_files(i: int) -> list[tuple[str, bytes]]:
     (at finish the writer deletes the session's earlier snapshots)."""
     run_id = new_id()
     state = RunState(
-        run_id=run_id, project=PROJECT, name=f"new-{i}", start_time=time.time(), params=params_of(i)
+        run_id=run_id, project=PROJECT, name=f"new-{i}", start_time=time.time(), params=params(i)
     )
     rows = pa.table(
         {
