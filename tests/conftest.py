@@ -15,6 +15,10 @@ import tracklib
 
 from servers import S3_CREDENTIALS, S3Server, missing_component, start_gcs
 
+# gcsfs reads this when it is first imported, and Lightning imports it early (through fsspec);
+# with it on, gcsfs talks gRPC to "zonal" buckets, which fake-gcs-server does not speak.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
 
 @dataclass
 class Root:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -27,7 +28,15 @@ def missing_component(what: str, exc: BaseException) -> None:
     message = f"{what} is not available: {exc!r}"
     if IN_CI:
         pytest.fail(f"{message} (CI=true: a missing test component is a failure)")
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
+
+
+def require(module: str, extra: str) -> Any:
+    """``module`` imported, or a skip (a failure under CI=true) naming the extra that has it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        missing_component(f"{module} (pip install 'tracklib[{extra}]')", exc)
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -137,3 +138,12 @@ def test_a_run_cannot_be_finished_as_running_or_stale(memory_root):
             run.finish(status)
     run.finish("killed")
     assert memory_root.store().run("digits", run.id).status == "killed"
+
+
+def test_seeded_scripts_still_get_different_run_names(local_root):
+    names = []
+    for _ in range(3):
+        random.seed(0)  # as seed_everything / set_seed do before every run
+        with local_root.init(capture=False) as run:
+            names.append(run.name)
+    assert len(set(names)) == 3

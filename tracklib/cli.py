@@ -1,4 +1,4 @@
-"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``. ``main(argv) -> exit code``."""
+"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``, ``import``. ``main(argv) -> exit code``."""
 
 from __future__ import annotations
 
@@ -40,8 +40,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     _root_argument(compact)
     compact.add_argument("--project", help="only this project (default: every project)")
 
+    importer = commands.add_parser(
+        "import", help="copy runs from MLflow or TensorBoard (importing again adds only what is new)"
+    )
+    sources = importer.add_subparsers(dest="source", required=True)
+    mlflow = sources.add_parser("mlflow", help="runs of an MLflow store: mlflow.db, mlruns/ or a server")
+    mlflow.add_argument(
+        "tracking_uri", help="sqlite:///mlflow.db, a mlflow.db file, an mlruns/ folder or a tracking URI"
+    )
+    mlflow.add_argument(
+        "--experiment", action="append", help="only this experiment, by name or id (repeatable)"
+    )
+    mlflow.add_argument("--artifacts", action="store_true", help="also copy the runs' artifact files")
+    tensorboard = sources.add_parser("tensorboard", help="runs of a TensorBoard log directory")
+    tensorboard.add_argument("logdir", help="the folder given to tensorboard --logdir")
+    for source in (mlflow, tensorboard):
+        _root_argument(source)
+        source.add_argument("--project", required=True, help="the project the runs go to")
+
     args = parser.parse_args(argv)
-    return {"ls": _ls, "demo": _demo, "ui": _ui, "sync": _sync, "compact": _compact}[args.command](args)
+    handlers = {"ls": _ls, "demo": _demo, "ui": _ui, "sync": _sync, "compact": _compact, "import": _import}
+    return handlers[args.command](args)
 
 
 def _root_argument(parser: argparse.ArgumentParser) -> None:
@@ -159,6 +178,27 @@ def _compact(args: argparse.Namespace) -> int:
         print(report)
     if not reports:
         print(f"no runs in {config.resolve_root(args.root)}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from tracklib import importers
+
+    try:
+        if args.source == "mlflow":
+            report = importers.import_mlflow(
+                args.tracking_uri,
+                project=args.project,
+                root=args.root,
+                experiments=args.experiment,
+                artifacts=args.artifacts,
+            )
+        else:
+            report = importers.import_tensorboard(args.logdir, project=args.project, root=args.root)
+    except (ImportError, FileNotFoundError, ValueError) as exc:  # missing extra, source or experiment
+        print(f"tracklib import {args.source}: {exc}", file=sys.stderr)
+        return 2
+    print(report)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import coolname
 from ulid import ULID
 
@@ -11,6 +13,14 @@ def new_id() -> str:
     return str(ULID()).lower()
 
 
+_NAME_RANDOM = random.SystemRandom()
+
+
 def new_run_name() -> str:
-    """A readable name such as ``crimson-otter`` for runs the user did not name."""
+    """A readable name such as ``crimson-otter`` for runs the user did not name.
+
+    Drawn from the OS's randomness: training scripts seed the global ``random`` (Lightning's
+    ``seed_everything``, HF's ``set_seed``), which made every run of a seeded script alike.
+    """
+    coolname.replace_random(_NAME_RANDOM)  # coolname's own generator; nothing else uses it
     return coolname.generate_slug(2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import operator
 import os
 import threading
@@ -30,7 +29,7 @@ from tracklib.schema import (
     metric_value,
 )
 from tracklib.spool import Spool
-from tracklib.storage import Storage, table_to_bytes
+from tracklib.storage import Storage, file_sha256, table_to_bytes
 from tracklib.summary import merge, summarize
 from tracklib.uploader import Uploader
 
@@ -166,7 +165,7 @@ class Run:
         name = layout.check_artifact_name(name if name is not None else os.path.basename(source))
         rel = layout.artifact_path(self.project, self.id, new_id(), name)
         staged = self._spool.stage_file(rel, source)
-        artifact = Artifact(name=name, path=rel, size=os.path.getsize(staged), sha256=_sha256(staged))
+        artifact = Artifact(name=name, path=rel, size=os.path.getsize(staged), sha256=file_sha256(staged))
         self._uploader.submit_spooled(rel)
         with self._lock:
             self._state.artifacts[name] = artifact
@@ -334,14 +333,6 @@ def _check_step(step: object) -> int:
 def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
     """String params with secret values masked (see environment.Redactor)."""
     return {key: redact(value) if isinstance(value, str) else value for key, value in params.items()}
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now_ts() -> datetime:

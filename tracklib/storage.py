@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import posixpath
@@ -58,6 +59,12 @@ def table_to_bytes(table: pa.Table, extra_metadata: Mapping[bytes, bytes] | None
     sink = io.BytesIO()
     pq.write_table(table, sink, **(_SMALL if table.num_rows < SMALL_FILE_ROWS else _LARGE))
     return sink.getvalue()
+
+
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of a local file, read in blocks (artifacts can be large)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def bytes_to_table(data: bytes, where: str) -> pa.Table:

@@ -114,7 +114,7 @@ class Uploader:
                 return True
             except Exception as exc:  # noqa: BLE001 - every store fault is retried, then spooled
                 self.failures += 1
-                log.debug("upload of %s failed (%s); retrying in %.2fs", upload.rel, exc, delay)
+                log.debug("upload of %s failed (%r); retrying in %.2fs", upload.rel, exc, delay)
             with self._lock:
                 remaining = self._deadline - time.monotonic()
                 if remaining <= 0:

@@ -1,0 +1,126 @@
+"""Lightning: a 2-epoch model on random tensors, logged through ``Trainer(logger=TracklibLogger(...))``."""
+
+from __future__ import annotations
+
+import pytest
+
+from servers import require
+
+lightning = require("lightning", "lightning")
+torch = require("torch", "lightning")
+
+from tracklib.integrations.lightning import TracklibLogger  # noqa: E402
+
+pytestmark = [
+    # Lightning's advice for real jobs, irrelevant to a 64-row tensor dataset on one CPU
+    pytest.mark.filterwarnings("ignore:The '\\w+_dataloader' does not have many workers:UserWarning"),
+    # lightning 2.6's _pytree helper on torch 2.13: a deprecation inside Lightning, not in our code
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+]
+
+BATCHES_PER_EPOCH = 4
+
+
+class Regressor(lightning.LightningModule):
+    def __init__(self, lr: float = 0.05, hidden: int = 8, fail_at_step: int | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+        )
+
+    def _loss(self, batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.net(x), y)
+
+    def training_step(self, batch, batch_idx):
+        if self.global_step == self.hparams.fail_at_step:
+            raise RuntimeError("loss diverged")
+        loss = self._loss(batch)
+        self.log("train/loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", self._loss(batch))
+
+    def test_step(self, batch, batch_idx):
+        self.log("test/loss", self._loss(batch))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+def _loader() -> torch.utils.data.DataLoader:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(16 * BATCHES_PER_EPOCH, 4, generator=generator)
+    return torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16
+    )
+
+
+def _trainer(logger: TracklibLogger, tmp_path, checkpoints: bool = False) -> lightning.Trainer:
+    return lightning.Trainer(
+        max_epochs=2,
+        logger=logger,
+        accelerator="cpu",
+        devices=1,
+        log_every_n_steps=1,
+        enable_checkpointing=checkpoints,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+
+
+def test_fit_records_hyperparams_metrics_by_step_and_finishes(local_root, tmp_path):
+    logger = TracklibLogger("lit", root=local_root.url, tags=["cpu"], group="tiny", capture=False)
+    trainer = _trainer(logger, tmp_path, checkpoints=True)
+    trainer.fit(Regressor(), _loader(), _loader())
+
+    (run,) = local_root.store().runs("lit").to_dict("records")
+    assert (logger.name, logger.version) == ("lit", run["run_id"])
+    assert (run["status"], run["group"], list(run["tags"])) == ("finished", "tiny", ["cpu"])
+    assert (run["params.lr"], run["params.hidden"]) == (0.05, 8)
+    history = local_root.store().history("lit", [run["run_id"]])
+    steps = {key: list(rows["step"]) for key, rows in history.groupby("key")}
+    assert steps["train/loss"] == list(range(2 * BATCHES_PER_EPOCH))
+    assert steps["val/loss"] == [BATCHES_PER_EPOCH - 1, 2 * BATCHES_PER_EPOCH - 1]  # each epoch's last step
+    assert (run["metrics.epoch.min"], run["metrics.epoch"]) == (0.0, 1.0)
+    # checkpoints stay local, beside the trainer, under <project>/<run id> as for W&B and MLflow
+    checkpoint = trainer.checkpoint_callback.best_model_path
+    assert checkpoint.startswith(str(tmp_path / "lit" / run["run_id"] / "checkpoints"))
+
+
+def test_test_after_fit_resumes_the_same_run(local_root, tmp_path):
+    logger = TracklibLogger("lit", root=local_root.url, capture=False)
+    trainer = _trainer(logger, tmp_path)
+    model = Regressor()
+    trainer.fit(model, _loader(), _loader())
+    trainer.test(model, _loader())
+
+    (run,) = local_root.store().runs("lit").to_dict("records")
+    assert run["status"] == "finished"
+    assert {"metrics.train/loss", "metrics.test/loss"} <= set(run)
+
+
+def test_an_exception_in_training_fails_the_run(local_root, tmp_path):
+    logger = TracklibLogger("lit", root=local_root.url, capture=False)
+    with pytest.raises(RuntimeError, match="loss diverged"):
+        _trainer(logger, tmp_path).fit(Regressor(fail_at_step=3), _loader(), _loader())
+
+    details = local_root.store().run("lit", logger.version)
+    assert details.status == "failed"
+    assert details.error == "RuntimeError: loss diverged"
+    assert details.summary.set_index("key").loc["train/loss", "count"] == 3
+
+
+def test_finalize_maps_lightning_statuses(local_root):
+    """Lightning calls ``finalize("failed")`` for Ctrl-C too, from inside its ``except``."""
+    logger = TracklibLogger("lit", root=local_root.url, capture=False)
+    logger.log_metrics({"train/loss": 1.0}, step=0)
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        logger.finalize("failed")
+    details = local_root.store().run("lit", logger.version)
+    assert (details.status, details.error) == ("killed", "KeyboardInterrupt")

@@ -1,0 +1,139 @@
+"""Hooks into training frameworks, one module each, imported by path so ``import tracklib`` imports none:
+
+    Trainer(logger=lightning.TracklibLogger("mnist"))            # tracklib.integrations.lightning
+    Trainer(..., callbacks=[huggingface.TracklibCallback("glue")])  # tracklib.integrations.huggingface
+    model.fit(x, y, callbacks=[keras.TracklibCallback("mnist")])   # tracklib.integrations.keras
+    study.optimize(f, callbacks=[optuna.TracklibCallback("hpo")])  # tracklib.integrations.optuna
+    sklearn.log_search(search.fit(x, y), project="hpo")            # tracklib.integrations.sklearn
+
+Each takes ``project`` plus the ``root``, ``storage_options``, ``tags`` and ``group`` of
+:func:`tracklib.init`; any other keyword (``name``, ``notes``, ``params``, ``capture``...) goes to
+``init`` unchanged. This module holds what they share and imports no framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from tracklib.run import Run
+from tracklib.schema import ParamValue, Status
+from tracklib.start import init
+
+CUT_SHORT = "training stopped before its end hook (an exception or an interrupt)"
+# One run per trial or candidate: git and the package list say nothing new per run and cost ~0.1 s each.
+SWEEP_CAPTURE = ("system", "argv")
+
+
+def plain_params(params: Mapping[Any, Any]) -> dict[str, ParamValue]:
+    """Framework configs as params stored without a warning: nested mappings, dataclasses and
+    namespaces become dotted keys (lists of mappings by index), lists of values JSON text,
+    numpy/tensor scalars their ``item()``, classes their name, anything else its ``str()``."""
+    flat: dict[str, ParamValue] = {}
+    _flatten(params, "", flat)
+    return flat
+
+
+def _flatten(value: Any, name: str, out: dict[str, ParamValue]) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    elif isinstance(value, argparse.Namespace):
+        value = vars(value)
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
+        items = enumerate(value)
+    else:
+        out[name] = _plain(value)
+        return
+    for key, item in items:
+        if str(key):  # an empty key cannot be a param name
+            _flatten(item, f"{name}.{key}" if name else str(key), out)
+
+
+def _plain(value: Any) -> ParamValue:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, type):
+        return value.__name__
+    item = _scalar(value)
+    if item is not value:
+        return _plain(item)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return json.dumps([_plain(v) for v in value])
+    return str(value)
+
+
+def numeric_metrics(values: Mapping[Any, Any], prefix: str = "") -> dict[str, float]:
+    """The real numbers among a framework's logs, as floats; text, flags, None and arrays are
+    not metrics and are skipped (the framework, not the user, chose to put them there)."""
+    out = {}
+    for key, value in values.items():
+        value = _scalar(value)
+        if str(key) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+def _scalar(value: Any) -> Any:
+    """numpy scalars, 0-d arrays and 0-d tensors carry a plain Python value in ``.item()``."""
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+class LazyRun:
+    """The one run an integration writes to: started on first use and, when used again after it
+    finished (Lightning's ``test`` after ``fit``, ``evaluate`` after ``train``, a second
+    ``fit``), resumed under the same id rather than split into a second run."""
+
+    def __init__(self, project: str, init_kwargs: Mapping[str, Any]) -> None:
+        self.project = project
+        self.run: Run | None = None
+        self._kwargs = dict(init_kwargs)
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None and self.run.status is Status.RUNNING
+
+    def get(self, params: Mapping[str, Any] | None = None) -> Run:
+        """The running run, started or resumed as needed, with ``params`` (already plain) merged in."""
+        if self.running:
+            assert self.run is not None
+            if params:
+                self.run.log_params(params)
+            return self.run
+        kwargs = dict(self._kwargs)
+        if self.run is not None:
+            kwargs.update(run_id=self.run.id, resume=True)
+        if params:  # the user's own params win over what the framework reports
+            kwargs["params"] = {**params, **plain_params(kwargs.get("params") or {})}
+        self.run = init(self.project, **kwargs)
+        return self.run
+
+    def restart(self) -> None:
+        """Let the next ``get`` start a new run. One still open was cut short (its ``train``/``fit``
+        raised before the framework's end hook, which no hook reports): it is marked failed."""
+        self.finish(Status.FAILED, CUT_SHORT)
+        self.run = None
+
+    def finish(self, status: Status | str = Status.FINISHED, error: str | None = None) -> None:
+        if self.running:
+            assert self.run is not None
+            self.run.finish(status, error)
+
+    def exit(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        """End a ``with`` block as :class:`tracklib.Run` does: exception → failed, Ctrl-C → killed."""
+        if self.running:
+            assert self.run is not None
+            self.run.__exit__(exc_type, exc, tb)
+
+
+def error_text(exc: BaseException | None) -> str | None:
+    return f"{type(exc).__name__}: {exc}" if exc is not None else None

@@ -1,0 +1,104 @@
+"""Hugging Face Transformers: ``Trainer(..., callbacks=[TracklibCallback(project="glue")])``.
+
+``TrainingArguments`` become ``args.*`` params and the model's config ``model.*``; what the
+Trainer logs becomes metrics at its global step, renamed as W&B does (``loss`` → ``train/loss``,
+``eval_loss`` → ``eval/loss``, ``epoch`` kept). Only the main process writes.
+
+The run finishes when training ends; ``trainer.evaluate()`` afterwards resumes it, logs, and
+finishes it again; another ``train()`` from step 0 (each trial of ``hyperparameter_search`` too)
+is a new run. To continue a run in a new process, pass ``run_id=<id>, resume=True`` (they go to
+``init``). The Trainer has no hook for a crash: a script that dies of one is marked failed when
+it exits, ``with TracklibCallback(...) as callback:`` marks it failed at once (killed for
+Ctrl-C), and the next ``train()`` marks it failed before starting its own run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from transformers import TrainerCallback
+
+from tracklib.integrations import LazyRun, numeric_metrics, plain_params
+from tracklib.run import Run
+
+
+class TracklibCallback(TrainerCallback):
+    """A Trainer callback writing one tracklib run.
+
+    Args:
+        project: the tracklib project.
+        root, storage_options, tags, group: as in :func:`tracklib.init`; so is any other keyword.
+    """
+
+    def __init__(
+        self,
+        project: str,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        group: str | None = None,
+        **init_kwargs: Any,
+    ) -> None:
+        self._run = LazyRun(
+            project, dict(root=root, storage_options=storage_options, tags=tags, group=group, **init_kwargs)
+        )
+        self._training = False
+        self._trained = False
+
+    @property
+    def run(self) -> Run | None:
+        """The run, once the Trainer has started it."""
+        return self._run.run
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero:
+            return
+        if self._training or (self._trained and state.global_step == 0):
+            self._run.restart()  # the last train() raised, or this one starts from scratch: a new run
+        self._training = self._trained = True
+        self._run.get(_params(args, model))
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if not state.is_world_process_zero:
+            return
+        metrics = numeric_metrics({_rename(key): value for key, value in (logs or {}).items()})
+        if metrics:
+            run = self._run.get() if self._run.running else self._run.get(_params(args, kwargs.get("model")))
+            run.log(metrics, step=state.global_step)
+            if not self._training:  # evaluate() outside train(): nothing else will end the run
+                self._run.finish()
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self._training = False
+            self._run.finish()
+
+    def __enter__(self) -> TracklibCallback:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self._run.exit(exc_type, exc, tb)
+
+
+def _rename(key: str) -> str:
+    """W&B's names, familiar to Transformers users: ``eval_``/``test_`` prefixes become namespaces."""
+    for prefix in ("eval", "test"):
+        if key.startswith(f"{prefix}_"):
+            return f"{prefix}/{key[len(prefix) + 1 :]}"
+    return key if key == "epoch" else f"train/{key}"
+
+
+def _params(args: Any, model: Any) -> dict[str, Any]:
+    params = {"args": args.to_dict()}  # to_dict masks tokens (hub_token, ...)
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "to_dict"):
+        params["model"] = config.to_dict()
+    flat = plain_params(params)
+    if hasattr(model, "num_parameters"):
+        flat["model.num_parameters"] = model.num_parameters()
+    return flat

@@ -1,0 +1,99 @@
+"""PyTorch Lightning: ``Trainer(logger=TracklibLogger(project="mnist"))``.
+
+Hyperparameters (``self.save_hyperparameters()``) become params, ``self.log`` values become
+metrics at the trainer's global step, and ``finalize`` sets the run's status. The run starts when
+Lightning first asks for it (at setup) on rank 0 only; ``trainer.test`` after ``trainer.fit``
+resumes the same run. Checkpoints go where Lightning puts them for W&B or MLflow:
+``<default_root_dir>/<project>/<run id>/checkpoints``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from argparse import Namespace
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from tracklib.integrations import LazyRun, error_text, plain_params
+from tracklib.run import Run
+from tracklib.schema import Status
+
+
+class TracklibLogger(Logger):
+    """A Lightning logger writing one tracklib run.
+
+    Args:
+        project: the tracklib project.
+        root, storage_options, tags, group: as in :func:`tracklib.init`; so is any other keyword.
+    """
+
+    def __init__(
+        self,
+        project: str,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        group: str | None = None,
+        **init_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self._run = LazyRun(
+            project, dict(root=root, storage_options=storage_options, tags=tags, group=group, **init_kwargs)
+        )
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Run:
+        """The :class:`tracklib.Run` (a no-op stand-in on other ranks)."""
+        return self._run.get()
+
+    @property
+    def name(self) -> str:
+        """The project: Lightning's "experiment name", the first folder of the checkpoint path."""
+        return self._run.project
+
+    @property
+    def version(self) -> str | None:
+        """The run id (None on ranks other than 0, which write nothing); asking never resumes a run."""
+        run = self._run.run if self._run.run is not None else self.experiment
+        return run.id if isinstance(run, Run) else None
+
+    @property
+    def save_dir(self) -> str | None:
+        """None: nothing is saved in a local folder of ours (the store may be remote), so
+        Lightning keeps checkpoints under its ``default_root_dir``, as for W&B and MLflow."""
+        return None
+
+    @property
+    def log_dir(self) -> str | None:
+        """None, for the same reason: the run's files live in the store, under several prefixes."""
+        return None
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
+        self._run.get(plain_params(vars(params) if isinstance(params, Namespace) else params))
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._run.get().log(metrics, step=step)
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        """``success``/``finished`` → finished; ``failed`` → failed with the exception being
+        handled (Lightning calls this from its ``except``), or killed for a KeyboardInterrupt;
+        anything else (``aborted``) → killed."""
+        if status in ("success", "finished"):
+            self._run.finish(Status.FINISHED)
+        elif status == "failed":
+            exc = sys.exc_info()[1]
+            if isinstance(exc, KeyboardInterrupt):
+                self._run.finish(Status.KILLED, "KeyboardInterrupt")
+            else:
+                self._run.finish(Status.FAILED, error_text(exc))
+        else:
+            self._run.finish(Status.KILLED, status)
