@@ -201,3 +201,22 @@ def test_a_long_lived_reader_forgets_what_compaction_removed(local_root):
     store.history("p")
     assert len(store._tables) < cached  # noqa: SLF001
     assert len(store._tables) == 1 + 3  # noqa: SLF001 - one index file, one metric file per run
+
+
+def test_a_long_running_run_keeps_one_or_two_record_files(root):
+    run = root.init("p", flush_interval=0.02)
+    for step in range(40):
+        run.log({"loss": 1 / (step + 1)})
+        time.sleep(0.01)  # a dozen flushes or more, each with a new snapshot
+    run._flush()  # noqa: SLF001
+    store, deadline = root.store(), time.monotonic() + 20
+    while time.monotonic() < deadline and not (
+        len(_parquet(root, f"records/project=p/run_id={run.id}")) <= 2
+        and store.runs("p").get("metrics.loss", pd.Series([None]))[0] == 1 / 40
+    ):
+        time.sleep(0.05)  # the uploader deletes the previous snapshot once the next has landed
+    assert len(_parquet(root, f"records/project=p/run_id={run.id}")) <= 2
+    assert store.runs("p").loc[0, "metrics.loss"] == 1 / 40
+    run.finish()
+    assert len(_parquet(root, f"records/project=p/run_id={run.id}")) == 1
+    assert root.store().runs("p").loc[0, "status"] == "finished"

@@ -53,8 +53,13 @@ class Run:
         self._redact = redact or environment.Redactor(os.environ)
         self._spool = Spool(config.spool_dir(), storage.url)
         self._uploader = Uploader(
-            storage, self._spool, config.UPLOAD_QUEUE_MAX_BYTES, f"tracklib-upload-{state.run_id}"
+            storage,
+            self._spool,
+            config.UPLOAD_QUEUE_MAX_BYTES,
+            f"tracklib-upload-{state.run_id}",
+            on_landed=self._landed,
         )
+        self._last_landed_record: str | None = None
         self._entries: deque[Entry] = deque()
         self._flush_at = config.FLUSH_MAX_CALLS
         self._next_step = state.next_step()
@@ -65,7 +70,7 @@ class Run:
         self._dirty = True
         self._last_record = 0.0
         self._finished = False
-        self._written: dict[str, list[str]] = {layout.RECORDS: [], layout.METRICS: []}  # by this session
+        self._parts_written = 0  # by this session
         self.summary = Summary(self)
         self._flush()  # the "running" record, so the run shows up at once
         # git and package listing take ~0.1 s: done beside training, joined at finish
@@ -232,7 +237,7 @@ class Run:
                 )
                 rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
                 self._uploader.submit(rel, table_to_bytes(table))
-                self._written[layout.METRICS].append(rel)
+                self._parts_written += 1
             now = time.time()
             with self._lock:
                 if batch:
@@ -245,20 +250,29 @@ class Run:
                 self._last_record = now
             rel = layout.part_path(layout.RECORDS, self.project, self.id, new_id())
             self._uploader.submit(rel, table_to_bytes(record))
-            self._written[layout.RECORDS].append(rel)
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
 
+    def _landed(self, rel: str) -> None:
+        """A new snapshot is in the store: the one before it says nothing more, so delete it.
+        A run that logs for hours then keeps one or two record files, not one per flush."""
+        if not rel.startswith(f"{layout.RECORDS}/"):
+            return
+        previous, self._last_landed_record = self._last_landed_record, rel
+        if previous is not None:
+            try:
+                self._storage.delete([previous])
+            except Exception:  # noqa: BLE001, S110 - an optimisation; compaction can redo it
+                pass
+
     def _tidy(self) -> None:
-        """Once the final record has landed: drop this session's older snapshots and, for a
-        long run, merge its metric parts, so an ended run costs readers two files, not
-        hundreds (`tracklib compact` does the rest). Best effort: compaction can redo it."""
-        try:
-            self._storage.delete(self._written[layout.RECORDS][:-1])
-            if len(self._written[layout.METRICS]) >= config.MERGE_PARTS_AT_FINISH:
+        """Once everything has landed, merge a long run's metric parts into one file, so an
+        ended run costs readers two files, not hundreds (`tracklib compact` does the rest)."""
+        if self._parts_written >= config.MERGE_PARTS_AT_FINISH:
+            try:
                 merge_run_metrics(self._storage, self.project, self.id)
-        except Exception:  # noqa: BLE001, S110 - an optimisation; the run is already safe
-            pass
+            except Exception:  # noqa: BLE001, S110 - an optimisation; the run is already safe
+                pass
 
     def _write_environment(self, capture: Iterable[str]) -> None:
         try:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracklib.spool import Spool
@@ -34,8 +35,16 @@ class Upload:
 
 
 class Uploader:
-    def __init__(self, storage: Storage, spool: Spool, max_queue_bytes: int, name: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        spool: Spool,
+        max_queue_bytes: int,
+        name: str,
+        on_landed: Callable[[str], None] | None = None,
+    ) -> None:
         self._storage = storage
+        self._on_landed = on_landed  # called on this thread with each rel that reached the store
         self._spool = spool
         self._max_queue_bytes = max_queue_bytes
         self._queue: deque[Upload] = deque()
@@ -98,6 +107,8 @@ class Uploader:
                 upload = self._queue[0]
             if not self._send_with_retries(upload):
                 return  # closing and out of time: close() spools what is left
+            if self._on_landed is not None:
+                self._on_landed(upload.rel)
             with self._lock:
                 if self._abandoned:
                     return
