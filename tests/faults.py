@@ -16,6 +16,7 @@ class FaultyProxy:
         self.port = _port_outside_ephemeral_range()
         self.mode = "up"
         self._listener: socket.socket | None = None
+        self._reserved: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
 
@@ -28,13 +29,18 @@ class FaultyProxy:
             self._drop_connections()  # the stuck requests end when the server recovers
         self.mode = "up"
         if self._listener is None:
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
+            listener, self._reserved = self._reserved or _bound(self.port), None
             listener.listen(64)
             self._listener = listener
             threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
+
+    def close(self) -> None:
+        """Down for good: release the port."""
+        self.down()
+        if self._reserved is not None:
+            self._reserved.close()
+            self._reserved = None
 
     def hang(self) -> None:
         """Accept connections but never answer (a store that is there and stuck)."""
@@ -45,8 +51,15 @@ class FaultyProxy:
         """Refuse connections (a store that is gone)."""
         self.mode = "down"
         if self._listener is not None:
+            try:  # wakes the thread blocked in accept(); close() alone leaves it listening
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
+            # Keep the port bound but not listening: connections are refused, as from a
+            # store that is gone, and no other process can take the port meanwhile.
+            self._reserved = _bound(self.port)
         self._drop_connections()
 
     def _drop_connections(self) -> None:
@@ -93,6 +106,13 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
                 sock.close()
             except OSError:
                 pass
+
+
+def _bound(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 def _port_outside_ephemeral_range() -> int:

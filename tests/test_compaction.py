@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import tracklib.cli
+from tracklib import tidy
 from tracklib.compact import compact_project, merge_run_metrics
 from tracklib.storage import Storage
 
@@ -220,3 +221,20 @@ def test_a_long_running_run_keeps_one_or_two_record_files(root):
     run.finish()
     assert len(_parquet(root, f"records/project=p/run_id={run.id}")) == 1
     assert root.store().runs("p").loc[0, "status"] == "finished"
+
+
+def test_a_long_running_run_merges_its_metric_parts_as_it_goes(root, monkeypatch):
+    monkeypatch.setattr(tidy, "MERGE_PARTS_EVERY", 4)
+    run = root.init("p", flush_interval=0.02)
+    for step in range(60):
+        run.log({"loss": float(step)})
+        time.sleep(0.01)  # ~30 flushes, one part each
+    run._flush()  # noqa: SLF001
+    store, deadline = root.store(), time.monotonic() + 20
+    while time.monotonic() < deadline and len(store.history("p")) < 60:
+        time.sleep(0.05)
+    history = store.history("p")
+    assert history["value"].tolist() == [float(step) for step in range(60)]  # each point once
+    assert len(_parquet(root, f"metrics/project=p/run_id={run.id}")) < 15  # not ~30
+    run.finish()
+    assert root.store().history("p")["value"].tolist() == [float(step) for step in range(60)]

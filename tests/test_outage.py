@@ -80,7 +80,7 @@ def flaky_s3(s3_server, s3_bucket):
     proxy = FaultyProxy(s3_server.port).up()
     options = s3_server.storage_options() | {"endpoint_url": proxy.endpoint}
     yield proxy, f"s3://{s3_bucket}/{uuid.uuid4().hex}", options
-    proxy.down()
+    proxy.close()
 
 
 def test_store_down_mid_run_then_back_everything_arrives_and_log_never_blocks(flaky_s3):

@@ -16,7 +16,6 @@ import pyarrow as pa
 
 from tracklib import config, environment, layout, lifecycle
 from tracklib.buffer import Entry, Flusher, drain, entries_to_table
-from tracklib.compact import merge_run_metrics
 from tracklib.errors import InvalidStepError, RunFinishedError
 from tracklib.ids import new_id
 from tracklib.record import Artifact, RunState, record_table
@@ -31,6 +30,7 @@ from tracklib.schema import (
 from tracklib.spool import Spool
 from tracklib.storage import Storage, file_sha256, table_to_bytes
 from tracklib.summary import merge, summarize
+from tracklib.tidy import RunTidy
 from tracklib.uploader import Uploader
 
 
@@ -52,14 +52,14 @@ class Run:
         self._state = state
         self._redact = redact or environment.Redactor(os.environ)
         self._spool = Spool(config.spool_dir(), storage.url)
+        self._tidy = RunTidy(storage, state.project, state.run_id)
         self._uploader = Uploader(
             storage,
             self._spool,
             config.UPLOAD_QUEUE_MAX_BYTES,
             f"tracklib-upload-{state.run_id}",
-            on_landed=self._landed,
+            on_landed=self._tidy.landed,
         )
-        self._last_landed_record: str | None = None
         self._entries: deque[Entry] = deque()
         self._flush_at = config.FLUSH_MAX_CALLS
         self._next_step = state.next_step()
@@ -70,7 +70,6 @@ class Run:
         self._dirty = True
         self._last_record = 0.0
         self._finished = False
-        self._parts_written = 0  # by this session
         self.summary = Summary(self)
         self._flush()  # the "running" record, so the run shows up at once
         # git and package listing take ~0.1 s: done beside training, joined at finish
@@ -201,7 +200,7 @@ class Run:
         spooled = self._uploader.close(self._finish_timeout)
         lifecycle.forget(self)
         if not spooled:
-            self._tidy()
+            self._tidy.finish()
         if spooled:
             warnings.warn(
                 f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "
@@ -236,8 +235,8 @@ class Run:
                     table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
                 )
                 rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
+                self._tidy.part_written(rel, table)
                 self._uploader.submit(rel, table_to_bytes(table))
-                self._parts_written += 1
             now = time.time()
             with self._lock:
                 if batch:
@@ -252,27 +251,6 @@ class Run:
             self._uploader.submit(rel, table_to_bytes(record))
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
-
-    def _landed(self, rel: str) -> None:
-        """A new snapshot is in the store: the one before it says nothing more, so delete it.
-        A run that logs for hours then keeps one or two record files, not one per flush."""
-        if not rel.startswith(f"{layout.RECORDS}/"):
-            return
-        previous, self._last_landed_record = self._last_landed_record, rel
-        if previous is not None:
-            try:
-                self._storage.delete([previous])
-            except Exception:  # noqa: BLE001, S110 - an optimisation; compaction can redo it
-                pass
-
-    def _tidy(self) -> None:
-        """Once everything has landed, merge a long run's metric parts into one file, so an
-        ended run costs readers two files, not hundreds (`tracklib compact` does the rest)."""
-        if self._parts_written >= config.MERGE_PARTS_AT_FINISH:
-            try:
-                merge_run_metrics(self._storage, self.project, self.id)
-            except Exception:  # noqa: BLE001, S110 - an optimisation; the run is already safe
-                pass
 
     def _write_environment(self, capture: Iterable[str]) -> None:
         try:
