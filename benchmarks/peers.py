@@ -8,6 +8,7 @@ tracklib alone. Each peer is driven the way its docs tell users to: MLflow's flu
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import logging
@@ -28,6 +29,17 @@ _MODULE = {"mlflow_sqlite": "mlflow", "mlflow_file": "mlflow", "wandb_offline": 
 
 Params = Callable[[int], Mapping[str, Any]]
 Metrics = Callable[[int, int], Mapping[str, float]]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options W1 and W2 share: which peers, the store root, where to write JSON."""
+    parser.add_argument("--peers", default=",".join(LABELS), help="comma-separated, or 'none'")
+    parser.add_argument("--root", help="store root (default: a fresh temporary folder)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+
+
+def chosen(args: argparse.Namespace) -> list[str]:
+    return [] if args.peers == "none" else args.peers.split(",")
 
 
 def skipped(names: list[str] | None = None) -> dict[str, str]:

@@ -113,11 +113,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-runs", type=int, default=100)
-    parser.add_argument("--peers", default=",".join(peers.LABELS), help="comma-separated, or 'none'")
-    parser.add_argument("--root", help="store root (default: a fresh temporary folder)")
-    parser.add_argument("--json", help="also write the figures to this JSON file")
+    peers.add_arguments(parser)
     args = parser.parse_args()
-    names = [] if args.peers == "none" else args.peers.split(",")
+    names = peers.chosen(args)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TRACKLIB_SPOOL", os.path.join(tmp, "spool"))
         root = args.root or os.path.join(tmp, "store")

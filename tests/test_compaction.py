@@ -196,12 +196,12 @@ def test_a_long_lived_reader_forgets_what_compaction_removed(local_root):
     store = local_root.store()
     store.runs("p")
     store.history("p")
-    cached = len(store._tables)  # noqa: SLF001 - the memory a dashboard keeps
+    cached = len(store._files)  # noqa: SLF001 - the memory a dashboard keeps
     compact_project(_storage(local_root), "p")
     store.runs("p")
     store.history("p")
-    assert len(store._tables) < cached  # noqa: SLF001
-    assert len(store._tables) == 1 + 3  # noqa: SLF001 - one index file, one metric file per run
+    assert len(store._files) < cached  # noqa: SLF001
+    assert len(store._files) == 1 + 3  # noqa: SLF001 - one index file, one metric file per run
 
 
 def test_a_long_running_run_keeps_one_or_two_record_files(root):

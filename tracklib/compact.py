@@ -24,7 +24,7 @@ import pyarrow as pa
 from tracklib import config, layout, query
 from tracklib.ids import new_id
 from tracklib.schema import METRICS_SCHEMA, RECORD_SCHEMA, REPLACES_KEY, Status
-from tracklib.storage import FileInfo, Storage, bytes_to_table, table_to_bytes
+from tracklib.storage import FileInfo, Storage, parse_part, table_to_bytes
 
 ENDED = {Status.FINISHED, Status.FAILED, Status.KILLED}
 # A run still "running" with no heartbeat for this long is compacted as it is (it reads as stale).
@@ -165,11 +165,9 @@ def _read(
                 warnings.warn(f"tracklib compact: leaving {path} alone: {data}", stacklevel=3)
             continue
         try:
-            table = bytes_to_table(data, path)
+            table, replaces = parse_part(data, path, schema)
         except Exception as exc:  # noqa: BLE001 - a broken file is not ours to delete
             warnings.warn(f"tracklib compact: leaving {path} alone: {exc}", stacklevel=3)
             continue
-        replaces = json.loads((table.schema.metadata or {}).get(REPLACES_KEY, b"[]"))
-        table = table.select(schema.names).cast(schema)
-        out[path] = (table, set(replaces)) if with_replaces else table
+        out[path] = (table, replaces) if with_replaces else table
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import posixpath
 import shutil
@@ -18,7 +19,7 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from tracklib.errors import StoreError
-from tracklib.schema import check_format_version
+from tracklib.schema import REPLACES_KEY, check_format_version
 
 WRITE_TIMEOUT_S = 30.0
 MIN_UPLOAD_BYTES_PER_S = 1_000_000
@@ -66,6 +67,17 @@ def file_sha256(path: str) -> str:
     """Hex SHA-256 of a local file, read in blocks (artifacts can be large)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def parse_part(data: bytes, where: str, schema: pa.Schema) -> tuple[pa.Table, frozenset[str]]:
+    """A tracklib file's rows in ``schema`` (another minor version conformed to it) and the
+    files it replaces (its ``tracklib.replaces`` entry; empty for most files)."""
+    table = bytes_to_table(data, where)
+    metadata = table.schema.metadata or {}
+    replaces = frozenset(json.loads(metadata[REPLACES_KEY])) if REPLACES_KEY in metadata else frozenset()
+    if not table.schema.equals(schema):
+        table = table.select(schema.names).cast(schema)
+    return table, replaces
 
 
 def bytes_to_table(data: bytes, where: str) -> pa.Table:

@@ -1,19 +1,17 @@
 """The read side: projects, runs, leaderboards, histories and single runs from a store root.
 
-Every file read is cached by (path, size, version), so a refresh reads only new files.
-A file that cannot be read (truncated, foreign, newer format) is skipped with one warning.
+Files are read through a FileCache (tracklib/filecache.py), so a refresh reads only new
+files; frames derived from the compacted part are cached here, per set of index files.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,19 +20,10 @@ import pyarrow.compute as pc
 
 from tracklib import config, layout, query
 from tracklib.downsample import minmax_indices
-from tracklib.errors import FormatVersionError, RunNotFoundError
-from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA, REPLACES_KEY
-from tracklib.storage import FileInfo, Storage, bytes_to_table
-
-_RELISTS = 3
-_ASSEMBLE_FROM = 64  # files below one prefix from which their joined table is kept and grown
-
-
-class Listed(NamedTuple):
-    """The rows of the files below one prefix, and the files (the cache key of derived data)."""
-
-    table: pa.Table
-    files: tuple[FileInfo, ...]
+from tracklib.errors import RunNotFoundError
+from tracklib.filecache import FileCache, Listed, concat_tables
+from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
+from tracklib.storage import FileInfo, Storage
 
 
 @dataclass
@@ -80,12 +69,9 @@ class Store:
     def __init__(self, storage: Storage, stale_after: float = config.STALE_AFTER_S) -> None:
         self.storage = storage
         self.stale_after = stale_after
-        self._tables: dict[tuple[str, int, str], tuple[pa.Table, frozenset[str]] | None] = {}
+        self._files = FileCache(storage)
         self._compacted: dict[str, tuple[tuple[FileInfo, ...], query.Compacted]] = {}
         self._merged: dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]] = {}
-        self._assembled: dict[str, tuple[tuple[FileInfo, ...], pa.Table]] = {}
-        self._listed: dict[str, set[tuple[str, int, str]]] = {}  # prefix -> cache keys last listed
-        self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -95,7 +81,7 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.root!r})"
 
-    # -- listing and cached reading -------------------------------------------------------
+    # -- listing -------------------------------------------------------------------------
     def projects(self) -> list[str]:
         """Names of the projects that have at least one run (live or compacted)."""
         prefix = "project="
@@ -107,115 +93,10 @@ class Store:
         }
         return sorted(found)
 
-    def _read_listed(self, prefixes: Sequence[str], schema: pa.Schema) -> list[Listed]:
-        """One table per prefix (and the files it came from), every file read once and cached.
-
-        Prefixes are listed in the order given. Compaction writes its new file before it
-        deletes the old ones, so when a listed file is gone by the time it is read, a new
-        listing has its replacement: list again (twice at most) rather than miss rows.
-        """
-        for _ in range(_RELISTS):
-            listings = [self.storage.list_files(prefix) for prefix in prefixes]
-            tables, gone = self._read_tables([f for listing in listings for f in listing], schema)
-            if not gone:
-                break
-        self._forget_unlisted(prefixes, listings)
-        return [
-            Listed(
-                self._assemble(prefix, [f for f in listing if f.path in tables], tables, schema),
-                tuple(listing),
-            )
-            for prefix, listing in zip(prefixes, listings)
-        ]
-
-    def _forget_unlisted(self, prefixes: Sequence[str], listings: Sequence[Sequence[FileInfo]]) -> None:
-        """Drop cached tables of files no longer listed (compacted away): memory follows the store."""
-        with self._lock:
-            for prefix, listing in zip(prefixes, listings):
-                now = {(f.path, f.size, f.version) for f in listing}
-                for key in self._listed.get(prefix, set()) - now:
-                    self._tables.pop(key, None)
-                self._listed[prefix] = now
-
-    def _assemble(
-        self, prefix: str, files: Sequence[FileInfo], tables: Mapping[str, pa.Table], schema: pa.Schema
-    ) -> pa.Table:
-        """The files' tables as one; for many files (live records), grown from the last result.
-
-        Joining a thousand one-row snapshots costs ~70 ms; a refresh appends only new ones.
-        """
-        if len(files) < _ASSEMBLE_FROM:
-            return _concat([tables[f.path] for f in files], schema)
-        with self._lock:
-            before = self._assembled.get(prefix)
-        if before is not None and before[0] == tuple(files):
-            return before[1]
-        if before is not None and set(before[0]) <= set(files):
-            known = set(before[0])
-            table = pa.concat_tables([before[1], *(tables[f.path] for f in files if f not in known)])
-            if table.column(0).num_chunks > 16:
-                table = table.combine_chunks()
-        else:
-            table = _concat([tables[f.path] for f in files], schema)
-        with self._lock:
-            self._assembled[prefix] = (tuple(files), table)
-        return table
-
-    def _read_tables(self, files: Sequence[FileInfo], schema: pa.Schema) -> tuple[dict[str, pa.Table], bool]:
-        """path -> table of the usable ``files``, and whether any of them had vanished.
-
-        Files that a listed compacted file replaces are left out (see ``REPLACES_KEY``).
-        """
-        files = [f for f in files if layout.is_data_file(f.path)]
-        keys = {f: (f.path, f.size, f.version) for f in files}
-        with self._lock:
-            missing = [f for f in files if keys[f] not in self._tables]
-        fetched = self.storage.read_many(f.path for f in missing)
-        parsed = {info: self._parse(info.path, fetched.get(info.path), schema) for info in missing}
-        with self._lock:
-            for info, table in parsed.items():
-                if not isinstance(fetched.get(info.path), Exception):  # transport errors: retry later
-                    self._tables[keys[info]] = table
-            found = {f.path: parsed[f] if f in parsed else self._tables[keys[f]] for f in files}
-        gone = any(isinstance(fetched.get(f.path), FileNotFoundError) for f in missing)
-        usable = {path: item for path, item in found.items() if item is not None}
-        skipped = layout.superseded({path: item[1] for path, item in usable.items()})
-        return {path: item[0] for path, item in usable.items() if path not in skipped}, gone
-
-    def _parse(
-        self, path: str, data: bytes | Exception | None, schema: pa.Schema
-    ) -> tuple[pa.Table, frozenset[str]] | None:
-        """The file's table and the files it replaces, or None (one warning) when unusable."""
-        if isinstance(data, FileNotFoundError) or data is None:
-            return None  # removed between listing and reading (compaction): not an error
-        try:
-            if isinstance(data, Exception):
-                raise data
-            table = bytes_to_table(data, path)
-            metadata = table.schema.metadata or {}
-            replaces = (
-                frozenset(json.loads(metadata[REPLACES_KEY])) if REPLACES_KEY in metadata else frozenset()
-            )
-            if not table.schema.equals(schema):  # an older or newer minor version: conform it
-                table = table.select(schema.names).cast(schema)
-            if path in self._skipped:  # a transient read error has cleared
-                with self._lock:
-                    self._skipped.pop(path, None)
-            return table, replaces
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, named once
-            reason = str(exc) if isinstance(exc, FormatVersionError) else f"unreadable: {exc}"
-            with self._lock:
-                first_time = path not in self._skipped
-                self._skipped[path] = reason
-            if first_time:
-                warnings.warn(f"tracklib: skipping {path}: {reason}", stacklevel=5)
-        return None
-
     @property
     def skipped_files(self) -> dict[str, str]:
         """Files this store could not use so far (path -> why), for a notice in the dashboard."""
-        with self._lock:
-            return dict(self._skipped)
+        return self._files.skipped_files
 
     def _live_and_index(self, project: str) -> tuple[Listed, Listed]:
         """Uncompacted record snapshots and compacted index rows of a project.
@@ -224,7 +105,7 @@ class Store:
         snapshots it covers, so this order never misses a run.
         """
         layout.check_project(project)
-        live, index = self._read_listed(
+        live, index = self._files.read_listed(
             [layout.project_dir(layout.RECORDS, project), layout.project_dir(layout.INDEX, project)],
             RECORD_SCHEMA,
         )
@@ -290,8 +171,8 @@ class Store:
             prefixes = [layout.project_dir(layout.METRICS, project)]
         else:
             prefixes = [layout.run_dir(layout.METRICS, project, layout.check_run_id(r)) for r in run_ids]
-        table = _concat(
-            [listed.table for listed in self._read_listed(prefixes, METRICS_SCHEMA)], METRICS_SCHEMA
+        table = concat_tables(
+            [listed.table for listed in self._files.read_listed(prefixes, METRICS_SCHEMA)], METRICS_SCHEMA
         )
         if keys is not None:
             table = table.filter(pc.is_in(table["key"], pa.array(list(keys), pa.string())))
@@ -311,7 +192,7 @@ class Store:
         runs, summary = query.runs_and_summary(records, _now(), self.stale_after)
         row = runs.iloc[0]
         raw = records.to_pylist()[0]
-        (environments,) = self._read_listed(
+        (environments,) = self._files.read_listed(
             [layout.run_dir(layout.ENVIRONMENT, project, run_id)], ENVIRONMENT_SCHEMA
         )
         env_rows = environments.table.to_pylist()
@@ -343,7 +224,7 @@ class Store:
     def newest_record(self, project: str, run_id: str) -> pa.Table:
         """The run's newest record snapshot (zero rows if there is no such run)."""
         layout.check_project(project)
-        live, index = self._read_listed(
+        live, index = self._files.read_listed(
             [
                 layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id)),
                 layout.project_dir(layout.INDEX, project),
@@ -358,13 +239,6 @@ class Store:
         if not path.startswith(f"{layout.ARTIFACTS}/"):
             raise ValueError(f"{path!r} is not an artifact path")
         return self.storage.read_bytes(path)
-
-
-def _concat(tables: Sequence[pa.Table], schema: pa.Schema) -> pa.Table:
-    """One table in one chunk (sorting and taking across thousands of chunks is slow)."""
-    if len(tables) == 1:
-        return tables[0]
-    return pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()
 
 
 def _sorted_series(table: pa.Table) -> tuple[pa.Table, np.ndarray]:

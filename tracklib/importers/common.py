@@ -19,10 +19,7 @@ source but went quiet long ago reads as stale.
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
-import posixpath
 import tempfile
 import warnings
 from collections import Counter
@@ -34,13 +31,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from ulid import ULID
 
 from tracklib import environment, layout
 from tracklib.errors import StoreError
+from tracklib.importers.artifacts import SourceArtifact, copy_artifacts, have_all
+from tracklib.importers.names import file_id, millis, next_part
 from tracklib.record import Artifact, RunState, record_table, state_from_record
 from tracklib.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION, METRICS_SCHEMA, TIMESTAMP, ParamValue, Status
-from tracklib.storage import Storage, file_sha256, table_to_bytes
+from tracklib.storage import Storage, table_to_bytes
 from tracklib.store import Store
 from tracklib.summary import summarize
 
@@ -48,15 +46,6 @@ _ATTEMPTS = 8  # rounds of "another import wrote first: read again" before givin
 _ENDED = (Status.FINISHED, Status.FAILED, Status.KILLED)
 # Fields of a record that say when it was written, not what it says about the run.
 _VOLATILE = ("format_version", "seq", "record_time", "heartbeat_time")
-
-
-@dataclass(frozen=True)
-class SourceArtifact:
-    """A file of the source run: its name, size, and how to get a local copy of it."""
-
-    name: str
-    size: int
-    fetch: Callable[[str], str]  # fetch(into_folder) -> local path of the file
 
 
 @dataclass
@@ -156,7 +145,7 @@ def write_run(storage: Storage, store: Store, project: str, source: SourceRun) -
     if (
         existing is not None
         and _counts(existing.summary) == _row_counts(rows)
-        and (listed is None or _have_all(existing, listed))
+        and (listed is None or have_all(existing, listed))
         and _same(_target(source, project, existing, existing.summary, {}), existing)
     ):
         # As many rows per metric as the record counts, and the rest agrees: the common
@@ -181,7 +170,7 @@ def _write(
             existed = existing is not None if existed is None else existed
             # Name the next part before reading the stored rows: rows that arrive in between
             # come from a part that already has that name, so the write below is refused.
-            part = _next_part(storage, project, source)
+            part = next_part(storage, project, source.run_id, source.start_time)
             stored = _stored_rows(store, project, source.run_id)
             new = _missing(rows, stored)
             try:
@@ -191,19 +180,21 @@ def _write(
                     stored = pa.concat_tables([stored, new])
                 if existing is None:
                     _write_environment(storage, project, source)
-                artifacts = _copy_artifacts(storage, project, source, existing, listed, scratch)
+                artifacts = copy_artifacts(
+                    storage, project, source.run_id, source.start_time, existing, listed, scratch
+                )
                 keys = stored["key"].combine_chunks()
                 summary = summarize(keys, stored["step"].to_numpy(), stored["value"].to_numpy())
                 target = _target(source, project, existing, summary, artifacts)
                 if existing is not None and _same(target, existing):
                     break
                 target.seq = (existing.seq if existing is not None else 0) + 1
-                file_id = _file_id(
-                    _millis(source.start_time) + target.seq, project, source.run_id, "records", target.seq
+                name = file_id(
+                    millis(source.start_time) + target.seq, project, source.run_id, "records", target.seq
                 )
                 record = record_table(target, _record_time(target, stored))
                 storage.write_bytes(
-                    layout.part_path(layout.RECORDS, project, source.run_id, file_id), table_to_bytes(record)
+                    layout.part_path(layout.RECORDS, project, source.run_id, name), table_to_bytes(record)
                 )
                 recorded = True
                 break
@@ -231,7 +222,7 @@ def _quick_unchanged(
         return False
     if source.metric_keys != set(existing.summary):
         return False
-    if listed is not None and not _have_all(existing, listed):
+    if listed is not None and not have_all(existing, listed):
         return False
     return _same(_target(source, project, existing, existing.summary, {}), existing)
 
@@ -322,29 +313,6 @@ def _row_keys(rows: pa.Table) -> zip[tuple[Any, ...]]:
     return zip(rows["key"].to_pylist(), rows["step"].to_pylist(), bits, micros)
 
 
-def _next_part(storage: Storage, project: str, source: SourceRun) -> str:
-    """The name of the next metric part: a function of the newest part present.
-
-    Two imports that see the same parts pick the same name, so only one of them writes it;
-    an import that saw fewer parts picks the name of a part that exists, and is refused.
-    The name's time sorts after every part there, so parts keep sorting in write order.
-    """
-    folder = layout.run_dir(layout.METRICS, project, source.run_id)
-    names = sorted(
-        posixpath.basename(f.path)[: -len(layout.PARQUET_SUFFIX)]
-        for f in storage.list_files(folder)
-        if layout.is_data_file(f.path)
-    )
-    millis = _millis(source.start_time)
-    if names:
-        try:
-            millis = max(millis, ULID.from_str(names[-1].upper()).milliseconds + 1)
-        except ValueError:  # a foreign name: the chain still follows from it
-            pass
-    file_id = _file_id(millis, project, source.run_id, "metrics", names[-1] if names else "")
-    return layout.part_path(layout.METRICS, project, source.run_id, file_id)
-
-
 def _write_environment(storage: Storage, project: str, source: SourceRun) -> None:
     row = {
         "format_version": FORMAT_VERSION,
@@ -353,52 +321,10 @@ def _write_environment(storage: Storage, project: str, source: SourceRun) -> Non
         **{k: v for k, v in source.environment.items() if v is not None},
     }
     table = pa.Table.from_pylist([row], schema=ENVIRONMENT_SCHEMA)
-    file_id = _file_id(_millis(source.start_time), project, source.run_id, "environment")
+    name = file_id(millis(source.start_time), project, source.run_id, "environment")
     try:
         storage.write_bytes(
-            layout.part_path(layout.ENVIRONMENT, project, source.run_id, file_id), table_to_bytes(table)
+            layout.part_path(layout.ENVIRONMENT, project, source.run_id, name), table_to_bytes(table)
         )
     except FileExistsError:
         pass  # written by an earlier (interrupted) or concurrent import of this run
-
-
-def _have_all(existing: RunState, listed: Sequence[SourceArtifact]) -> bool:
-    have = existing.artifacts
-    return all(a.name in have and have[a.name].size == a.size for a in listed)
-
-
-def _copy_artifacts(
-    storage: Storage,
-    project: str,
-    source: SourceRun,
-    existing: RunState | None,
-    listed: Sequence[SourceArtifact] | None,
-    scratch: str,
-) -> dict[str, Artifact]:
-    """Copy the source's artifacts that the record does not list yet; their manifest entries."""
-    have = existing.artifacts if existing is not None else {}
-    copied = {}
-    for item in listed or ():
-        if item.name in have and have[item.name].size == item.size:
-            continue
-        local = item.fetch(scratch)
-        digest = file_sha256(local)
-        file_id = _file_id(_millis(source.start_time), project, source.run_id, "artifacts", item.name, digest)
-        rel = layout.artifact_path(project, source.run_id, file_id, item.name)
-        try:
-            storage.put_file(rel, local)
-        except FileExistsError:
-            pass  # the same bytes under the same name, from an earlier or concurrent import
-        copied[item.name] = Artifact(item.name, rel, os.path.getsize(local), digest)
-    return copied
-
-
-def _file_id(millis: int, *seed: object) -> str:
-    """A ULID that is a function of ``seed``: the same file gets the same name in every import."""
-    digest = hashlib.sha256("\0".join(map(str, seed)).encode()).digest()[:10]
-    millis = min(max(millis, 0), 2**48 - 1)
-    return str(ULID.from_bytes(millis.to_bytes(6, "big") + digest)).lower()
-
-
-def _millis(seconds: float) -> int:
-    return math.floor(seconds * 1000)

@@ -33,7 +33,8 @@ import numpy as np
 import pyarrow as pa
 
 from tracklib import config, layout
-from tracklib.importers.common import ImportReport, SourceArtifact, SourceRun, metrics_table, write_run
+from tracklib.importers.artifacts import SourceArtifact
+from tracklib.importers.common import ImportReport, SourceRun, metrics_table, write_run
 from tracklib.schema import ParamValue, Status
 from tracklib.storage import Storage
 from tracklib.store import Store
