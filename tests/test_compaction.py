@@ -25,7 +25,10 @@ def _write(root, name: str, status: str = "finished", steps: int = STEPS, **kwar
     if status != "running":
         run.finish(status)
     else:
-        run._flush()  # noqa: SLF001 - visible now, still running
+        run._flush()  # noqa: SLF001 - a snapshot now, still running
+        deadline = time.monotonic() + 10
+        while not _parquet(root, f"records/project=p/run_id={run.id}") and time.monotonic() < deadline:
+            time.sleep(0.01)  # uploaded in the background
     return run.id
 
 

@@ -7,7 +7,9 @@ columns every ``interval`` seconds, or sooner when woken because the buffer grew
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from itertools import chain
@@ -42,29 +44,86 @@ def entries_to_table(run_id: str, batch: list[Entry]) -> pa.Table:
 
 
 class Flusher:
-    """Calls ``flush`` on its own thread every ``interval`` seconds and whenever woken."""
+    """Calls ``flush`` every ``interval`` seconds (the first time after ``first``, if sooner)
+    and whenever woken, on the process's one flushing thread.
 
-    def __init__(self, flush: Callable[[], None], interval: float, name: str) -> None:
+    One thread serves every run of the process: a sweep starting a run every few
+    milliseconds would otherwise spend a third of its time starting and joining threads.
+    """
+
+    def __init__(self, flush: Callable[[], None], interval: float, first: float | None = None) -> None:
         self._flush = flush
-        self._interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        self.interval = interval
+        self.due = time.monotonic() + (interval if first is None else min(first, interval))
+        self._busy = threading.Lock()  # held while flushing: stop() waits for a flush under way
+        self._stopped = False
+        _scheduler.add(self)
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            self._flush()
+        _scheduler.wake(self)
 
     def stop(self) -> None:
-        """Stop the thread; the caller does the final flush itself, on its own thread."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join()
+        """No flush after this returns; the caller does the final flush itself, on its own thread."""
+        _scheduler.remove(self)
+        with self._busy:
+            self._stopped = True
+
+    def run_once(self) -> None:
+        with self._busy:
+            if not self._stopped:
+                self._flush()
+
+
+class _Scheduler:
+    """The flushing thread, started with the first run, and the flushers it serves."""
+
+    def __init__(self) -> None:
+        self._flushers: set[Flusher] = set()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, flusher: Flusher) -> None:
+        with self._changed:
+            self._flushers.add(flusher)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="tracklib-flush", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def wake(self, flusher: Flusher) -> None:
+        with self._changed:
+            flusher.due = 0.0
+            self._changed.notify()
+
+    def remove(self, flusher: Flusher) -> None:
+        with self._changed:
+            self._flushers.discard(flusher)
+
+    def _loop(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                due = [f for f in self._flushers if f.due <= now]
+                if not due:
+                    nearest = min((f.due for f in self._flushers), default=now + 3600)
+                    self._changed.wait(nearest - now)
+                    continue
+                for flusher in due:
+                    flusher.due = now + flusher.interval
+            for flusher in due:
+                try:
+                    flusher.run_once()
+                except Exception:  # noqa: BLE001, S112 - a run's flush reports its own errors
+                    continue
+
+
+_scheduler = _Scheduler()
+
+
+def _after_fork_in_child() -> None:
+    """The child has no flushing thread; its runs get a scheduler of their own."""
+    global _scheduler
+    _scheduler = _Scheduler()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -10,6 +10,9 @@ DEFAULT_ROOT = "./tracking"
 
 FLUSH_INTERVAL_S = 5.0  # a metric part at most this often, unless the buffer fills up
 FLUSH_MAX_CALLS = 20_000  # ...and sooner once this many log() calls are waiting
+# A run's first "running" snapshot waits this long (or until finish): a dashboard shows the run
+# within a second, and a short run of a sweep writes one snapshot instead of two.
+FIRST_RECORD_AFTER_S = 1.0
 HEARTBEAT_INTERVAL_S = 60.0  # a running run re-writes its record at least this often
 STALE_AFTER_S = 600.0  # a "running" run silent for this long reads as "stale"
 UPLOAD_QUEUE_MAX_BYTES = 64 * 2**20  # beyond this, new parts go to the local spool

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib import config, environment, layout, lifecycle
+from tracklib import config, environment, indexer, layout, lifecycle
 from tracklib.buffer import Entry, Flusher, drain, entries_to_table
 from tracklib.errors import InvalidStepError, RunFinishedError
 from tracklib.ids import new_id
@@ -68,10 +68,12 @@ class Run:
         self._finish_timeout = finish_timeout
         self._lock = threading.Lock()  # guards _state and _dirty against the flusher thread
         self._dirty = True
-        self._last_record = 0.0
+        self._last_record_time = 0.0
+        self._last_record: tuple[str, pa.Table] | None = None  # path and table of the newest snapshot
         self._finished = False
         self.summary = Summary(self)
-        self._flush()  # the "running" record, so the run shows up at once
+        if state.seq:  # resumed: write the snapshot start._claim reserved now, so the session
+            self._flush()  # ends past it and the next resume can claim its own
         # git and package listing take ~0.1 s: done beside training, joined at finish
         self._environment = threading.Thread(
             target=self._write_environment,
@@ -81,7 +83,7 @@ class Run:
         )
         if capture:  # capture=False: no environment file at all, nothing to say in it
             self._environment.start()
-        self._flusher = Flusher(self._flush, flush_interval, f"tracklib-flush-{state.run_id}")
+        self._flusher = Flusher(self._flush, flush_interval, first=config.FIRST_RECORD_AFTER_S)
         lifecycle.track(self)
 
     # -- identity ---------------------------------------------------------------------
@@ -189,6 +191,7 @@ class Run:
             raise ValueError(f"a run finishes as finished, failed or killed, not {final}")
         self._finished = True
         self._flusher.stop()
+        self._uploader.defer_to_close()  # the final files: written by close, after the queue
         if self._environment.ident is not None:  # started (capture on)
             self._environment.join()
         with self._lock:
@@ -201,6 +204,8 @@ class Run:
         lifecycle.forget(self)
         if not spooled:
             self._tidy.finish()
+            if self._last_record is not None:
+                indexer.run_finished(self._storage, self.project, *self._last_record)
         if spooled:
             warnings.warn(
                 f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "
@@ -228,6 +233,7 @@ class Run:
     def _flush(self) -> None:
         """Turn buffered log calls into a metric part and, when due, a new record."""
         try:
+            files = []  # handed over together: the uploader does not compete for the GIL meanwhile
             batch = drain(self._entries)
             if batch:
                 table = entries_to_table(self.id, batch)
@@ -236,19 +242,23 @@ class Run:
                 )
                 rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
                 self._tidy.part_written(rel, table)
-                self._uploader.submit(rel, table_to_bytes(table))
+                files.append((rel, table_to_bytes(table)))
             now = time.time()
             with self._lock:
                 if batch:
                     self._state.summary = merge(self._state.summary, new)
-                if not (batch or self._dirty or now - self._last_record >= self._heartbeat_interval):
-                    return
-                self._state.seq += 1
-                record = record_table(self._state, now)
-                self._dirty = False
-                self._last_record = now
-            rel = layout.part_path(layout.RECORDS, self.project, self.id, new_id())
-            self._uploader.submit(rel, table_to_bytes(record))
+                due = batch or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                if due:
+                    self._state.seq += 1
+                    record = record_table(self._state, now)
+                    self._dirty = False
+                    self._last_record_time = now
+            if due:
+                rel = layout.part_path(layout.RECORDS, self.project, self.id, new_id())
+                files.append((rel, table_to_bytes(record)))
+                self._last_record = (rel, record)
+            for rel, data in files:
+                self._uploader.submit(rel, data)
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
 

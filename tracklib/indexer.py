@@ -1,0 +1,77 @@
+"""A process that finishes many runs folds their final records into index files as it goes.
+
+A sweep, an Optuna study or a grid search runs hundreds of short runs in one process, and
+each leaves one record file that every reader must list and parse: 1,000 runs cost a fresh
+reader a second before `tracklib compact` runs. So every ``INDEX_EVERY`` runs a process
+finished in a project, their final records (already in memory) become one index file, and
+then their record files are deleted, exactly as compaction does it (docs/FORMAT.md §8): the
+index is written first, so a reader always finds each run in one place or the other, and a
+resumed run's newer snapshots win by ``seq``. Best effort and on a thread of its own: a
+failure leaves the record files in place, where `tracklib compact` picks them up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import defaultdict
+
+import pyarrow as pa
+
+from tracklib import layout
+from tracklib.ids import new_id
+from tracklib.schema import REPLACES_KEY
+from tracklib.storage import Storage, table_to_bytes
+
+INDEX_EVERY = 100  # finished runs per index file; fewer would add files, not remove them
+
+_lock = threading.Lock()
+_pending: dict[tuple[str, str], list[tuple[str, pa.Table]]] = defaultdict(list)
+_writers: list[threading.Thread] = []
+
+
+def run_finished(storage: Storage, project: str, record_path: str, record: pa.Table) -> None:
+    """The final record of a run (``record_path``, one row) reached the store."""
+    with _lock:
+        batch = _pending[(storage.url, project)]
+        batch.append((record_path, record))
+        if len(batch) < INDEX_EVERY:
+            return
+        del _pending[(storage.url, project)]
+        writer = threading.Thread(
+            target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
+        )
+        _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
+    writer.start()
+
+
+def _forget_in_child() -> None:
+    """A forked child must not fold (and delete) its parent's runs a second time."""
+    global _lock
+    _lock = threading.Lock()
+    _pending.clear()
+    _writers.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def wait() -> None:
+    """Until the index files being written are written (for tests and benchmarks)."""
+    with _lock:
+        writers = list(_writers)
+    for writer in writers:
+        writer.join()
+
+
+def _fold(storage: Storage, project: str, batch: list[tuple[str, pa.Table]]) -> None:
+    try:
+        rows = pa.concat_tables([record for _, record in batch]).sort_by("run_id")
+        storage.write_bytes(
+            layout.index_path(project, new_id()),
+            table_to_bytes(rows, {REPLACES_KEY: json.dumps([]).encode()}),
+        )
+        storage.delete([path for path, _ in batch])  # only after the index that carries them
+    except Exception:  # noqa: BLE001, S110 - an optimisation; the records are still in place
+        pass
