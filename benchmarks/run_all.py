@@ -251,9 +251,9 @@ def _skipped(fig: dict) -> list[str]:
 
 # scale.py's --json: {"W3": {"local" | "s3": {figure: seconds, ...}}}; cold target per root.
 W3_FIGURES = [
-    ("cold", "cold open_store().runs(), s", {"local": 3.0, "s3": 10.0}),
+    ("cold", "cold open_store().runs(), s", {"local": 3.0, "s3": 10.0, "s3-history": 10.0}),
     ("warm_unchanged", "warm runs(), nothing new, s", {}),
-    ("refresh_after_10", "warm refresh after 10 new runs, s", {"local": 0.3, "s3": 0.3}),
+    ("refresh_after_10", "warm refresh after 10 new runs, s", {"local": 0.3, "s3": 0.3, "s3-history": 0.3}),
     ("leaderboard", "leaderboard (warm), s", {}),
     ("apptest_first", "Leaderboard page, first load (AppTest), s", {}),
     ("apptest_rerun", "Leaderboard page, rerun (AppTest), s", {}),
@@ -269,6 +269,11 @@ def w3_section(fig: dict | None) -> list[str]:
         if "runs" in r:
             lines.append(
                 f"{root} root: {r['runs']:,} runs ({r.get('build', 0):.0f} s to write), read in a fresh process."
+                + (
+                    " The uncompacted runs started an hour before (a store not compacted for an hour)."
+                    if root.endswith("-history")
+                    else ""
+                )
             )
         for key, label, limits in W3_FIGURES:
             if isinstance(r.get(key), (int, float)):

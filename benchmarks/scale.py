@@ -9,7 +9,11 @@ Then, in a fresh process per root: cold `open_store(...).runs(...)`, a warm refr
 Leaderboard page through Streamlit's AppTest (first load, then a rerun).
 Targets: cold <= 3 s local and <= 10 s on S3; warm refresh <= 0.3 s.
 
-    .venv/bin/python benchmarks/scale.py [--runs 100000] [--live 1000] [--roots local,s3] [--json F]
+The root "s3-history" is the S3 case once more with the 1,000 uncompacted runs started an
+hour earlier (a store nobody compacted for an hour): a refresh lists only run folders that
+can have changed, so its cost follows what is recent, not what the folder holds.
+
+    .venv/bin/python benchmarks/scale.py [--runs 100000] [--live 1000] [--roots local,s3,s3-history] [--json F]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from sweep import params  # the W2 sweep's 8 typed params
+from ulid import ULID
 
 from tracklib import layout
 from tracklib.ids import new_id
@@ -92,10 +97,13 @@ def compacted_index(runs: int) -> pa.Table:
     return pa.table(columns, schema=RECORD_SCHEMA).sort_by("run_id")
 
 
-def live_run_files(i: int) -> list[tuple[str, bytes]]:
+HISTORY_AGE_S = 3600.0
+
+
+def live_run_files(i: int, age_s: float = 0.0) -> list[tuple[str, bytes]]:
     """What a finished, not yet compacted run leaves: its final record and one metric part
     (at finish the writer deletes the session's earlier snapshots)."""
-    run_id = new_id()
+    run_id = str(ULID.from_timestamp(time.time() - age_s)).lower() if age_s else new_id()
     state = RunState(
         run_id=run_id, project=PROJECT, name=f"new-{i}", start_time=time.time(), params=params(i)
     )
@@ -119,13 +127,14 @@ def live_run_files(i: int) -> list[tuple[str, bytes]]:
     ]
 
 
-def build(storage: Storage, runs: int, live: int) -> float:
+def build(storage: Storage, runs: int, live: int, live_age_s: float = 0.0) -> float:
     started = time.perf_counter()
     storage.write_bytes(layout.index_path(PROJECT, new_id()), table_to_bytes(compacted_index(runs)))
     with ThreadPoolExecutor(16) as pool:
         list(
             pool.map(
-                lambda item: storage.write_bytes(*item), (f for i in range(live) for f in live_run_files(i))
+                lambda item: storage.write_bytes(*item),
+                (f for i in range(live) for f in live_run_files(i, live_age_s)),
             )
         )
     return time.perf_counter() - started
@@ -185,7 +194,8 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--live", type=int, default=1_000)
-    parser.add_argument("--roots", default="local,s3")
+    parser.add_argument("--roots", default="local,s3,s3-history")
+
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     figures = {}
@@ -204,7 +214,12 @@ def main() -> None:
                 url, options = "s3://bench/tracking", server.storage_options()
                 env = env | S3_CREDENTIALS
             try:
-                built = build(Storage(url, options), args.runs, args.live)
+                built = build(
+                    Storage(url, options),
+                    args.runs,
+                    args.live,
+                    HISTORY_AGE_S if kind.endswith("-history") else 0.0,
+                )
                 result = measure(url, options, env)
             finally:
                 if server is not None:

@@ -38,6 +38,7 @@ class FileCache:
         self._tables: dict[tuple[str, int, str], tuple[pa.Table, frozenset[str]] | None] = {}
         self._assembled: dict[str, tuple[tuple[FileInfo, ...], pa.Table]] = {}
         self._listed: dict[str, set[tuple[str, int, str]]] = {}  # prefix -> cache keys last listed
+        self._listings: dict[str, list[FileInfo]] = {}  # prefix -> its last listing
         self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -46,18 +47,24 @@ class FileCache:
         with self._lock:
             return len(self._tables)
 
-    def read_listed(self, prefixes: Sequence[str], schema: pa.Schema) -> list[Listed]:
+    def read_listed(
+        self, prefixes: Sequence[str], schema: pa.Schema, after: Mapping[str, str] | None = None
+    ) -> list[Listed]:
         """One table per prefix (and the files it came from), every file read once and cached.
 
         Prefixes are listed in the order given. Compaction writes its new file before it
         deletes the old ones, so when a listed file is gone by the time it is read, a new
         listing has its replacement: list again (twice at most) rather than miss rows.
+
+        ``after`` maps a prefix to a path the caller knows nothing before has changed since
+        the last listing: only what sorts after it is listed again (see ``_list``).
         """
         for _ in range(_RELISTS):
-            listings = [self._storage.list_files(prefix) for prefix in prefixes]
+            listings = [self._list(prefix, (after or {}).get(prefix)) for prefix in prefixes]
             tables, gone = self._read_tables([f for listing in listings for f in listing], schema)
             if not gone:
                 break
+            after = None  # a kept part of the last listing may be what vanished
         self._forget_unlisted(prefixes, listings)
         return [
             Listed(
@@ -67,6 +74,16 @@ class FileCache:
             for prefix, listing in zip(prefixes, listings)
         ]
 
+    def _list(self, prefix: str, after: str | None) -> list[FileInfo]:
+        """The files below ``prefix``: the last listing up to ``after`` plus a listing of what
+        sorts after it, where the store can list from a key; else a whole new listing."""
+        with self._lock:
+            last = self._listings.get(prefix)
+        newer = self._storage.list_files_after(prefix, after) if after is not None and last else None
+        if newer is None:
+            return self._storage.list_files(prefix)
+        return [f for f in last if f.path <= after] + newer
+
     def _forget_unlisted(self, prefixes: Sequence[str], listings: Sequence[Sequence[FileInfo]]) -> None:
         """Drop cached tables of files no longer listed (compacted away): memory follows the store."""
         with self._lock:
@@ -75,6 +92,7 @@ class FileCache:
                 for key in self._listed.get(prefix, set()) - now:
                     self._tables.pop(key, None)
                 self._listed[prefix] = now
+                self._listings[prefix] = list(listing)
 
     def _assemble(
         self, prefix: str, files: Sequence[FileInfo], tables: Mapping[str, pa.Table], schema: pa.Schema

@@ -199,6 +199,32 @@ class Storage:
         infos.sort(key=lambda item: item.path)
         return infos
 
+    def list_files_after(self, rel_prefix: str, after: str) -> list[FileInfo] | None:
+        """Files below ``rel_prefix`` whose paths sort after ``after``, or None where the store
+        cannot list from a key (then list everything).
+
+        On S3 this is one short ListObjectsV2 with StartAfter, whose cost follows what is new
+        rather than everything the folder ever held. Local folders list fast enough whole.
+        """
+        if not isinstance(self.fs, _s3_filesystem()):
+            return None
+        bucket, _, key_prefix = self.full_path(rel_prefix).rstrip("/").partition("/")
+        request = {
+            "Bucket": bucket,
+            "Prefix": f"{key_prefix}/",
+            "StartAfter": self.full_path(after).partition("/")[2],
+        }
+        strip = len(self.root) + 1 if self.root else 0
+        infos = []
+        while True:
+            page = self.fs.call_s3("list_objects_v2", **request)
+            for item in page.get("Contents", []):
+                path = f"{bucket}/{item['Key']}"
+                infos.append(FileInfo(path[strip:].lstrip("/"), int(item["Size"]), str(item["ETag"])))
+            if not page.get("IsTruncated"):
+                return sorted(infos, key=lambda info: info.path)
+            request["ContinuationToken"] = page["NextContinuationToken"]
+
     def list_dirs(self, rel_prefix: str) -> list[str]:
         """Names of the folders directly below ``rel_prefix``."""
         self._forget_listings(self.full_path(rel_prefix))
@@ -302,3 +328,9 @@ def _list_local(folder: str, rel: str) -> list[FileInfo]:
 def _write_file(path: str, data: bytes) -> None:
     with open(path, "wb") as handle:
         handle.write(data)
+
+
+def _s3_filesystem() -> type:
+    from s3fs import S3FileSystem  # imported on first use: writers on local roots never need it
+
+    return S3FileSystem

@@ -22,6 +22,7 @@ from tracklib import config, layout, query
 from tracklib.downsample import minmax_indices
 from tracklib.errors import RunNotFoundError
 from tracklib.filecache import FileCache, Listed, concat_tables
+from tracklib.listing import RecordListing
 from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
 from tracklib.storage import FileInfo, Storage
 
@@ -72,6 +73,7 @@ class Store:
         self._files = FileCache(storage)
         self._compacted: dict[str, tuple[tuple[FileInfo, ...], query.Compacted]] = {}
         self._merged: dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]] = {}
+        self._listings: dict[str, RecordListing] = {}  # project -> what its records/ refresh lists
         self._lock = threading.Lock()
 
     @property
@@ -105,10 +107,17 @@ class Store:
         snapshots it covers, so this order never misses a run.
         """
         layout.check_project(project)
+        prefixes = [layout.project_dir(layout.RECORDS, project), layout.project_dir(layout.INDEX, project)]
+        with self._lock:
+            plan = self._listings.setdefault(project, RecordListing(prefixes[0]))
+        after = plan.start()
         live, index = self._files.read_listed(
-            [layout.project_dir(layout.RECORDS, project), layout.project_dir(layout.INDEX, project)],
-            RECORD_SCHEMA,
+            prefixes, RECORD_SCHEMA, {prefixes[0]: after} if after else None
         )
+        if after is not None and plan.needs_full(index.files):  # compacted meanwhile: list it all
+            live, index = self._files.read_listed(prefixes, RECORD_SCHEMA)
+            after = None
+        plan.done(after is None, index.files, live, self.stale_after)
         return live, index
 
     def records(self, project: str) -> pa.Table:

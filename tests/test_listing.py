@@ -1,0 +1,108 @@
+"""A long-lived reader on S3 lists only the recent part of ``records/`` on refresh, and still
+sees every change: new runs, live snapshots of old running runs, compactions, and (at the next
+whole listing) a resumed old run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from ulid import ULID
+
+from tracklib import listing
+from tracklib.compact import compact_project
+from tracklib.storage import Storage
+
+
+def _old_id(hours: float) -> str:
+    return str(ULID.from_timestamp(time.time() - hours * 3600)).lower()
+
+
+def _finished(root, run_id: str | None = None, value: float = 1.0) -> str:
+    with root.init("p", run_id=run_id, capture=False) as run:
+        run.log({"acc": value})
+    return run.id
+
+
+class _KeysListed:
+    """Counts the keys S3 list calls return, and how many were partial (StartAfter)."""
+
+    def __init__(self, store) -> None:
+        self.keys = self.partial = 0
+        fs = store.storage.fs
+        original = fs.call_s3
+
+        def counting(method, *args, **kwargs):
+            out = original(method, *args, **kwargs)
+            if method == "list_objects_v2":
+                self.keys += len(out.get("Contents", []))
+                self.partial += "StartAfter" in kwargs
+            return out
+
+        fs.call_s3 = counting
+
+
+def test_a_refresh_lists_only_recent_run_folders_and_finds_the_new_runs(s3_root):
+    old = [_finished(s3_root, _old_id(2 + i / 10)) for i in range(12)]
+    store = s3_root.store()
+    assert sorted(store.runs("p")["run_id"]) == sorted(old)
+    listed = _KeysListed(store)
+    new = _finished(s3_root)
+    assert sorted(store.runs("p")["run_id"]) == sorted([*old, new])
+    assert listed.partial >= 1
+    assert listed.keys <= 2  # the new run's snapshot (and nothing of the 12 old ones)
+
+
+def test_an_old_run_still_running_keeps_showing_its_new_values(s3_root):
+    runner = s3_root.init("p", run_id=_old_id(3), capture=False, flush_interval=0.05)
+    try:
+        runner.log({"acc": 0.1})
+        store = s3_root.store()
+        deadline = time.monotonic() + 10
+        while "metrics.acc" not in (runs := store.runs("p")).columns and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _finished(s3_root)  # a newer run: the refresh is partial from here on
+        runner.log({"acc": 0.9})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            runs = store.runs("p").set_index("run_id")
+            if runs.loc[runner.id, "metrics.acc"] == 0.9:
+                break
+            time.sleep(0.05)
+        assert runs.loc[runner.id, "metrics.acc"] == 0.9
+    finally:
+        runner.finish()
+    assert store.runs("p").set_index("run_id").loc[runner.id, "status"] == "finished"
+
+
+def test_a_compaction_between_refreshes_loses_and_doubles_nothing(s3_root):
+    ids = [_finished(s3_root, _old_id(2 + i / 10), value=i) for i in range(6)]
+    store = s3_root.store()
+    store.runs("p")
+    ids.append(_finished(s3_root, value=6))
+    compact_project(Storage(s3_root.url, s3_root.storage_options), "p")
+    runs = store.runs("p")
+    assert sorted(runs["run_id"]) == sorted(ids)
+    assert sorted(runs["metrics.acc"]) == list(range(7))
+
+
+def test_a_resumed_old_run_shows_at_the_next_whole_listing(s3_root, monkeypatch):
+    old = _finished(s3_root, _old_id(5), value=1.0)
+    store = s3_root.store()
+    store.runs("p")
+    _finished(s3_root)
+    store.runs("p")
+    with s3_root.init("p", run_id=old, resume=True, capture=False) as run:
+        run.log({"acc": 2.0})
+    monkeypatch.setattr(listing, "FULL_EVERY_S", 0.0)
+    assert store.runs("p").set_index("run_id").loc[old, "metrics.acc"] == 2.0
+
+
+@pytest.mark.parametrize("kind", ["local", "memory"])
+def test_stores_that_cannot_list_from_a_key_list_everything(kind, request):
+    root = request.getfixturevalue(f"{kind}_root")
+    store = root.store()
+    first = _finished(root, _old_id(4))
+    store.runs("p")
+    second = _finished(root, _old_id(6))  # older id, written later: found all the same
+    assert sorted(store.runs("p")["run_id"]) == sorted([first, second])
