@@ -42,6 +42,19 @@ def test_import_pulls_in_no_dashboard_or_cloud_library():
     assert out.strip() == "[]"
 
 
+def test_writing_and_refreshing_a_local_store_loads_no_cloud_library(tmp_path):
+    code = (
+        "import sys, tracklib; root = sys.argv[1]; store = tracklib.open_store(root)\n"
+        "for _ in range(2):\n"
+        "    tracklib.init('p', root=root, capture=False).finish(); store.runs('p')\n"
+        "print(sorted(m for m in ('s3fs', 'gcsfs', 'botocore') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "store")], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"  # s3fs alone takes half a second to import
+
+
 def test_errors_subclass_the_builtins_callers_catch():
     assert issubclass(tracklib.InvalidValueError, TypeError)
     assert issubclass(tracklib.InvalidKeyError, ValueError)
