@@ -36,3 +36,19 @@ def test_best_per_group_keeps_each_groups_top_row_and_reranks():
     )
     best = query.best_per_group(board, "params.opt")
     assert best["name"].tolist() == ["a", "c"] and best["rank"].tolist() == [1, 2]
+
+
+def test_changing_a_returned_runs_table_does_not_change_the_next_one(local_root):
+    with local_root.init(params={"lr": 1}) as run:
+        run.log({"acc": 1.0})
+    store = local_root.store()
+    for _ in range(2):  # a fresh result, then the cached one
+        runs, summary = store.runs_and_summary("digits")
+        runs["added"] = 1
+        runs.loc[0, "params.lr"] = 99
+        runs["metrics.acc"] *= 5
+        summary["last"] = -1.0
+    runs, summary = store.runs_and_summary("digits")
+    assert "added" not in runs.columns
+    assert runs.loc[0, "params.lr"] == 1 and runs.loc[0, "metrics.acc"] == 1.0
+    assert summary["last"].tolist() == [1.0]
