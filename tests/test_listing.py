@@ -24,43 +24,51 @@ def _finished(root, run_id: str | None = None, value: float = 1.0) -> str:
     return run.id
 
 
-class _KeysListed:
-    """Counts the keys S3 list calls return, and how many were partial (StartAfter)."""
+class _Listings:
+    """Counts the store's whole and partial (StartAfter) listings and the files they return."""
 
     def __init__(self, store) -> None:
-        self.keys = self.partial = 0
-        fs = store.storage.fs
-        original = fs.call_s3
+        self.whole = self.partial = self.files = 0
+        storage = store.storage
+        whole, partial = storage.list_files, storage.list_files_after
 
-        def counting(method, *args, **kwargs):
-            out = original(method, *args, **kwargs)
-            if method == "list_objects_v2":
-                self.keys += len(out.get("Contents", []))
-                self.partial += "StartAfter" in kwargs
-            return out
+        def counted_whole(prefix):
+            found = whole(prefix)
+            if prefix.startswith("records/"):
+                self.whole += 1
+                self.files += len(found)
+            return found
 
-        fs.call_s3 = counting
+        def counted_partial(prefix, after):
+            found = partial(prefix, after)
+            self.partial += 1
+            self.files += len(found or [])
+            return found
+
+        storage.list_files, storage.list_files_after = counted_whole, counted_partial
 
 
 def test_a_refresh_lists_only_recent_run_folders_and_finds_the_new_runs(s3_root):
     old = [_finished(s3_root, _old_id(2 + i / 10)) for i in range(12)]
     store = s3_root.store()
     assert sorted(store.runs("p")["run_id"]) == sorted(old)
-    listed = _KeysListed(store)
+    listed = _Listings(store)
     new = _finished(s3_root)
     assert sorted(store.runs("p")["run_id"]) == sorted([*old, new])
-    assert listed.partial >= 1
-    assert listed.keys <= 2  # the new run's snapshot (and nothing of the 12 old ones)
+    assert (listed.whole, listed.partial) == (0, 1)
+    assert listed.files == 1  # the new run's snapshot, and nothing of the 12 old runs' folders
 
 
 def test_an_old_run_still_running_keeps_showing_its_new_values(s3_root):
     runner = s3_root.init("p", run_id=_old_id(3), capture=False, flush_interval=0.05)
     try:
         runner.log({"acc": 0.1})
-        store = s3_root.store()
         deadline = time.monotonic() + 10
-        while "metrics.acc" not in (runs := store.runs("p")).columns and time.monotonic() < deadline:
+        while "metrics.acc" not in s3_root.store().runs("p").columns and time.monotonic() < deadline:
             time.sleep(0.05)
+        store = s3_root.store()
+        store.runs("p")
+        listed = _Listings(store)
         _finished(s3_root)  # a newer run: the refresh is partial from here on
         runner.log({"acc": 0.9})
         deadline = time.monotonic() + 10
@@ -70,6 +78,7 @@ def test_an_old_run_still_running_keeps_showing_its_new_values(s3_root):
                 break
             time.sleep(0.05)
         assert runs.loc[runner.id, "metrics.acc"] == 0.9
+        assert listed.whole == 0 and listed.partial >= 1
     finally:
         runner.finish()
     assert store.runs("p").set_index("run_id").loc[runner.id, "status"] == "finished"
@@ -84,6 +93,7 @@ def test_a_compaction_between_refreshes_loses_and_doubles_nothing(s3_root):
     runs = store.runs("p")
     assert sorted(runs["run_id"]) == sorted(ids)
     assert sorted(runs["metrics.acc"]) == list(range(7))
+    assert store.records("p").num_rows == 7  # the deleted snapshots are not still listed
 
 
 def test_a_resumed_old_run_shows_at_the_next_whole_listing(s3_root, monkeypatch):
@@ -94,8 +104,12 @@ def test_a_resumed_old_run_shows_at_the_next_whole_listing(s3_root, monkeypatch)
     store.runs("p")
     with s3_root.init("p", run_id=old, resume=True, capture=False) as run:
         run.log({"acc": 2.0})
-    monkeypatch.setattr(listing, "FULL_EVERY_S", 0.0)
+    listed = _Listings(store)
+    store.runs("p")  # partial: the resumed run's folder is older than the window
+    assert (listed.whole, listed.partial) == (0, 1)
+    monkeypatch.setattr(listing, "FULL_EVERY_S", 0.0)  # as if a minute had passed
     assert store.runs("p").set_index("run_id").loc[old, "metrics.acc"] == 2.0
+    assert listed.whole == 1
 
 
 @pytest.mark.parametrize("kind", ["local", "memory"])

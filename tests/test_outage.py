@@ -146,3 +146,29 @@ def test_the_next_run_on_the_machine_uploads_what_an_earlier_one_spooled(flaky_s
         time.sleep(0.1)  # the leftover upload runs beside the new run
     assert first_status() == "finished"
     assert store.history("digits", run_ids=[first.id])["step"].tolist() == list(range(50))
+
+
+def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout(tmp_path, monkeypatch):
+    """A local root on a network mount (NFS, Lustre) that stops answering: the final files
+    of a run shorter than its first flush are written off the caller's thread."""
+    from tracklib.storage import Storage
+
+    released = __import__("threading").Event()
+    real_write = Storage.write_bytes
+
+    def stalled(self, rel, data):
+        released.wait(30)  # the mount answers again only when the test says so
+        return real_write(self, rel, data)
+
+    monkeypatch.setattr(Storage, "write_bytes", stalled)
+    root = str(tmp_path / "store")
+    run = tracklib.init("digits", root=root, capture=False, finish_timeout=0.5)
+    run.log({"loss": 1.0})
+    started = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match="tracklib sync"):
+        run.finish()
+    assert time.perf_counter() - started < 3.0
+    released.set()
+    monkeypatch.setattr(Storage, "write_bytes", real_write)
+    assert main(["sync", "--root", root]) == 0
+    assert tracklib.open_store(root).run("digits", run.id).status == "finished"

@@ -10,6 +10,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
+import tracklib
 from tracklib import indexer
 from tracklib.storage import Storage
 
@@ -89,8 +90,10 @@ def index_every_5(monkeypatch):
 
 
 def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5):
+    ids = _sweep(root, 3)
     reader = root.store()
-    ids = _sweep(root, 7)
+    assert len(reader.runs("sweep")) == 3  # read from their record files
+    ids += _sweep(root, 4, first=3)
     indexer.wait()
     assert len(_files(root, "index/project=sweep")) == 1
     left = {path.split("run_id=")[1].split("/")[0] for path in _files(root, "records/project=sweep")}
@@ -114,3 +117,22 @@ def test_an_indexed_run_resumes_where_it_stopped(root, index_every_5):
     history = root.store().history("sweep", run_ids=[ids[2]], keys=["acc"])
     assert history["step"].tolist() == list(range(11)) and history["value"].iloc[-1] == 100.0
     assert len(root.store().runs("sweep")) == 5
+
+
+def test_runs_of_two_stores_behind_one_relative_root_are_never_indexed_together(
+    tmp_path, monkeypatch, index_every_5
+):
+    ids = {}
+    for job, runs in (("job-a", 3), ("job-b", 2)):  # Hydra-style: each job in its own folder
+        (tmp_path / job).mkdir()
+        monkeypatch.chdir(tmp_path / job)
+        ids[job] = []
+        for _ in range(runs):
+            with tracklib.init("sweep", root="./store", capture=False) as run:
+                run.log({"acc": 1.0})
+            ids[job].append(run.id)
+    indexer.wait()
+    for job in ids:
+        store = tracklib.open_store(str(tmp_path / job / "store"))
+        assert sorted(store.runs("sweep")["run_id"]) == sorted(ids[job])
+        assert not list((tmp_path / job / "store").glob("index/**/*.parquet"))

@@ -68,6 +68,11 @@ class Flusher:
         with self._busy:
             self._stopped = True
 
+    def forked(self) -> None:
+        """In a forked child: never flush again, and stop() must not wait on the parent."""
+        self._busy = threading.Lock()
+        self._stopped = True
+
     def run_once(self) -> None:
         with self._busy:
             if not self._stopped:
@@ -89,6 +94,9 @@ class _Scheduler:
                 self._thread = threading.Thread(target=self._loop, name="tracklib-flush", daemon=True)
                 self._thread.start()
             self._changed.notify()
+
+    def flushers(self) -> list[Flusher]:
+        return list(self._flushers)  # no lock: called in a forked child, single-threaded
 
     def wake(self, flusher: Flusher) -> None:
         with self._changed:
@@ -121,8 +129,11 @@ _scheduler = _Scheduler()
 
 
 def _after_fork_in_child() -> None:
-    """The child has no flushing thread; its runs get a scheduler of their own."""
+    """The child has no flushing thread: its own runs get a scheduler of their own, and the
+    parent's flushers stop (a lock a parent's flush held at the fork would never be freed)."""
     global _scheduler
+    for flusher in _scheduler.flushers():
+        flusher.forked()
     _scheduler = _Scheduler()
 
 

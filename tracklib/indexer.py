@@ -32,18 +32,33 @@ _writers: list[threading.Thread] = []
 
 
 def run_finished(storage: Storage, project: str, record_path: str, record: pa.Table) -> None:
-    """The final record of a run (``record_path``, one row) reached the store."""
-    with _lock:
-        batch = _pending[(storage.url, project)]
-        batch.append((record_path, record))
-        if len(batch) < INDEX_EVERY:
-            return
-        del _pending[(storage.url, project)]
-        writer = threading.Thread(
-            target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
-        )
-        _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
-    writer.start()
+    """The final record of a run (``record_path``, one row) reached the store. Never raises."""
+    try:
+        key = (_store_key(storage), project)
+        with _lock:
+            batch = _pending[key]
+            batch.append((record_path, record))
+            if len(batch) < INDEX_EVERY:
+                return
+            del _pending[key]
+            writer = threading.Thread(
+                target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
+            )
+            _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
+        writer.start()
+    except Exception:  # noqa: BLE001, S110 - no thread at exit, say: the records stay where they are
+        pass
+
+
+def _store_key(storage: Storage) -> tuple[str, str, str]:
+    """One store, whatever URL named it: a relative root after a chdir, or one bucket name
+    behind two endpoints, are different stores and must never share an index file."""
+    fs = storage.fs
+    return (
+        f"{type(fs).__module__}.{type(fs).__qualname__}",
+        repr(sorted(fs.storage_options.items())),
+        storage.root,
+    )
 
 
 def _forget_in_child() -> None:

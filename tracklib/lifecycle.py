@@ -57,10 +57,21 @@ def _install() -> None:
 
 def _finish_at_exit() -> None:
     for run in list(_live_runs):
-        if _uncaught:
-            run.finish(Status.FAILED, _uncaught[-1])
-        else:
-            run.finish(Status.FINISHED)
+        try:  # each run on its own: one failing must not leave the others open
+            if _uncaught:
+                run.finish(Status.FAILED, _uncaught[-1])
+            else:
+                run.finish(Status.FINISHED)
+        except Exception as exc:  # noqa: BLE001 - exiting anyway; say what was not finished
+            print(f"tracklib: could not finish run {run.id} at exit: {exc!r}", file=sys.stderr)
+
+
+def _forget_in_child() -> None:
+    """A forked child (a DataLoader worker) must not finish its parent's runs when it exits."""
+    _live_runs.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -6,8 +6,8 @@ three kinds of run folder can have gained files since the last listing: runs sta
 (their ids sort after the id-time of that listing, less a window for a first snapshot that
 waits a second, slow uploads and clock skew), runs still running (their next snapshot), and
 resumed runs. So a refresh lists from the older of "last listing minus the window" and
-the oldest listed run folder not known to be over (running and not stale, or with no
-readable snapshot yet), with S3's StartAfter. What that misses - a resumed old run, an
+the oldest listed run folder whose snapshots do not say it is over (running and not stale,
+or unreadable), with S3's StartAfter. What that misses - a resumed old run, an
 upload that waited in a spool for longer than the window, a custom run id that sorts before
 ULIDs - a whole listing finds: every ``FULL_EVERY_S``, and whenever the index changed (a
 compaction deleted snapshots, which only a whole listing notices).
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ulid import ULID
 
-from tracklib import query
+from tracklib import layout, query
 from tracklib.filecache import Listed
 from tracklib.storage import FileInfo
 
@@ -44,37 +44,46 @@ class RecordListing:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._last: _Last | None = None
-        self._started = 0.0
 
-    def start(self) -> str | None:
-        """Where this refresh may start listing (a path to list after), or None: list it all."""
-        self._started = time.time()
+    def start(self) -> tuple[float, str | None]:
+        """When this refresh started, and where it may start listing (a path to list after),
+        or None: list it all."""
+        started = time.time()
         last = self._last
         if last is None or time.monotonic() - last.full_at > FULL_EVERY_S:
-            return None
+            return started, None
         since = str(ULID.from_timestamp(max(last.listed_at - WINDOW_S, 0.0))).lower()[:10]
         if last.oldest_running is not None:
             since = min(since, last.oldest_running)
-        return f"{self.prefix}/run_id={since}"
+        return started, f"{self.prefix}/run_id={since}"
 
     def needs_full(self, index_files: tuple[FileInfo, ...]) -> bool:
         """After a partial listing: has the index changed since the last whole one?"""
         return self._last is None or index_files != self._last.index_files
 
-    def done(self, full: bool, index_files: tuple[FileInfo, ...], live: Listed, stale_after: float) -> None:
-        """Remember this listing; ``live`` is the project's uncompacted snapshots and their files."""
-        oldest = _oldest_open(live, self._started - stale_after)
+    def done(
+        self, started: float, full: bool, index_files: tuple[FileInfo, ...], live: Listed, stale_after: float
+    ) -> None:
+        """Remember the listing that ``start`` began; ``live`` is the project's uncompacted
+        snapshots and their files. (Replaced whole: concurrent refreshes of one Store - the
+        dashboard's sessions - at worst list a few seconds more or less.)"""
+        oldest = _oldest_open(live, started - stale_after)
         last = self._last
         if full or last is None:
-            self._last = _Last(time.monotonic(), index_files, self._started, oldest)
+            self._last = _Last(time.monotonic(), index_files, started, oldest)
         else:
-            self._last = _Last(last.full_at, last.index_files, self._started, oldest)
+            self._last = _Last(last.full_at, last.index_files, started, oldest)
 
 
 def _oldest_open(live: Listed, alive_since: float) -> str | None:
-    """The smallest run id among listed run folders not known to be over: running and not
-    stale, or without a readable snapshot yet (a run starting, a snapshot being replaced)."""
-    listed = {f.path.split("/run_id=", 1)[1].split("/", 1)[0] for f in live.files if "/run_id=" in f.path}
+    """The smallest run id among listed run folders with snapshots not known to be over:
+    running and not stale, or unreadable (being replaced). Folders holding only markers (a
+    compacted run's claims) are left out: they would hold the listing back for good."""
+    listed = {
+        f.path.split("/run_id=", 1)[1].split("/", 1)[0]
+        for f in live.files
+        if "/run_id=" in f.path and layout.is_data_file(f.path)
+    }
     newest = query.newest_records(live.table)
     alive = pc.and_(
         pc.equal(newest["status"], "running"),

@@ -47,7 +47,12 @@ class Run:
         heartbeat_interval: float,
         finish_timeout: float,
         redact: environment.Redactor | None = None,
+        at_once: bool = False,
     ) -> None:
+        """``at_once``: write the first snapshot now rather than a second later. start.init
+        asks it for a resumed run (its claim reserved that seq: the session must end past it,
+        so the next resume can claim its own) and for a chosen id (so a crash in the first
+        second leaves a run to resume, not just a claim marker)."""
         self._storage = storage
         self._state = state
         self._redact = redact or environment.Redactor(os.environ)
@@ -72,8 +77,8 @@ class Run:
         self._last_record: tuple[str, pa.Table] | None = None  # path and table of the newest snapshot
         self._finished = False
         self.summary = Summary(self)
-        if state.seq:  # resumed: write the snapshot start._claim reserved now, so the session
-            self._flush()  # ends past it and the next resume can claim its own
+        if at_once:
+            self._flush()
         # git and package listing take ~0.1 s: done beside training, joined at finish
         self._environment = threading.Thread(
             target=self._write_environment,
@@ -233,32 +238,35 @@ class Run:
     def _flush(self) -> None:
         """Turn buffered log calls into a metric part and, when due, a new record."""
         try:
-            files = []  # handed over together: the uploader does not compete for the GIL meanwhile
-            batch = drain(self._entries)
-            if batch:
-                table = entries_to_table(self.id, batch)
-                new = summarize(
-                    table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
-                )
-                rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
-                self._tidy.part_written(rel, table)
-                files.append((rel, table_to_bytes(table)))
-            now = time.time()
-            with self._lock:
+            files: list[tuple[str, bytes]] = []  # handed over together, below: the uploader
+            try:  # does not compete for the GIL meanwhile, and a part built is never dropped
+                batch = drain(self._entries)
                 if batch:
-                    self._state.summary = merge(self._state.summary, new)
-                due = batch or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                    table = entries_to_table(self.id, batch)
+                    new = summarize(
+                        table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
+                    )
+                    rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
+                    self._tidy.part_written(rel, table)
+                    files.append((rel, table_to_bytes(table)))
+                now = time.time()
+                with self._lock:
+                    if batch:
+                        self._state.summary = merge(self._state.summary, new)
+                    due = batch or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                    if due:
+                        self._state.seq += 1
+                        record = record_table(self._state, now)
+                        self._dirty = False
+                        self._last_record_time = now
                 if due:
-                    self._state.seq += 1
-                    record = record_table(self._state, now)
-                    self._dirty = False
-                    self._last_record_time = now
+                    snapshot = (layout.part_path(layout.RECORDS, self.project, self.id, new_id()), record)
+                    files.append((snapshot[0], table_to_bytes(record)))
+            finally:
+                for rel, data in files:
+                    self._uploader.submit(rel, data)
             if due:
-                rel = layout.part_path(layout.RECORDS, self.project, self.id, new_id())
-                files.append((rel, table_to_bytes(record)))
-                self._last_record = (rel, record)
-            for rel, data in files:
-                self._uploader.submit(rel, data)
+                self._last_record = snapshot  # handed over: the indexer may fold it once it lands
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
 

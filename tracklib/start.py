@@ -103,6 +103,7 @@ def init(
         heartbeat_interval=heartbeat_interval,
         finish_timeout=finish_timeout,
         redact=redact,
+        at_once=resume or run_id is not None,
     )
 
 

@@ -110,14 +110,14 @@ class Store:
         prefixes = [layout.project_dir(layout.RECORDS, project), layout.project_dir(layout.INDEX, project)]
         with self._lock:
             plan = self._listings.setdefault(project, RecordListing(prefixes[0]))
-        after = plan.start()
+        started, after = plan.start()
         live, index = self._files.read_listed(
             prefixes, RECORD_SCHEMA, {prefixes[0]: after} if after else None
         )
         if after is not None and plan.needs_full(index.files):  # compacted meanwhile: list it all
             live, index = self._files.read_listed(prefixes, RECORD_SCHEMA)
             after = None
-        plan.done(after is None, index.files, live, self.stale_after)
+        plan.done(started, after is None, index.files, live, self.stale_after)
         return live, index
 
     def records(self, project: str) -> pa.Table:

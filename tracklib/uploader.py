@@ -5,15 +5,18 @@ local spool beyond it (memory stays bounded however long the store is away). Fai
 uploads are retried with exponential backoff; at ``close`` whatever did not make it in
 time is spooled, never dropped.
 
-The thread starts with the first file. A run that ends before its first flush hands over
-nothing until ``finish``; on a local root ``close`` then writes its files itself, because
-starting a thread and handing the GIL to it and back costs more than the writes (a sweep of
-short runs is a third faster).
+On a local root the thread starts with the first file. A run that ends before its first
+flush hands over nothing until ``finish``, and ``close`` then sends its files on a thread
+shared by all runs of the process: starting and joining a thread per run cost more than
+the writes (a sweep of short runs is a third faster), and a shared thread, unlike the
+caller's, can still be given up on when a network mount hangs.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
 from collections import deque
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 10.0
 CLOSE_GRACE_S = 0.5
+SHARED_SENDERS = 4  # more than one: a write hung on a dead mount must not hold up other runs
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Uploader:
         self.uploaded = 0
         self.failures = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        if not storage.is_local:
+            self._thread.start()  # at once: at interpreter exit no thread may start any more
 
     def defer_to_close(self) -> None:
         """From now on only queue files: ``close`` sends them (itself, on a local root)."""
@@ -98,13 +104,11 @@ class Uploader:
         with self._lock:
             self._closing = True
             self._deadline = time.monotonic() + timeout
-            if self._thread.ident is None and self._queue and not self._storage.is_local:
-                self._thread.start()  # a remote store may hang: only a thread can be given up on
             self._ready.notify()
-        if self._thread.ident is None:
-            self._loop()  # local root: nothing was handed over before, write here
-        else:
+        if self._thread.ident is not None:
             self._thread.join(timeout + CLOSE_GRACE_S)
+        elif self._queue:
+            _send_on_shared_thread(self._loop, timeout + CLOSE_GRACE_S)
         with self._lock:
             self._abandoned = True
             left = list(self._queue)
@@ -114,7 +118,7 @@ class Uploader:
                 self._spool.save(upload.rel, upload.data)
         return len(left)
 
-    def _start_if_idle(self) -> None:
+    def _start_if_idle(self) -> None:  # local roots only: remote ones started at once
         if self._thread.ident is None and not self._deferred and not self._closing:
             self._thread.start()
 
@@ -162,3 +166,61 @@ class Uploader:
             self._storage.write_bytes(upload.rel, upload.data or b"")
         except FileExistsError:
             pass  # names are unique: an earlier, timed-out attempt had landed
+
+
+class _Senders:
+    """A few daemon threads, started on first use, that run uploader loops handed to them.
+
+    Daemon threads (ThreadPoolExecutor's are not): a write hung on a dead mount must not
+    keep the interpreter from exiting, as it would if exit waited to join them.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0  # threads running a loop (one may hang on a dead mount)
+        self._lock = threading.Lock()
+
+    def run(self, loop: Callable[[], None], wait: float) -> None:
+        """Run ``loop`` on a sender, waiting ``wait`` seconds at most; on the caller's thread
+        at interpreter exit, when no thread can start."""
+        done = threading.Event()
+        with self._lock:
+            idle = len(self._threads) - self._busy - self._tasks.qsize()
+            if idle <= 0 and len(self._threads) < SHARED_SENDERS:
+                thread = threading.Thread(target=self._work, name="tracklib-send", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:
+                    loop()
+                    return
+                self._threads.append(thread)
+            self._tasks.put((loop, done))
+        done.wait(wait)
+
+    def _work(self) -> None:
+        while True:
+            loop, done = self._tasks.get()
+            with self._lock:
+                self._busy += 1
+            try:
+                loop()
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                done.set()
+
+
+_senders = _Senders()
+
+
+def _send_on_shared_thread(loop: Callable[[], None], wait: float) -> None:
+    _senders.run(loop, wait)
+
+
+def _forget_in_child() -> None:
+    global _senders
+    _senders = _Senders()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
