@@ -120,3 +120,17 @@ def test_stores_that_cannot_list_from_a_key_list_everything(kind, request):
     store.runs("p")
     second = _finished(root, _old_id(6))  # older id, written later: found all the same
     assert sorted(store.runs("p")["run_id"]) == sorted([first, second])
+
+
+def test_a_refresh_asked_for_lists_everything_and_finds_a_resumed_old_run(s3_root):
+    old = _finished(s3_root, _old_id(5), value=1.0)
+    store = s3_root.store()
+    store.runs("p")
+    _finished(s3_root)
+    store.runs("p")
+    with s3_root.init("p", run_id=old, resume=True, capture=False) as run:
+        run.log({"acc": 2.0})
+    listed = _Listings(store)
+    store.list_everything_next()  # the dashboard's Refresh button
+    assert store.runs("p").set_index("run_id").loc[old, "metrics.acc"] == 2.0
+    assert (listed.whole, listed.partial) == (1, 0)

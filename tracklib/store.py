@@ -95,6 +95,12 @@ class Store:
         }
         return sorted(found)
 
+    def list_everything_next(self) -> None:
+        """Make the next refresh of every project list its records whole, not only the
+        recent run folders (tracklib/listing.py): what a user's Refresh click asks for."""
+        with self._lock:
+            self._listings.clear()
+
     @property
     def skipped_files(self) -> dict[str, str]:
         """Files this store could not use so far (path -> why), for a notice in the dashboard."""

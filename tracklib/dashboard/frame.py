@@ -43,13 +43,13 @@ def render_frame() -> Context | None:
     projects = data.load_projects(root, token)
     if not projects:
         widgets.first_run_message(roots[root])
-        _refresh_controls(None)
+        _refresh_controls(root, None)
         return None
     widgets.notice_unknown("project", projects, "There is no project")
     project = st.sidebar.selectbox("Project", projects, key="project", bind="query-params")
     with st.spinner(f"Loading runs of {project}…"):
         loaded = data.load_project(root, project, token)
-    _refresh_controls(loaded)
+    _refresh_controls(root, loaded)
     if loaded.skipped:
         with st.expander(
             f"{len(loaded.skipped)} file(s) in this project could not be read and were skipped",
@@ -61,9 +61,10 @@ def render_frame() -> Context | None:
     return Context(root, roots[root], project, loaded, token)
 
 
-def _refresh_controls(loaded: Loaded | None) -> None:
+def _refresh_controls(root: str, loaded: Loaded | None) -> None:
     sidebar = st.sidebar
     if sidebar.button("Refresh", icon=":material/refresh:"):
+        data.store_for(root).list_everything_next()  # a click finds even a resumed old run
         _bump()
         st.rerun()
     if loaded is not None:
