@@ -161,6 +161,7 @@ def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout
         return real_write(self, rel, data)
 
     monkeypatch.setattr(Storage, "write_bytes", stalled)
+    monkeypatch.setattr(Storage, "on_local_disk", False)  # as /proc/self/mounts says of NFS
     root = str(tmp_path / "store")
     run = tracklib.init("digits", root=root, capture=False, finish_timeout=0.5)
     run.log({"loss": 1.0})
@@ -172,3 +173,14 @@ def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout
     monkeypatch.setattr(Storage, "write_bytes", real_write)
     assert main(["sync", "--root", root]) == 0
     assert tracklib.open_store(root).run("digits", run.id).status == "finished"
+
+
+def test_only_roots_on_a_disk_of_this_machine_count_as_local_disks(tmp_path):
+    from tracklib.storage import Storage, filesystem_type
+
+    mounts = "/dev/sda1 / ext4 rw 0 0\nserver:/export /mnt/team\\040data nfs4 rw 0 0\nsshfs#h: /mnt/h fuse.sshfs rw 0 0\n"
+    assert filesystem_type("/mnt/team data/runs", mounts) == "nfs4"
+    assert filesystem_type("/mnt/teamdata/runs", mounts) == "ext4"
+    assert filesystem_type("/mnt/h/x", mounts) == "fuse.sshfs"
+    assert Storage(str(tmp_path)).on_local_disk  # this machine's temp folder
+    assert not Storage("memory://x").on_local_disk

@@ -38,7 +38,7 @@ def entries_to_table(run_id: str, batch: list[Entry]) -> pa.Table:
     )
     micros = pa.array((times * 1e6).astype(np.int64), pa.int64()).cast(TIMESTAMP)
     return pa.table(
-        [pa.array(np.full(len(keys), run_id, dtype=object), pa.string()), keys, steps, values, micros],
+        [pa.repeat(pa.scalar(run_id, pa.string()), len(keys)), keys, steps, values, micros],
         schema=METRICS_SCHEMA,
     )
 

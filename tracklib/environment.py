@@ -30,12 +30,18 @@ _SECRET_FLAG = re.compile(r"^(--?[\w.-]*(key|token|secret|password|passwd|creden
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]{0,31}://)[^/@\s]{0,512}@", re.I)
 
 
+@functools.lru_cache(maxsize=16)
+def _secret_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The variable names that look secret (a sweep starts a run every few ms: match once)."""
+    return tuple(name for name in names if _SECRET_NAME.search(name))
+
+
 class Redactor:
     """Masks known secret values and URL credentials in captured text."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._secrets = sorted(
-            {value for name, value in environ.items() if _SECRET_NAME.search(name) and len(value) >= 6},
+            {value for name in _secret_names(tuple(environ)) if len(value := environ[name]) >= 6},
             key=len,
             reverse=True,
         )

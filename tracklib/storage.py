@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -45,6 +46,32 @@ class FileInfo(NamedTuple):
     path: str
     size: int
     version: str  # mtime or ETag: together with size, the cache key of its contents
+
+
+# Filesystems of disks (and memory) of this machine. Anything else - nfs, cifs, fuse.*, lustre,
+# ceph, 9p, gpfs - may be a network mount that hangs when its server does.
+LOCAL_DISK_FILESYSTEMS = frozenset(
+    "ext2 ext3 ext4 xfs btrfs bcachefs zfs f2fs jfs reiserfs tmpfs ramfs overlay vfat exfat ntfs3 apfs".split()
+)
+
+
+_ON_LOCAL_DISK: dict[str, bool] = {}
+
+
+def filesystem_type(path: str, mounts: str) -> str | None:
+    """The type of the filesystem holding ``path``, from the text of /proc/self/mounts: the
+    entry with the longest mount point that contains it (the last one, if mounted twice)."""
+    target = os.path.realpath(path)
+    best, kind = -1, None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= best:
+            best, kind = len(point), fields[2]
+    return kind
 
 
 SMALL_FILE_ROWS = 1_000
@@ -98,6 +125,21 @@ class Storage:
 
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
+
+    @functools.cached_property
+    def on_local_disk(self) -> bool:
+        """A local root on a disk of this machine, where a write cannot hang for long; not on a
+        network mount (NFS, SMB, FUSE, Lustre, ...), whose writes can, nor where unknown."""
+        if not self.is_local:
+            return False
+        if self.root not in _ON_LOCAL_DISK:  # once per root and process: mounts rarely change
+            try:
+                with open("/proc/self/mounts") as mounts:
+                    kind = filesystem_type(self.root, mounts.read())
+            except OSError:  # not Linux: assume the worst
+                kind = None
+            _ON_LOCAL_DISK[self.root] = kind in LOCAL_DISK_FILESYSTEMS
+        return _ON_LOCAL_DISK[self.root]
 
     def full_path(self, rel: str) -> str:
         return posixpath.join(self.root, rel) if self.root else rel

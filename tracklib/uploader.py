@@ -6,10 +6,11 @@ uploads are retried with exponential backoff; at ``close`` whatever did not make
 time is spooled, never dropped.
 
 On a local root the thread starts with the first file. A run that ends before its first
-flush hands over nothing until ``finish``, and ``close`` then sends its files on a thread
-shared by all runs of the process: starting and joining a thread per run cost more than
-the writes (a sweep of short runs is a third faster), and a shared thread, unlike the
-caller's, can still be given up on when a network mount hangs.
+flush hands over nothing until ``finish``, and ``close`` then writes its files itself on a
+local disk, or on a network mount hands them to a thread shared by all runs of the process
+(which, unlike the caller's, can be given up on when the mount hangs): starting, joining
+and handing over to a thread per run cost more than the writes (a sweep of short runs is
+twice as fast).
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ class Uploader:
             self._ready.notify()
         if self._thread.ident is not None:
             self._thread.join(timeout + CLOSE_GRACE_S)
-        elif self._queue:
+        elif self._queue and self._storage.on_local_disk:
+            self._loop()  # a local disk does not hang: write here, no hand-over at all
+        elif self._queue:  # a network mount may hang: only another thread can be given up on
             _send_on_shared_thread(self._loop, timeout + CLOSE_GRACE_S)
         with self._lock:
             self._abandoned = True
