@@ -227,12 +227,16 @@ def w2_section(fig: dict) -> list[str]:
         ]
     lines = [
         f"tracklib: {fig['runs']:,} runs × 8 typed params × 3 metrics × {fig['steps']} steps, written in one"
-        f" process ({num(ours['write_s'])} s); reads in a fresh process, warm figures median of {fig['repeats']}."
+        f" process ({num(ours['write_s'])} s, median of {_each(ours)}); reads in a fresh process, warm figures"
+        f" median of {fig['repeats']}."
     ]
     if fig["peers"]:
         n = next(iter(fig["peers"].values()))["runs"]
         lines.append(
-            f"Peers write {n:,} runs the same way (per-step `log_metrics` / `run.log`); compared per run."
+            f"Peers write {n:,} runs the same way (per-step `log_metrics` / `run.log`), median of as many"
+            " sweeps; compared per run. "
+            + "; ".join(f"{fig['labels'][name]}: {_each(p)}" for name, p in fig["peers"].items())
+            + "."
         )
     if read:
         lines.append(
@@ -243,6 +247,12 @@ def w2_section(fig: dict) -> list[str]:
     if "wandb_offline" in fig["peers"]:
         lines.append("W&B offline has no local query API: write time only.")
     return lines + [""] + table(rows) + _skipped(fig)
+
+
+def _each(figures: dict) -> str:
+    """The seconds of each sweep written, as '3 sweeps: 2.4, 2.5, 2.3 s' (older JSON: one)."""
+    each = figures.get("write_s_each") or [figures["write_s"]]
+    return f"{len(each)} sweep(s): {', '.join(num(x) for x in each)} s"
 
 
 def _skipped(fig: dict) -> list[str]:
