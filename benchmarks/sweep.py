@@ -13,7 +13,7 @@ search_runs and get_metric_history read as many runs as tracklib's leaderboard. 
 has no local query API: write time only. Without mlflow/wandb (the test venv) peers are skipped.
 
     .venv/bin/python benchmarks/sweep.py [--runs 1000] [--repeats 5] [--peer-runs 100] [--write-repeats 3]
-        [--peers mlflow_sqlite,mlflow_file,wandb_offline | none] [--root DIR] [--json PATH]
+        [--peers mlflow_sqlite,mlflow_file,wandb_offline | none] [--root EMPTY_DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -121,19 +121,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-runs", type=int, default=100)
     parser.add_argument(
-        "--write-repeats", type=int, default=3, help="sweeps written per tool; the median counts"
+        "--write-repeats",
+        type=int,
+        default=3,
+        choices=range(1, 11),
+        metavar="1..10",
+        help="sweeps written per tool; the median counts",
     )
     peers.add_arguments(parser)
     args = parser.parse_args()
     names = peers.chosen(args)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TRACKLIB_SPOOL", os.path.join(tmp, "spool"))
-        root = args.root or os.path.join(tmp, "store")
-        each = [
-            write_sweep(root if i == 0 else os.path.join(tmp, f"store-{i}"), args.runs)
-            for i in range(args.write_repeats)
-        ]
-        written = statistics.median(each)  # reads below use the first sweep's root
+        roots = [os.path.join(args.root or tmp, f"sweep-{i}") for i in range(args.write_repeats)]
+        if any(os.path.exists(r) for r in roots):
+            parser.error(f"{args.root} already holds sweep-* folders: give an empty --root")
+        each = [write_sweep(r, args.runs) for r in roots]  # a fresh root each, on one filesystem
+        written = statistics.median(each)
+        root = roots[0]  # the reads below use the first sweep
         out = subprocess.run(
             [sys.executable, "-c", READ, root, str(args.repeats)], capture_output=True, text=True, check=True
         ).stdout

@@ -184,3 +184,40 @@ def test_only_roots_on_a_disk_of_this_machine_count_as_local_disks(tmp_path):
     assert filesystem_type("/mnt/h/x", mounts) == "fuse.sshfs"
     assert Storage(str(tmp_path)).on_local_disk  # this machine's temp folder
     assert not Storage("memory://x").on_local_disk
+
+
+def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatch):
+    """Whether a local root is on a disk or a network mount is found out at init, while the
+    mount answers: at finish, on a mount that died meanwhile, the lookup itself would hang."""
+    from tracklib import storage
+
+    run = tracklib.init("digits", root=str(tmp_path / "fresh-root"), capture=False)
+    run.log({"loss": 1.0})
+
+    def looked_up_at_finish(path, mounts):
+        raise AssertionError("the filesystem type was looked up at finish")
+
+    monkeypatch.setattr(storage, "filesystem_type", looked_up_at_finish)
+    run.finish()
+    assert tracklib.open_store(str(tmp_path / "fresh-root")).run("digits", run.id).status == "finished"
+
+
+def test_without_any_sending_thread_finish_spools_at_once(tmp_path, monkeypatch):
+    """At interpreter exit (Python 3.12+) no thread can start: a network mount's final files
+    go to the spool at once rather than being written where a dead mount could hang exit."""
+    from tracklib import uploader
+    from tracklib.storage import Storage
+
+    monkeypatch.setattr(Storage, "on_local_disk", False)
+    no_threads = uploader._Senders()
+    monkeypatch.setattr(no_threads, "_start", lambda: False)
+    monkeypatch.setattr(uploader, "_senders", no_threads)
+    root = str(tmp_path / "store")
+    run = tracklib.init("digits", root=root, capture=False, finish_timeout=30)
+    run.log({"loss": 1.0})
+    started = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match="tracklib sync"):
+        run.finish()
+    assert time.perf_counter() - started < 2.0
+    assert main(["sync", "--root", root]) == 0
+    assert tracklib.open_store(root).run("digits", run.id).status == "finished"

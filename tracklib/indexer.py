@@ -25,6 +25,7 @@ from tracklib.schema import REPLACES_KEY
 from tracklib.storage import Storage, table_to_bytes
 
 INDEX_EVERY = 100  # finished runs per index file; fewer would add files, not remove them
+MAX_BATCHES = 16  # stores x projects with a batch under way; memory stays bounded however many
 
 _lock = threading.Lock()
 _pending: dict[tuple[str, str], list[tuple[str, pa.Table]]] = defaultdict(list)
@@ -36,6 +37,8 @@ def run_finished(storage: Storage, project: str, record_path: str, record: pa.Ta
     try:
         key = (_store_key(storage), project)
         with _lock:
+            if key not in _pending and len(_pending) >= MAX_BATCHES:
+                del _pending[next(iter(_pending))]  # the oldest: its records stay for compaction
             batch = _pending[key]
             batch.append((record_path, record))
             if len(batch) < INDEX_EVERY:

@@ -56,12 +56,16 @@ def _install() -> None:
 
 
 def _finish_at_exit() -> None:
+    if _uncaught:
+        _finish_all(Status.FAILED, _uncaught[-1])
+    else:
+        _finish_all(Status.FINISHED, None)
+
+
+def _finish_all(status: Status, error: str | None) -> None:
     for run in list(_live_runs):
         try:  # each run on its own: one failing must not leave the others open
-            if _uncaught:
-                run.finish(Status.FAILED, _uncaught[-1])
-            else:
-                run.finish(Status.FINISHED)
+            run.finish(status, error)
         except Exception as exc:  # noqa: BLE001 - exiting anyway; say what was not finished
             print(f"tracklib: could not finish run {run.id} at exit: {exc!r}", file=sys.stderr)
 
@@ -75,7 +79,6 @@ os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    for run in list(_live_runs):
-        run.finish(Status.KILLED, "SIGTERM")
+    _finish_all(Status.KILLED, "SIGTERM")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)  # end as SIGTERM would have, with its exit status

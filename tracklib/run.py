@@ -263,12 +263,23 @@ class Run:
                     snapshot = (layout.part_path(layout.RECORDS, self.project, self.id, new_id()), record)
                     files.append((snapshot[0], table_to_bytes(record)))
             finally:
-                for rel, data in files:
-                    self._uploader.submit(rel, data)
-            if due:
-                self._last_record = snapshot  # handed over: the indexer may fold it once it lands
+                handed = [rel for rel, data in files if self._hand_over(rel, data)]
+            if due and snapshot[0] in handed:
+                self._last_record = snapshot  # the indexer may fold it once it lands
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
+
+    def _hand_over(self, rel: str, data: bytes) -> bool:
+        """Give a built file to the uploader; one that fails (the spool's disk is full)
+        must not keep the others from going."""
+        try:
+            self._uploader.submit(rel, data)
+        except Exception as exc:  # noqa: BLE001 - warned, and the run goes on
+            warnings.warn(
+                f"tracklib: {rel} of run {self.id} could not be queued: {exc!r}", RuntimeWarning, stacklevel=2
+            )
+            return False
+        return True
 
     def _write_environment(self, capture: Iterable[str]) -> None:
         try:

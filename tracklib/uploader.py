@@ -20,6 +20,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,8 +69,12 @@ class Uploader:
         self.uploaded = 0
         self.failures = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        # Decided now, while the root was just checked: on a dead mount, finding out would hang.
+        self._on_local_disk = storage.on_local_disk
         if not storage.is_local:
             self._thread.start()  # at once: at interpreter exit no thread may start any more
+        elif not self._on_local_disk:
+            _senders.ready()  # likewise, for the hand-off at close
 
     def defer_to_close(self) -> None:
         """From now on only queue files: ``close`` sends them (itself, on a local root)."""
@@ -108,17 +113,24 @@ class Uploader:
             self._ready.notify()
         if self._thread.ident is not None:
             self._thread.join(timeout + CLOSE_GRACE_S)
-        elif self._queue and self._storage.on_local_disk:
+        elif self._queue and self._on_local_disk:
             self._loop()  # a local disk does not hang: write here, no hand-over at all
         elif self._queue:  # a network mount may hang: only another thread can be given up on
-            _send_on_shared_thread(self._loop, timeout + CLOSE_GRACE_S)
+            _senders.run(self._loop, timeout + CLOSE_GRACE_S)
         with self._lock:
             self._abandoned = True
             left = list(self._queue)
             self._queue.clear()
         for upload in left:
             if upload.data is not None:
-                self._spool.save(upload.rel, upload.data)
+                try:
+                    self._spool.save(upload.rel, upload.data)
+                except OSError as exc:  # the spool's disk is full too: nowhere left to keep it
+                    warnings.warn(
+                        f"tracklib: {upload.rel} reached neither the store nor the spool ({exc}); it is lost",
+                        RuntimeWarning,
+                        stacklevel=3,
+                    )
         return len(left)
 
     def _start_if_idle(self) -> None:  # local roots only: remote ones started at once
@@ -172,53 +184,65 @@ class Uploader:
 
 
 class _Senders:
-    """A few daemon threads, started on first use, that run uploader loops handed to them.
+    """A few daemon threads that run uploader loops handed to them.
 
     Daemon threads (ThreadPoolExecutor's are not): a write hung on a dead mount must not
-    keep the interpreter from exiting, as it would if exit waited to join them.
+    keep the interpreter from exiting, as it would if exit waited to join them. Each hand-off
+    takes an idle thread, or starts one (up to SHARED_SENDERS), or waits behind busy ones.
     """
 
     def __init__(self) -> None:
         self._tasks: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._busy = 0  # threads running a loop (one may hang on a dead mount)
+        self._threads = 0
+        self._idle = 0  # threads waiting for a task and not yet promised one
+        self._waiting = 0  # tasks queued while no thread was free
         self._lock = threading.Lock()
 
+    def ready(self) -> None:
+        """Start one thread now, while threads can start (not at interpreter exit)."""
+        with self._lock:
+            if self._threads == 0 and self._start():
+                self._idle += 1
+
     def run(self, loop: Callable[[], None], wait: float) -> None:
-        """Run ``loop`` on a sender, waiting ``wait`` seconds at most; on the caller's thread
-        at interpreter exit, when no thread can start."""
+        """Run ``loop`` on a sender, waiting ``wait`` seconds at most. Without any sender (no
+        thread could start) it returns at once: the caller spools what ``loop`` would send."""
         done = threading.Event()
         with self._lock:
-            idle = len(self._threads) - self._busy - self._tasks.qsize()
-            if idle <= 0 and len(self._threads) < SHARED_SENDERS:
-                thread = threading.Thread(target=self._work, name="tracklib-send", daemon=True)
-                try:
-                    thread.start()
-                except RuntimeError:
-                    loop()
+            if self._idle:
+                self._idle -= 1
+            elif not (self._threads < SHARED_SENDERS and self._start()):
+                if self._threads == 0:
                     return
-                self._threads.append(thread)
+                self._waiting += 1
             self._tasks.put((loop, done))
         done.wait(wait)
+
+    def _start(self) -> bool:
+        try:
+            threading.Thread(target=self._work, name="tracklib-send", daemon=True).start()
+        except RuntimeError:  # interpreter exit (Python 3.12+), or a thread limit
+            return False
+        self._threads += 1
+        return True
 
     def _work(self) -> None:
         while True:
             loop, done = self._tasks.get()
-            with self._lock:
-                self._busy += 1
             try:
                 loop()
+            except Exception:  # noqa: BLE001, S110 - the loop spools nothing itself; close() does
+                pass
             finally:
-                with self._lock:
-                    self._busy -= 1
                 done.set()
+                with self._lock:
+                    if self._waiting:
+                        self._waiting -= 1  # the next get() takes a task already queued
+                    else:
+                        self._idle += 1
 
 
 _senders = _Senders()
-
-
-def _send_on_shared_thread(loop: Callable[[], None], wait: float) -> None:
-    _senders.run(loop, wait)
 
 
 def _forget_in_child() -> None:
