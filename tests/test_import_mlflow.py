@@ -6,7 +6,6 @@ import math
 import os
 import shutil
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from tracklib.importers import import_mlflow
 from tracklib.importers.mlflow import parse_param, tracking_uri_of
 
 from servers import require
+from together import errors_running_at_once
 
 mlflow_tracking = require("mlflow.tracking", "mlflow")
 require("sqlalchemy", "mlflow")
@@ -261,20 +261,7 @@ def test_an_import_cut_short_is_completed_without_duplicates(sqlite_source, tmp_
 def test_two_imports_at_once_write_each_run_once(sqlite_source, tmp_path):
     location, ids = sqlite_source
     root = tmp_path / "tracking"
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            import_mlflow(location, project="p", root=root)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert errors_running_at_once(lambda: import_mlflow(location, project="p", root=root), 2) == []
     store = tracklib.open_store(root)
     assert len(store.runs("p")) == 4
     history = store.history("p")

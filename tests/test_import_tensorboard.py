@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from tracklib.compact import compact
 from tracklib.importers import import_tensorboard
 
 from servers import require
+from together import errors_running_at_once
 
 require("tensorboard", "tensorboard")
 
@@ -157,20 +158,8 @@ def test_compacted_runs_are_recognised_and_grow_on(logdir, tmp_path):
 def test_imports_at_once_write_each_point_once(logdir, tmp_path):
     for attempt in range(3):  # a race: give it a few chances to interleave
         root = tmp_path / f"tracking-{attempt}"
-        errors: list[BaseException] = []
-
-        def work(root: Path = root, errors: list[BaseException] = errors) -> None:
-            try:
-                import_tensorboard(logdir, project="tb", root=root)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        work = functools.partial(import_tensorboard, logdir, project="tb", root=root)
+        assert errors_running_at_once(work, 4) == []
         store = tracklib.open_store(root)
         history = store.history("tb")
         assert len(store.runs("tb")) == 3 and len(history) == 3 * (30 + 3) + 2

@@ -96,14 +96,20 @@ def test_a_compaction_between_refreshes_loses_and_doubles_nothing(s3_root):
     assert store.records("p").num_rows == 7  # the deleted snapshots are not still listed
 
 
-def test_a_resumed_old_run_shows_at_the_next_whole_listing(s3_root, monkeypatch):
-    old = _finished(s3_root, _old_id(5), value=1.0)
-    store = s3_root.store()
+def _old_run_resumed_behind_a_reader(root):
+    """A reader that has listed a newer run, then an hour-old run resumed to log acc 2.0."""
+    old = _finished(root, _old_id(5), value=1.0)
+    store = root.store()
     store.runs("p")
-    _finished(s3_root)
+    _finished(root)
     store.runs("p")
-    with s3_root.init("p", run_id=old, resume=True, capture=False) as run:
+    with root.init("p", run_id=old, resume=True, capture=False) as run:
         run.log({"acc": 2.0})
+    return store, old
+
+
+def test_a_resumed_old_run_shows_at_the_next_whole_listing(s3_root, monkeypatch):
+    store, old = _old_run_resumed_behind_a_reader(s3_root)
     listed = _Listings(store)
     store.runs("p")  # partial: the resumed run's folder is older than the window
     assert (listed.whole, listed.partial) == (0, 1)
@@ -123,13 +129,7 @@ def test_stores_that_cannot_list_from_a_key_list_everything(kind, request):
 
 
 def test_a_refresh_asked_for_lists_everything_and_finds_a_resumed_old_run(s3_root):
-    old = _finished(s3_root, _old_id(5), value=1.0)
-    store = s3_root.store()
-    store.runs("p")
-    _finished(s3_root)
-    store.runs("p")
-    with s3_root.init("p", run_id=old, resume=True, capture=False) as run:
-        run.log({"acc": 2.0})
+    store, old = _old_run_resumed_behind_a_reader(s3_root)
     listed = _Listings(store)
     store.list_everything_next()  # the dashboard's Refresh button
     assert store.runs("p").set_index("run_id").loc[old, "metrics.acc"] == 2.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 import time
 import uuid
 
@@ -153,7 +154,7 @@ def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout
     of a run shorter than its first flush are written off the caller's thread."""
     from tracklib.storage import Storage
 
-    released = __import__("threading").Event()
+    released = threading.Event()
     real_write = Storage.write_bytes
 
     def stalled(self, rel, data):
@@ -163,16 +164,26 @@ def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout
     monkeypatch.setattr(Storage, "write_bytes", stalled)
     monkeypatch.setattr(Storage, "on_local_disk", False)  # as /proc/self/mounts says of NFS
     root = str(tmp_path / "store")
-    run = tracklib.init("digits", root=root, capture=False, finish_timeout=0.5)
+    run = _short_run_finished_into_the_spool(root, finish_timeout=0.5, within=3.0)
+    released.set()
+    monkeypatch.setattr(Storage, "write_bytes", real_write)
+    assert _status_after_sync(root, run.id) == "finished"
+
+
+def _short_run_finished_into_the_spool(root: str, finish_timeout: float, within: float) -> tracklib.Run:
+    """A run shorter than its first flush, finished within ``within`` s with its files spooled."""
+    run = tracklib.init("digits", root=root, capture=False, finish_timeout=finish_timeout)
     run.log({"loss": 1.0})
     started = time.perf_counter()
     with pytest.warns(RuntimeWarning, match="tracklib sync"):
         run.finish()
-    assert time.perf_counter() - started < 3.0
-    released.set()
-    monkeypatch.setattr(Storage, "write_bytes", real_write)
+    assert time.perf_counter() - started < within
+    return run
+
+
+def _status_after_sync(root: str, run_id: str) -> str:
     assert main(["sync", "--root", root]) == 0
-    assert tracklib.open_store(root).run("digits", run.id).status == "finished"
+    return tracklib.open_store(root).run("digits", run_id).status
 
 
 def test_only_roots_on_a_disk_of_this_machine_count_as_local_disks(tmp_path):
@@ -213,11 +224,5 @@ def test_without_any_sending_thread_finish_spools_at_once(tmp_path, monkeypatch)
     monkeypatch.setattr(no_threads, "_start", lambda: False)
     monkeypatch.setattr(uploader, "_senders", no_threads)
     root = str(tmp_path / "store")
-    run = tracklib.init("digits", root=root, capture=False, finish_timeout=30)
-    run.log({"loss": 1.0})
-    started = time.perf_counter()
-    with pytest.warns(RuntimeWarning, match="tracklib sync"):
-        run.finish()
-    assert time.perf_counter() - started < 2.0
-    assert main(["sync", "--root", root]) == 0
-    assert tracklib.open_store(root).run("digits", run.id).status == "finished"
+    run = _short_run_finished_into_the_spool(root, finish_timeout=30, within=2.0)
+    assert _status_after_sync(root, run.id) == "finished"

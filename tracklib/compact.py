@@ -86,17 +86,23 @@ def compact_project(storage: Storage, project: str, now: float | None = None) ->
     to_merge = _read(storage, small, RECORD_SCHEMA) if len(small) >= INDEX_MERGE_AT else {}
     if ended or to_merge:
         rows = query.newest_records(pa.concat_tables([*to_merge.values(), *ended.values()]))
-        rows = rows.sort_by("run_id")  # row-group statistics then narrow a lookup by run id
-        storage.write_bytes(
-            layout.index_path(project, new_id()),
-            table_to_bytes(rows, {REPLACES_KEY: json.dumps(sorted(to_merge)).encode()}),
-        )
+        write_index(storage, project, rows, replaces=sorted(to_merge))
     storage.delete(covered)  # only after the index that carries them is published
     storage.delete(list(to_merge))
     report.runs_indexed = len(ended)
     report.record_files_removed = len(covered)
     report.index_files_merged = len(to_merge)
     return report
+
+
+def write_index(storage: Storage, project: str, rows: pa.Table, replaces: Sequence[str] = ()) -> None:
+    """Publish ``rows`` (newest records, one per run) as a new index file of ``project``,
+    naming the index files it replaces; the caller deletes what it covers only after this."""
+    rows = rows.sort_by("run_id")  # row-group statistics then narrow a lookup by run id
+    storage.write_bytes(
+        layout.index_path(project, new_id()),
+        table_to_bytes(rows, {REPLACES_KEY: json.dumps(list(replaces)).encode()}),
+    )
 
 
 def merge_run_metrics(storage: Storage, project: str, run_id: str) -> int:

@@ -37,7 +37,6 @@ class FileCache:
         self._storage = storage
         self._tables: dict[tuple[str, int, str], tuple[pa.Table, frozenset[str]] | None] = {}
         self._assembled: dict[str, tuple[tuple[FileInfo, ...], pa.Table]] = {}
-        self._listed: dict[str, set[tuple[str, int, str]]] = {}  # prefix -> cache keys last listed
         self._listings: dict[str, list[FileInfo]] = {}  # prefix -> its last listing
         self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -88,10 +87,8 @@ class FileCache:
         """Drop cached tables of files no longer listed (compacted away): memory follows the store."""
         with self._lock:
             for prefix, listing in zip(prefixes, listings):
-                now = {(f.path, f.size, f.version) for f in listing}
-                for key in self._listed.get(prefix, set()) - now:
-                    self._tables.pop(key, None)
-                self._listed[prefix] = now
+                for key in set(self._listings.get(prefix, ())) - set(listing):
+                    self._tables.pop(key, None)  # a FileInfo equals its (path, size, version) key
                 self._listings[prefix] = list(listing)
 
     def _assemble(

@@ -12,17 +12,14 @@ failure leaves the record files in place, where `tracklib compact` picks them up
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import defaultdict
 
 import pyarrow as pa
 
-from tracklib import layout
-from tracklib.ids import new_id
-from tracklib.schema import REPLACES_KEY
-from tracklib.storage import Storage, table_to_bytes
+from tracklib.compact import write_index
+from tracklib.storage import Storage
 
 INDEX_EVERY = 100  # finished runs per index file; fewer would add files, not remove them
 MAX_BATCHES = 16  # stores x projects with a batch under way; memory stays bounded however many
@@ -85,11 +82,7 @@ def wait() -> None:
 
 def _fold(storage: Storage, project: str, batch: list[tuple[str, pa.Table]]) -> None:
     try:
-        rows = pa.concat_tables([record for _, record in batch]).sort_by("run_id")
-        storage.write_bytes(
-            layout.index_path(project, new_id()),
-            table_to_bytes(rows, {REPLACES_KEY: json.dumps([]).encode()}),
-        )
+        write_index(storage, project, pa.concat_tables([record for _, record in batch]))
         storage.delete([path for path, _ in batch])  # only after the index that carries them
     except Exception:  # noqa: BLE001, S110 - an optimisation; the records are still in place
         pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -54,8 +53,7 @@ LOCAL_DISK_FILESYSTEMS = frozenset(
     "ext2 ext3 ext4 xfs btrfs bcachefs zfs f2fs jfs reiserfs tmpfs ramfs overlay vfat exfat ntfs3 apfs".split()
 )
 
-
-_ON_LOCAL_DISK: dict[str, bool] = {}
+_ON_LOCAL_DISK: dict[str, bool] = {}  # root -> on a local disk (found once per process)
 
 
 def filesystem_type(path: str, mounts: str) -> str | None:
@@ -126,7 +124,7 @@ class Storage:
     def __repr__(self) -> str:
         return f"Storage({self.url!r})"
 
-    @functools.cached_property
+    @property
     def on_local_disk(self) -> bool:
         """A local root on a disk of this machine, where a write cannot hang for long; not on a
         network mount (NFS, SMB, FUSE, Lustre, ...), whose writes can, nor where unknown."""
