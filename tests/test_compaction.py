@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import tracklib.cli
-from tracklib import tidy
+from tracklib import filecache, query, tidy
 from tracklib.compact import compact_project, merge_run_metrics
 from tracklib.storage import Storage
 
@@ -241,3 +241,22 @@ def test_a_long_running_run_merges_its_metric_parts_as_it_goes(root, monkeypatch
     assert len(_parquet(root, f"metrics/project=p/run_id={run.id}")) < 15  # not ~30
     run.finish()
     assert root.store().history("p")["value"].tolist() == [float(step) for step in range(60)]
+
+
+def test_index_files_read_in_small_batches_give_the_runs_read_at_once(local_root, monkeypatch):
+    monkeypatch.setattr(filecache, "BATCH_ROWS", 2)  # the batches of a 100,000-run index, in small
+    logged = [{"lr": 1}, {"lr": 0.5}, {"lr": None, "opt": "sgd"}, {"opt": "adam"}, {"lr": 2, "opt": "adam"}]
+    ids = [_write(local_root, f"r{i}", steps=3, params=p) for i, p in enumerate(logged)]
+    compact_project(_storage(local_root), "p")
+    with local_root.init("p", run_id=ids[0], resume=True) as resumed:  # now in two index files
+        resumed.log({"acc": 7.0})
+    compact_project(_storage(local_root), "p")
+    store = local_root.store()
+
+    runs = store.runs("p")
+
+    at_once = query.runs_frame(store.records("p"))
+    pd.testing.assert_frame_equal(runs.drop(columns="duration_s"), at_once.drop(columns="duration_s"))
+    assert sorted(runs["run_id"]) == sorted(ids)
+    assert runs.set_index("run_id").loc[ids[0], "metrics.acc"] == 7.0
+    assert runs["params.lr"].dtype == "float64" and runs["params.opt"].dtype == "string"
