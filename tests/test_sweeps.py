@@ -13,6 +13,7 @@ import pytest
 from tracklib.query import varying_params
 from tracklib.sweeps import (
     best_run,
+    chart_runs,
     heatmap,
     importance,
     is_log_scale,
@@ -237,3 +238,20 @@ def test_degenerate_sweeps_give_empty_or_neutral_answers_without_warnings():
 def test_importing_tracklib_does_not_import_scikit_learn():
     code = "import sys, tracklib, tracklib.sweeps; sys.exit('sklearn' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_big_sweep_is_drawn_as_its_best_runs_plus_a_fixed_random_sample():
+    frame = sweep_frame(_runs(5_000), ["params.lr"], "metrics.val_acc")
+    drawn = chart_runs(frame, higher_is_better=True, limit=1_000)
+    assert len(drawn) == 1_000 and drawn["run_id"].is_unique
+    best = frame.nlargest(100, "target")["run_id"]
+    assert set(best) <= set(drawn["run_id"])
+    assert drawn["target"].min() < frame["target"].quantile(0.1)  # not only the top: the cloud too
+    pd.testing.assert_frame_equal(drawn, chart_runs(frame, higher_is_better=True, limit=1_000))
+    assert len(chart_runs(frame.head(10), higher_is_better=True)) == 10  # a small sweep: every run
+
+
+def test_importance_of_a_big_sweep_still_finds_the_param_that_matters():
+    frame = sweep_frame(_runs(20_000), ["params.lr", "params.seed"], "metrics.val_acc")
+    result = importance(frame, ["params.lr", "params.seed"])  # fits on a sample: seconds, not minutes
+    assert result["param"].iloc[0] == "params.lr" and result["importance"].iloc[0] > 0.8

@@ -13,6 +13,8 @@ import pandas as pd
 
 MISSING = "—"
 MIN_RUNS_FOR_MODEL = 5
+CHART_RUNS = 1_000  # runs a Sweeps chart draws: the browser's cost grows with its rows
+MODEL_RUNS = 2_000  # runs the importance forest fits on: a random sample of a bigger sweep
 
 
 def sweep_frame(runs: pd.DataFrame, params: list[str], target: str) -> pd.DataFrame:
@@ -22,6 +24,20 @@ def sweep_frame(runs: pd.DataFrame, params: list[str], target: str) -> pd.DataFr
     out = runs.loc[keep, ["run_id", "name", *params]].reset_index(drop=True)
     out["target"] = t[keep]
     return out
+
+
+def chart_runs(
+    frame: pd.DataFrame, higher_is_better: bool, limit: int = CHART_RUNS, seed: int = 0
+) -> pd.DataFrame:
+    """At most ``limit`` runs to draw: the best tenth by target, the rest at random (the same
+    ones on every rerun), so the best runs are always drawn and the cloud keeps its shape."""
+    if len(frame) <= limit:
+        return frame
+    t = _floats(frame["target"])
+    best = np.argsort(-t if higher_is_better else t, kind="stable")[: limit // 10]
+    rest = np.setdiff1d(np.arange(len(frame)), best)
+    picked = np.random.default_rng(seed).choice(rest, limit - len(best), replace=False)
+    return frame.iloc[np.sort(np.r_[best, picked])].reset_index(drop=True)
 
 
 def is_log_scale(values: pd.Series) -> bool:
@@ -62,14 +78,19 @@ def parallel_coordinates(
 
 def importance(frame: pd.DataFrame, params: list[str], target: str = "target", seed: int = 0) -> pd.DataFrame:
     """``param, correlation, importance, kind`` per param, most important first. Importance is the
-    random forest's permutation importance (clipped at 0, summing to 1); NaN below 5 runs, too few to fit."""
+    random forest's permutation importance (clipped at 0, summing to 1); NaN below 5 runs, too few to fit.
+    The forest fits on at most ``MODEL_RUNS`` runs picked at random; correlations use all."""
     y = _floats(frame[target])
     keep = np.isfinite(y)
     frame, y = frame.loc[keep], y[keep]
     numeric = [_numeric(frame[p]) for p in params]
     correlation = [np.nan if x is None else _spearman(x, y) for x in numeric]
     if len(frame) >= MIN_RUNS_FOR_MODEL and params:
-        weights = _forest_importance(np.column_stack([_feature(frame[p]) for p in params]), y, seed)
+        fit = np.arange(len(frame))
+        if len(fit) > MODEL_RUNS:  # 200 trees over 100,000 runs take minutes; a sample, seconds
+            fit = np.sort(np.random.default_rng(seed).choice(fit, MODEL_RUNS, replace=False))
+        features = np.column_stack([_feature(frame[p].iloc[fit]) for p in params])
+        weights = _forest_importance(features, y[fit], seed)
     else:
         weights = np.full(len(params), np.nan)
     out = pd.DataFrame(

@@ -286,3 +286,31 @@ def test_unknown_metric_in_a_link_gets_a_notice_and_the_default(app, page, key):
     assert not app.exception
     assert any("no metric" in w.value and "such" in w.value for w in app.warning)
     assert app.get("vega_lite_chart") or app.dataframe  # the page still shows the default view
+
+
+def test_runs_page_sends_one_sorted_page_and_keeps_picks_from_other_pages(tmp_path, monkeypatch):
+    from tracklib.dashboard.views.runs import PAGE_ROWS
+
+    root = str(tmp_path / "big")
+    ids = []
+    for i in range(2 * PAGE_ROWS + 10):
+        with tracklib.init("big", root=root, params={"i": i}, capture=False) as run:
+            run.log({"acc": i / 1000})
+        ids.append(run.id)
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"project": "big", "runs": [ids[3], ids[-2]]})
+    at.switch_page(f"{VIEWS}/runs.py").run()
+    newest_first = at.dataframe[0].value
+    assert len(newest_first) == PAGE_ROWS and newest_first["params.i"].iloc[0] == 2 * PAGE_ROWS + 9
+
+    at.selectbox(key="sort").set_value("params.i").run()
+    at.toggle(key="asc").set_value(True).run()
+    at.number_input(key="page").set_value(3).run()
+
+    last_page = at.dataframe[0].value
+    assert last_page["params.i"].tolist() == list(range(2 * PAGE_ROWS, 2 * PAGE_ROWS + 10))
+    assert f"{2 * PAGE_ROWS + 10:,} of {2 * PAGE_ROWS + 10:,} runs · page 3 of 3" in at.caption[0].value
+    assert set(at.query_params["runs"]) == {ids[3], ids[-2]}  # a pick on page 1 is not dropped

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from tracklib import sweeps
 from tracklib.dashboard import roots as roots_module
 from tracklib.store import Store, open_store
 
@@ -67,6 +68,15 @@ def _load_project(root_name: str, project: str, token: int) -> Loaded:
     prefixes = (f"records/project={project}/", f"index/project={project}/")
     skipped = {path: why for path, why in store.skipped_files.items() if path.startswith(prefixes)}
     return Loaded(runs, summary, time.time(), skipped)
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=16)
+def param_importance(
+    root_name: str, project: str, target: str, params: tuple[str, ...], token: int
+) -> pd.DataFrame:
+    """``sweeps.importance`` of the project's runs: a forest fit takes seconds, once per view."""
+    frame = sweeps.sweep_frame(load_project(root_name, project, token).runs, list(params), target)
+    return sweeps.importance(frame, list(params))
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=8)

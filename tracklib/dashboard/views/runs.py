@@ -1,8 +1,14 @@
-"""Runs: the runs table with filters, a filter expression, a column chooser and selection."""
+"""Runs: the runs table with filters, a filter expression, a column chooser and selection.
+
+The table is sorted here and sent a page at a time (``PAGE_ROWS`` rows), as MLflow's and
+W&B's run tables are: what the browser and each rerun handle follows what is shown, not
+the project's size.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +21,7 @@ from tracklib.filters import FilterError, apply_filter
 BASE_COLUMNS = ["name", "status", "start_time", "duration_s", "tags", "group"]
 STATUSES = ["running", "finished", "failed", "killed", "stale"]
 DEFAULT_METRIC_COLUMNS = 6
+PAGE_ROWS = 500
 
 
 def render(ctx: Context) -> None:
@@ -40,14 +47,15 @@ def render(ctx: Context) -> None:
         + [f"metrics.{m}" for m in query.metric_names(runs)][:DEFAULT_METRIC_COLUMNS]
     )
     columns = st.multiselect("Columns", choosable, default=default, key="columns", bind="query-params")
-    st.caption(f"{len(shown)} of {len(runs)} runs")
+    ordered, table, where = _page(shown, ["start_time", "name", "status", "duration_s", *choosable])
+    table = table.set_index("run_id")[BASE_COLUMNS + columns]
+    st.caption(f"{len(shown):,} of {len(runs):,} runs{where}")
 
-    table = shown.set_index("run_id")[BASE_COLUMNS + columns]
     previously = set(st.query_params.get_all("runs"))
     selected_rows = [i for i, run_id in enumerate(table.index) if run_id in previously]
     event = st.dataframe(
         widgets.style_status(table),
-        key="runs_table",
+        key=f"runs_table_{_digest(table.index)}",  # another page or filter: a new selection
         on_select="rerun",
         selection_mode="multi-row",
         selection_default={"selection": {"rows": selected_rows}},
@@ -55,7 +63,9 @@ def render(ctx: Context) -> None:
         hide_index=True,
         column_config=widgets.TIME_COLUMNS,
     )
-    selected = [table.index[i] for i in event.selection.rows]
+    on_page = set(table.index)
+    elsewhere = [run_id for run_id in ordered["run_id"] if run_id in previously and run_id not in on_page]
+    selected = elsewhere + [table.index[i] for i in event.selection.rows]  # other pages' picks stay
     st.query_params["runs"] = selected
     links = st.columns(5)
     carry = {"root": ctx.root, "project": ctx.project}
@@ -82,7 +92,33 @@ def render(ctx: Context) -> None:
     else:
         links[1].caption("Select rows to open, plot, compare or rank them")
     with links[4]:
-        widgets.share_control(["status", "tags", "since", "filter", "columns"], {"runs": selected})
+        widgets.share_control(
+            ["status", "tags", "since", "filter", "columns", "sort", "asc", "page"], {"runs": selected}
+        )
+
+
+def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The sort and page widgets: all shown runs in order, the page's rows, and where they are."""
+    row = st.columns([3, 2, 1], vertical_alignment="bottom")
+    sort = row[0].selectbox("Sort by", sortable, key="sort", bind="query-params")
+    ascending = row[1].toggle("Ascending", key="asc", bind="query-params")
+    pages = max(1, -(-len(shown) // PAGE_ROWS))
+    page = row[2].number_input("Page", min_value=1, value=1, key="page", bind="query-params")
+    page = min(int(page), pages)  # a link's page beyond a narrower filter: its last page
+    ordered = shown.sort_values(sort, ascending=ascending, na_position="last", kind="stable", key=_sortable)
+    first = (page - 1) * PAGE_ROWS
+    rows = ordered.iloc[first : first + PAGE_ROWS]
+    where = f" · page {page} of {pages}, rows {first + 1:,}–{first + len(rows):,}" if pages > 1 else ""
+    return ordered, rows, where
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    """Mixed-type params (an int here, a list there) sort by their text."""
+    return column.astype("string") if column.dtype == object else column
+
+
+def _digest(run_ids: pd.Index) -> str:
+    return hashlib.sha1("\n".join(run_ids).encode()).hexdigest()[:12]
 
 
 def _filtered(

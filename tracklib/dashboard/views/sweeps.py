@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from tracklib import query, sweeps
-from tracklib.dashboard import charts, widgets
+from tracklib.dashboard import charts, data, widgets
 from tracklib.dashboard.frame import Context, run_page
 
 IMPORTANCE_NOTE = (
@@ -52,14 +52,20 @@ def render(ctx: Context) -> None:
     if frame.empty or not params:
         st.info("No run has this target yet, or no param is chosen.")
         return
-    frame["href"] = frame["run_id"].map(
+    best = sweeps.best_run(frame, higher_is_better=not lower)
+    drawn = sweeps.chart_runs(frame, higher_is_better=not lower)
+    drawn["href"] = drawn["run_id"].map(
         lambda r: f"run?{urlencode({'root': ctx.root, 'project': ctx.project, 'run': r})}"
     )
-    best = sweeps.best_run(frame, higher_is_better=not lower)
+    if len(drawn) < len(frame):
+        st.caption(
+            f"The charts draw {len(drawn):,} of {len(frame):,} runs: the best {sweeps.CHART_RUNS // 10:,} "
+            "and the rest at random. Importance and the heatmap use every run; filter on the Runs page to narrow."
+        )
 
     st.subheader("Parallel coordinates")
-    long, ticks = sweeps.parallel_coordinates(frame, params, target)
-    long = long.merge(frame[["run_id", "href"]], on="run_id")
+    long, ticks = sweeps.parallel_coordinates(drawn, params, target)
+    long = long.merge(drawn[["run_id", "href"]], on="run_id")
     axes = [labels[p] for p in params] + [target]
     event = st.altair_chart(
         charts.parallel_coordinates(long, ticks, axes, target),
@@ -71,9 +77,9 @@ def render(ctx: Context) -> None:
     inside = brushed_runs(long, axes, event.selection.get(charts.BRUSH, {}))
     if inside is not None:
         st.caption(
-            f"{len(inside)} of {len(frame)} runs in the brushed range (drag on the axes; click outside to clear)"
+            f"{len(inside)} of {len(drawn)} runs in the brushed range (drag on the axes; click outside to clear)"
         )
-        shown = frame[frame["run_id"].isin(inside)].sort_values("target", ascending=lower)
+        shown = drawn[drawn["run_id"].isin(inside)].sort_values("target", ascending=lower)
         st.dataframe(
             shown[["name", "target", *params]].rename(columns={"target": target} | labels),
             hide_index=True,
@@ -85,11 +91,13 @@ def render(ctx: Context) -> None:
     st.subheader("Each param against the target")
     columns = st.columns(min(3, len(params)))
     for i, param in enumerate(params):
-        chart = charts.param_scatter(frame, param, target, sweeps.is_log_scale(frame[param]), best)
+        chart = charts.param_scatter(drawn, param, target, sweeps.is_log_scale(frame[param]), best)
         columns[i % len(columns)].altair_chart(chart, width="stretch")
 
     st.subheader("Parameter importance")
-    table = sweeps.importance(frame, params)
+    table = data.param_importance(
+        ctx.root, ctx.project, query.metric_column(metric, agg), tuple(params), ctx.token
+    )
     table["param"] = table["param"].map(labels)
     st.dataframe(
         table,
