@@ -103,7 +103,9 @@ def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, pd.Da
     sort = row[0].selectbox("Sort by", sortable, key="sort", bind="query-params")
     ascending = row[1].toggle("Ascending", key="asc", bind="query-params")
     pages = max(1, -(-len(shown) // PAGE_ROWS))
-    page = row[2].number_input("Page", min_value=1, value=1, key="page", bind="query-params")
+    page = row[2].number_input(
+        "Page", min_value=1, value=1, key="page", bind="query-params", disabled=pages == 1
+    )
     page = min(int(page), pages)  # a link's page beyond a narrower filter: its last page
     ordered = shown.sort_values(sort, ascending=ascending, na_position="last", kind="stable", key=_sortable)
     first = (page - 1) * PAGE_ROWS
