@@ -260,3 +260,29 @@ def test_index_files_read_in_small_batches_give_the_runs_read_at_once(local_root
     assert sorted(runs["run_id"]) == sorted(ids)
     assert runs.set_index("run_id").loc[ids[0], "metrics.acc"] == 7.0
     assert runs["params.lr"].dtype == "float64" and runs["params.opt"].dtype == "string"
+
+
+def test_a_reader_of_many_live_runs_follows_snapshots_replaced_under_it(local_root):
+    ids = [_write(local_root, f"r{i}", steps=1) for i in range(filecache._ASSEMBLE_FROM)]  # noqa: SLF001
+    running = local_root.init("p", name="long", flush_interval=0.02)
+    running.log({"acc": 1.0})
+    running._flush()  # noqa: SLF001
+    store = local_root.store()
+    deadline = time.monotonic() + 20
+    while len(store.runs("p")) < len(ids) + 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for value in (2.0, 3.0):  # each snapshot replaces the last; the reader's joined table follows
+        running.log({"acc": value})
+        running._flush()  # noqa: SLF001
+        while time.monotonic() < deadline and not (
+            len(_parquet(local_root, f"records/project=p/run_id={running.id}")) == 1
+            and store.runs("p").set_index("run_id").loc[running.id, "metrics.acc"] == value
+        ):
+            time.sleep(0.02)
+        runs = store.runs("p").set_index("run_id")
+        assert runs.loc[running.id, "metrics.acc"] == value and len(runs) == len(ids) + 1
+        assert store.records("p").num_rows == len(ids) + 1  # no replaced snapshot left over
+        assert store.run("p", running.id).summary.set_index("key").loc["acc", "last"] == value
+        assert store.run("p", ids[7]).name == "r7"  # one run's rows, out of the joined table
+    running.finish()
+    pd.testing.assert_frame_equal(store.runs("p"), local_root.store().runs("p"))

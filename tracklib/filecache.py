@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 import pyarrow as pa
 
 from tracklib import layout
@@ -24,6 +25,15 @@ _ASSEMBLE_FROM = 64  # files below one prefix from which their joined table is k
 BATCH_ROWS = 10_000  # read_parts decodes this many rows at a time (peak memory, measured fastest)
 
 T = TypeVar("T")
+
+
+class _Joined(NamedTuple):
+    """The tables of many files below one prefix as one table, and each file's rows in it.
+    The cache keeps a joined file as this instead of a table of its own."""
+
+    files: tuple[FileInfo, ...]
+    table: pa.Table
+    rows: dict[str, tuple[int, int]]  # path -> (offset, length)
 
 
 class Listed(NamedTuple):
@@ -40,7 +50,7 @@ class FileCache:
         self._storage = storage
         # (path, size, version) -> (table, or its conversion for a prefix read with read_parts)
         self._tables: dict[tuple[str, int, str], tuple[Any, frozenset[str]] | None] = {}
-        self._assembled: dict[str, tuple[tuple[FileInfo, ...], pa.Table]] = {}
+        self._assembled: dict[str, _Joined] = {}
         self._listings: dict[str, list[FileInfo]] = {}  # prefix -> its last listing
         self._skipped: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -118,28 +128,59 @@ class FileCache:
                 self._listings[prefix] = list(listing)
 
     def _assemble(
-        self, prefix: str, files: Sequence[FileInfo], tables: Mapping[str, pa.Table], schema: pa.Schema
+        self, prefix: str, files: Sequence[FileInfo], tables: Mapping[str, Any], schema: pa.Schema
     ) -> pa.Table:
         """The files' tables as one; for many files (live records), grown from the last result.
 
         Joining a thousand one-row snapshots costs ~70 ms; a refresh appends only new ones.
+        Once joined, a file's rows are kept only there (``_Joined``): a one-row table of its
+        own costs ~40 KB of Arrow and Python objects, 40 MB per thousand live runs.
         """
         if len(files) < _ASSEMBLE_FROM:
-            return concat_tables([tables[f.path] for f in files], schema)
+            return concat_tables([self._table_of(f.path, tables[f.path]) for f in files], schema)
         with self._lock:
             before = self._assembled.get(prefix)
-        if before is not None and before[0] == tuple(files):
-            return before[1]
-        if before is not None and set(before[0]) <= set(files):
-            known = set(before[0])
-            table = pa.concat_tables([before[1], *(tables[f.path] for f in files if f not in known)])
-            if table.column(0).num_chunks > 16:
-                table = table.combine_chunks()
+        if before is not None and before.files == tuple(files):
+            return before.table
+        known = before.rows if before is not None else {}
+        kept = [f for f in files if f.path in known]
+        appended = bool(kept) and len(kept) == len(known)  # only new files: append them
+        if appended:
+            parts, rows, offset = [before.table], dict(known), before.table.num_rows
         else:
-            table = concat_tables([tables[f.path] for f in files], schema)
+            parts, rows, offset = [], {}, 0
+            if kept:
+                ranges = [known[f.path] for f in kept]
+                parts.append(before.table.take(np.concatenate([np.arange(o, o + n) for o, n in ranges])))
+                for f, (_, length) in zip(kept, ranges):
+                    rows[f.path], offset = (offset, length), offset + length
+        for f in files:
+            if f.path not in known:
+                parts.append(self._table_of(f.path, tables[f.path]))
+                rows[f.path], offset = (offset, parts[-1].num_rows), offset + parts[-1].num_rows
+        table = pa.concat_tables(parts) if appended else concat_tables(parts, schema)
+        if table.column(0).num_chunks > 16:
+            table = table.combine_chunks()
+        joined = _Joined(tuple(files), table, rows)
         with self._lock:
-            self._assembled[prefix] = (tuple(files), table)
+            self._assembled[prefix] = joined
+            if before is not None and not appended:  # files left out: read again if ever asked
+                for key, item in list(self._tables.items()):
+                    if item is not None and item[0] is before and key[0] not in rows:
+                        del self._tables[key]
+            for f in files:
+                cached = self._tables.get((f.path, f.size, f.version))
+                if cached is not None:
+                    self._tables[(f.path, f.size, f.version)] = (joined, cached[1])
         return table
+
+    @staticmethod
+    def _table_of(path: str, item: pa.Table | _Joined) -> pa.Table:
+        """A file's table, or its rows in the joined table that keeps them."""
+        if not isinstance(item, _Joined):
+            return item
+        offset, length = item.rows[path]
+        return item.table.slice(offset, length)
 
     def _read_tables(
         self,
