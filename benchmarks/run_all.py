@@ -267,6 +267,12 @@ W3_FIGURES = [
     ("leaderboard", "leaderboard (warm), s", {}),
     ("apptest_first", "Leaderboard page, first load (AppTest), s", {}),
     ("apptest_rerun", "Leaderboard page, rerun (AppTest), s", {}),
+    ("runs_page", "Runs page, after the Leaderboard (AppTest), s", {}),
+]
+W3_MEMORY = [
+    ("table_mb", "runs table + summary, MB"),
+    ("reader_peak_mb", "peak RSS after reading, MB"),
+    ("dashboard_peak_mb", "peak RSS with the dashboard pages, MB"),
 ]
 
 
@@ -300,8 +306,13 @@ def w3_section(fig: dict | None) -> list[str]:
                         met,
                     )
                 )
+        rows += [
+            (f"{root}: {label}", f"{r[key]:.0f}", None, None, None, None, None)
+            for key, label in W3_MEMORY
+            if isinstance(r.get(key), (int, float))
+        ]
         if r.get("apptest_errors"):
-            lines.append(f"{root}: the Leaderboard page raised: {r['apptest_errors']}")
+            lines.append(f"{root}: a dashboard page raised: {r['apptest_errors']}")
     return (
         lines + ["Peers are not run on W3 and W4 (the issue compares them on W1 and W2).", ""] + table(rows)
     )

@@ -6,7 +6,8 @@ leaves them (one index file of their newest records); the 1,000 new runs as a fi
 writer leaves them before compaction (its final record snapshot and one metric part each).
 Then, in a fresh process per root: cold `open_store(...).runs(...)`, a warm refresh after
 10 new runs really logged with `tracklib.init`, the leaderboard, and the dashboard's
-Leaderboard page through Streamlit's AppTest (first load, then a rerun).
+Leaderboard page through Streamlit's AppTest (first load, then a rerun), then the Runs page;
+and the memory: the runs table's size and the process's peak RSS.
 Targets: cold <= 3 s local and <= 10 s on S3; warm refresh <= 0.3 s.
 
 The root "s3-history" is the S3 case once more with the 1,000 uncompacted runs started an
@@ -162,6 +163,11 @@ boards = []
 for _ in range(3):
     t = time.perf_counter(); board = store.leaderboard(project, "val_acc", agg="max"); boards.append(time.perf_counter() - t)
 out["leaderboard"] = statistics.median(boards)
+import resource
+runs, summary = store.runs_and_summary(project)
+out["table_mb"] = (runs.memory_usage(deep=True).sum() + summary.memory_usage(deep=True).sum()) / 1e6
+out["reader_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+del runs, summary, board
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(os.path.join(sys.argv[4], "app.py"), default_timeout=300)
 at.secrets["tracklib"] = {"roots": {"bench": root}, "storage_options": {"bench": options}}
@@ -171,6 +177,12 @@ t = time.perf_counter(); at.run(); out["apptest_first"] = time.perf_counter() - 
 out["apptest_errors"] = [e.value for e in at.exception]
 out["apptest_rows"] = len(at.dataframe[0].value) if len(at.dataframe) else 0
 t = time.perf_counter(); at.run(); out["apptest_rerun"] = time.perf_counter() - t
+at.switch_page("tracklib/dashboard/views/runs.py")
+t = time.perf_counter(); at.run(); out["runs_page"] = time.perf_counter() - t
+out["apptest_errors"] += [e.value for e in at.exception]
+out["runs_page_rows"] = len(at.dataframe[0].value) if len(at.dataframe) else 0
+out["dashboard_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["rss_mb"] = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 print(json.dumps(out))
 """
 
@@ -247,6 +259,14 @@ def print_figures(kind: str, args: argparse.Namespace, r: dict) -> None:
     print(
         f"  dashboard Leaderboard page (AppTest): first {r['apptest_first']:.2f} s, rerun {r['apptest_rerun']:.2f} s, "
         f"{r['apptest_rows']} rows shown, errors: {r['apptest_errors'] or 'none'}"
+    )
+    print(
+        f"  dashboard Runs page (AppTest):   {r['runs_page']:.2f} s, {r['runs_page_rows']} rows sent (one page)"
+    )
+    print(
+        f"  memory: runs table + summary {r['table_mb']:.0f} MB ({r['table_mb'] * 1e6 / r['runs_after']:.0f} B/run); "
+        f"peak RSS {r['reader_peak_mb']:.0f} MB reading, {r['dashboard_peak_mb']:.0f} MB with both pages; "
+        f"RSS after {r['rss_mb']:.0f} MB"
     )
 
 
