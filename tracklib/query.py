@@ -218,10 +218,10 @@ def _same_param_types(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
         column: next(iter(kinds)) if len(kinds) == 1 else "float64" if kinds <= numeric else object
         for column, kinds in types.items()
     }
-    return [
-        frame.astype({c: t for c, t in wanted.items() if c in frame.columns and frame[c].dtype != t})
-        for frame in frames
+    changes = [
+        {c: t for c, t in wanted.items() if c in frame.columns and frame[c].dtype != t} for frame in frames
     ]
+    return [frame.astype(change) if change else frame for frame, change in zip(frames, changes)]
 
 
 def _column_order(columns: pd.Index) -> list[str]:

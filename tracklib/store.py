@@ -6,6 +6,7 @@ files; frames derived from the compacted part are cached here, per set of index 
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -51,13 +52,18 @@ class RunDetails:
 
 @dataclass(frozen=True)
 class IndexFile:
-    """An index file as a reader keeps it: its Parquet bytes and the runs-table rows it
-    holds, not its decoded records (55 MB of Arrow for 100,000 runs, 4 MB of Parquet)."""
+    """An index file as a reader keeps it: its Parquet bytes and either its runs-table rows
+    (a big file, turned into frames once: 100,000 runs are 55 MB as decoded records) or, for
+    a small one, its records, turned into frames together with the other small files (frames
+    cost ~10 ms per file however small: a sweep's writer leaves one file per 100 runs)."""
 
     data: bytes
-    runs: query.RunsPart
+    runs: query.RunsPart | None
+    small: pa.Table | None
 
     def holds(self, run_id: str) -> bool:
+        if self.small is not None:
+            return bool(pc.any(pc.equal(self.small["run_id"], run_id)).as_py())
         return bool((self.runs.versions["run_id"] == run_id).any())
 
     def records(self, run_id: str | None = None) -> pa.Table:
@@ -148,10 +154,20 @@ class Store:
         return live, index
 
     def _index_file(self, batches: Iterator[pa.Table], data: bytes) -> IndexFile:
+        first, second = next(batches, RECORD_SCHEMA.empty_table()), next(batches, None)
+        if second is None:  # one batch: a small file
+            return IndexFile(data, None, first)
         now = _now()
-        return IndexFile(
-            data, query.merge_parts([query.runs_part(b, now, self.stale_after) for b in batches])
-        )
+        parts = [query.runs_part(b, now, self.stale_after) for b in itertools.chain([first, second], batches)]
+        return IndexFile(data, query.merge_parts(parts), None)
+
+    def _compacted_runs(self, index: list[IndexFile]) -> query.RunsPart:
+        """The runs of all index files: the big ones' frames, and the small ones' together."""
+        parts = [part.runs for part in index if part.runs is not None]
+        small = [part.small for part in index if part.small is not None]
+        if small:
+            parts.append(query.runs_part(concat_tables(small, RECORD_SCHEMA), _now(), self.stale_after))
+        return query.merge_parts(parts)
 
     def records(self, project: str) -> pa.Table:
         """Every record snapshot of the project (all versions, compacted ones included)."""
@@ -170,7 +186,7 @@ class Store:
         if merged is not None and merged[0] == (index_files, live.files) and not _has_running(merged[1]):
             return _share(merged[1]), _share(merged[2])  # nothing changed, nothing can turn stale
         if compacted is None or compacted[0] != index_files:
-            compacted = (index_files, query.merge_parts([part.runs for part in index]))
+            compacted = (index_files, self._compacted_runs(index))
         both = query.merge_parts([query.runs_part(live.table, _now(), self.stale_after), compacted[1]])
         with self._lock:
             self._compacted[project] = compacted
