@@ -311,7 +311,7 @@ def headline_metric(runs: pd.DataFrame, summary: pd.DataFrame | None = None) -> 
     """
     names = metric_names(runs)
     if summary is not None and not summary.empty:
-        logged = set(summary.loc[summary["count"] > 0, "key"])
+        logged = set(summary.loc[summary["count"] > 0, "key"].unique())
         names = sorted(names, key=lambda name: name not in logged)  # stable: logged first
     for prefer in (("val", "acc"), ("val", "score"), ("test", "acc"), ("acc",), ("val", "loss"), ("loss",)):
         for name in names:

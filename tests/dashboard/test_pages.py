@@ -288,29 +288,57 @@ def test_unknown_metric_in_a_link_gets_a_notice_and_the_default(app, page, key):
     assert app.get("vega_lite_chart") or app.dataframe  # the page still shows the default view
 
 
-def test_runs_page_sends_one_sorted_page_and_keeps_picks_from_other_pages(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def big_root(tmp_path_factory) -> tuple[str, list[str]]:
+    """A project of more runs than a page of the Runs table and a run picker hold."""
     from tracklib.dashboard.views.runs import PAGE_ROWS
+    from tracklib.dashboard.widgets import PICKER_RUNS
 
-    root = str(tmp_path / "big")
+    root = str(tmp_path_factory.mktemp("big") / "store")
     ids = []
-    for i in range(2 * PAGE_ROWS + 10):
+    for i in range(max(2 * PAGE_ROWS, PICKER_RUNS) + 10):
         with tracklib.init("big", root=root, params={"i": i}, capture=False) as run:
             run.log({"acc": i / 1000})
         ids.append(run.id)
-    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    return root, ids
+
+
+def _big_app(big_root, monkeypatch) -> AppTest:
+    monkeypatch.setenv("TRACKLIB_ROOT", big_root[0])
     st.cache_data.clear()
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def test_runs_page_sends_one_sorted_page_and_keeps_picks_from_other_pages(big_root, monkeypatch):
+    from tracklib.dashboard.views.runs import PAGE_ROWS
+
+    ids = big_root[1]
+    at = _big_app(big_root, monkeypatch)
     at.query_params.update({"project": "big", "runs": [ids[3], ids[-2]]})
     at.switch_page(f"{VIEWS}/runs.py").run()
     newest_first = at.dataframe[0].value
-    assert len(newest_first) == PAGE_ROWS and newest_first["params.i"].iloc[0] == 2 * PAGE_ROWS + 9
+    assert len(newest_first) == PAGE_ROWS and newest_first["params.i"].iloc[0] == len(ids) - 1
 
     at.selectbox(key="sort").set_value("params.i").run()
     at.toggle(key="asc").set_value(True).run()
-    at.number_input(key="page").set_value(3).run()
+    pages = -(-len(ids) // PAGE_ROWS)
+    at.number_input(key="page").set_value(pages).run()
 
     last_page = at.dataframe[0].value
-    assert last_page["params.i"].tolist() == list(range(2 * PAGE_ROWS, 2 * PAGE_ROWS + 10))
-    assert f"{2 * PAGE_ROWS + 10:,} of {2 * PAGE_ROWS + 10:,} runs · page 3 of 3" in at.caption[0].value
+    assert last_page["params.i"].tolist() == list(range((pages - 1) * PAGE_ROWS, len(ids)))
+    assert f"{len(ids):,} of {len(ids):,} runs · page {pages} of {pages}" in at.caption[0].value
     assert set(at.query_params["runs"]) == {ids[3], ids[-2]}  # a pick on page 1 is not dropped
+
+
+def test_a_run_picker_offers_the_newest_runs_and_an_older_one_from_the_link(big_root, monkeypatch):
+    from tracklib.dashboard.widgets import PICKER_RUNS
+
+    ids = big_root[1]
+    at = _big_app(big_root, monkeypatch)
+    at.query_params.update({"project": "big", "runs": [ids[0]]})  # the oldest run
+    at.switch_page(f"{VIEWS}/curves.py").run()
+    picker = at.multiselect(key="runs")
+    assert picker.value == [ids[0]]
+    assert len(picker.options) == PICKER_RUNS + 1
+    assert not at.exception and at.get("vega_lite_chart")

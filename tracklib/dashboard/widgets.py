@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -16,6 +16,8 @@ STATUS_COLORS = {
     "killed": "#f08c00",
     "stale": "#8a8f98",
 }
+PICKER_RUNS = 1_000  # newest runs a run picker offers, besides those chosen
+
 TIME_COLUMNS = {
     "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
@@ -92,10 +94,17 @@ def run_picker(
     """Pick runs by name while the URL holds their ids (``?key=<id>&key=<id>``).
 
     A bound widget would put its *labels* in the URL; names need not be unique, ids are.
+    It offers the chosen runs and the ``PICKER_RUNS`` newest: a widget with 100,000
+    options cost a second per rerun and megabytes per page. Older runs are picked on the
+    Runs page, whose selection every page takes.
     """
-    names = dict(zip(runs["run_id"], runs["name"], strict=True))
-    notice_unknown(key, list(names), "This project has no run")
-    known = [r for r in st.query_params.get_all(key) if r in names]
+    ids = runs["run_id"]
+    asked = st.query_params.get_all(key)
+    held = st.session_state.get(key) or []
+    held = [held] if isinstance(held, str) else list(held)
+    present = set(ids[ids.isin([*asked, *held, *(default or [])])])  # not a set of 100,000 ids
+    notice_unknown(key, present, "This project has no run")
+    known = [r for r in asked if r in present]
     if known:
         st.session_state[key] = known if multi else known[0]
     elif key not in st.session_state and default:
@@ -104,7 +113,11 @@ def run_picker(
     def to_url() -> None:
         st.query_params[key] = st.session_state[key] or []
 
-    options = list(names)
+    newest = runs.nlargest(PICKER_RUNS, "start_time")["run_id"] if len(runs) > PICKER_RUNS else ids
+    wanted = [r for r in [*known, *held, *(default or [])] if r in present]
+    options = list(dict.fromkeys([*wanted, *newest]))
+    offered = runs[ids.isin(options)]
+    names = dict(zip(offered["run_id"], offered["name"], strict=True))
     if multi:
         chosen = st.multiselect(label, options, format_func=names.get, key=key, on_change=to_url)
     else:
@@ -115,7 +128,7 @@ def run_picker(
     return chosen
 
 
-def notice_unknown(key: str, options: list[str], missing: str) -> None:
+def notice_unknown(key: str, options: Collection[str], missing: str) -> None:
     """A link naming a value this view does not have gets a notice (the widget falls back)."""
     unknown = [value for value in st.query_params.get_all(key) if value not in options]
     if unknown:
