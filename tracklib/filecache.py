@@ -195,15 +195,16 @@ class FileCache:
         """
         files = [f for f in files if layout.is_data_file(f.path)]
         keys = {f: (f.path, f.size, f.version) for f in files}
-        with self._lock:
-            missing = [f for f in files if keys[f] not in self._tables]
+        with self._lock:  # what is cached now: another reader may forget it while we fetch
+            cached = {f: self._tables[keys[f]] for f in files if keys[f] in self._tables}
+        missing = [f for f in files if f not in cached]
         fetched = self._storage.read_many(f.path for f in missing)
         parsed = {info: self._parse(info.path, fetched.get(info.path), schema, convert) for info in missing}
         with self._lock:
             for info, table in parsed.items():
                 if not isinstance(fetched.get(info.path), Exception):  # transport errors: retry later
                     self._tables[keys[info]] = table
-            found = {f.path: parsed[f] if f in parsed else self._tables[keys[f]] for f in files}
+        found = {f.path: parsed[f] if f in parsed else cached[f] for f in files}
         gone = any(isinstance(fetched.get(f.path), FileNotFoundError) for f in missing)
         usable = {path: item for path, item in found.items() if item is not None}
         skipped = layout.superseded({path: item[1] for path, item in usable.items()})
