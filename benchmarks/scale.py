@@ -34,6 +34,7 @@ from sweep import params  # the W2 sweep's 8 typed params
 from ulid import ULID
 
 from tracklib import layout
+from tracklib.compact import write_index
 from tracklib.ids import new_id
 from tracklib.record import RunState, record_table
 from tracklib.schema import FORMAT_VERSION, METRICS_SCHEMA, RECORD_SCHEMA, Status, encode_param
@@ -130,7 +131,7 @@ def live_run_files(i: int, age_s: float = 0.0) -> list[tuple[str, bytes]]:
 
 def build(storage: Storage, runs: int, live: int, live_age_s: float = 0.0) -> float:
     started = time.perf_counter()
-    storage.write_bytes(layout.index_path(PROJECT, new_id()), table_to_bytes(compacted_index(runs)))
+    write_index(storage, PROJECT, compacted_index(runs))  # as `tracklib compact` writes it
     with ThreadPoolExecutor(16) as pool:
         list(
             pool.map(

@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
+import tracklib
 import tracklib.cli
-from tracklib import filecache, query, tidy
+from tracklib import compact, filecache, query, storage, tidy
 from tracklib.compact import compact_project, merge_run_metrics
+from tracklib.ids import new_id
 from tracklib.storage import Storage
 
 STEPS = 30
@@ -286,3 +289,19 @@ def test_a_reader_of_many_live_runs_follows_snapshots_replaced_under_it(local_ro
         assert store.run("p", ids[7]).name == "r7"  # one run's rows, out of the joined table
     running.finish()
     pd.testing.assert_frame_equal(store.runs("p"), local_root.store().runs("p"))
+
+
+def test_a_run_is_found_in_an_index_file_of_many_row_groups(local_root, monkeypatch):
+    monkeypatch.setattr(compact, "INDEX_ROW_GROUP_ROWS", 2)  # a 100,000-run index file, in small
+    monkeypatch.setattr(storage, "SMALL_FILE_ROWS", 1)  # with row-group statistics
+    ids = [_write(local_root, f"r{i}", steps=2, params={"i": i}) for i in range(7)]
+    compact_project(_storage(local_root), "p")
+    (index,) = _parquet(local_root, "index/project=p")
+    fs, path = local_root.filesystem()
+    with fs.open(f"{path}/{index}", "rb") as handle:
+        assert pq.ParquetFile(handle).metadata.num_row_groups == 4
+    store = local_root.store()
+    for i, run_id in enumerate(ids):
+        assert store.run("p", run_id).params == {"i": i}
+    with pytest.raises(tracklib.RunNotFoundError):
+        store.run("p", new_id())

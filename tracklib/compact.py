@@ -33,6 +33,7 @@ ABANDONED_AFTER_S = 7 * 24 * 3600
 # compaction rewrites at most ~INDEX_SMALL_BYTES x INDEX_MERGE_AT however large the project.
 INDEX_MERGE_AT = 4
 INDEX_SMALL_BYTES = 64 * 1024 * 1024
+INDEX_ROW_GROUP_ROWS = 10_000  # a lookup of one run (the Run page) decodes one row group
 PARALLEL_RUNS = 8  # runs whose metrics are merged at once (object stores: mostly waiting)
 
 
@@ -101,7 +102,7 @@ def write_index(storage: Storage, project: str, rows: pa.Table, replaces: Sequen
     rows = rows.sort_by("run_id")  # row-group statistics then narrow a lookup by run id
     storage.write_bytes(
         layout.index_path(project, new_id()),
-        table_to_bytes(rows, {REPLACES_KEY: json.dumps(list(replaces)).encode()}),
+        table_to_bytes(rows, {REPLACES_KEY: json.dumps(list(replaces)).encode()}, INDEX_ROW_GROUP_ROWS),
     )
 
 

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from tracklib import config, layout, query
 from tracklib.downsample import minmax_indices
 from tracklib.errors import RunNotFoundError
-from tracklib.filecache import FileCache, Listed, concat_tables
+from tracklib.filecache import BATCH_ROWS, FileCache, Listed, concat_tables
 from tracklib.listing import RecordListing
 from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
 from tracklib.storage import FileInfo, Storage, conform
@@ -67,9 +67,15 @@ class IndexFile:
         return bool((self.runs.versions["run_id"] == run_id).any())
 
     def records(self, run_id: str | None = None) -> pa.Table:
-        """The file's records (only ``run_id``'s), decoded again from its bytes."""
-        filters = None if run_id is None else pc.field("run_id") == run_id
-        return conform(pq.read_table(pa.BufferReader(self.data), filters=filters), RECORD_SCHEMA)
+        """The file's records (only ``run_id``'s), decoded again from its bytes: only the row
+        groups whose statistics can hold ``run_id``, ``BATCH_ROWS`` rows at a time."""
+        file = pq.ParquetFile(pa.BufferReader(self.data))
+        if run_id is None:
+            return conform(file.read(), RECORD_SCHEMA)
+        groups = _row_groups_holding(file.metadata, run_id)
+        batches = file.iter_batches(BATCH_ROWS, row_groups=groups) if groups else []
+        found = [pa.Table.from_batches([b]).filter(pc.equal(b["run_id"], run_id)) for b in batches]
+        return conform(concat_tables(found, file.schema_arrow), RECORD_SCHEMA)
 
 
 def open_store(
@@ -294,6 +300,18 @@ class Store:
         if not path.startswith(f"{layout.ARTIFACTS}/"):
             raise ValueError(f"{path!r} is not an artifact path")
         return self.storage.read_bytes(path)
+
+
+def _row_groups_holding(metadata: pq.FileMetaData, run_id: str) -> list[int]:
+    """Row groups whose run_id statistics do not rule ``run_id`` out (index files are
+    sorted by run id, in row groups of ``compact.INDEX_ROW_GROUP_ROWS``)."""
+    leaf = next(i for i in range(metadata.num_columns) if metadata.schema.column(i).path == "run_id")
+    groups = []
+    for i in range(metadata.num_row_groups):
+        stats = metadata.row_group(i).column(leaf).statistics
+        if stats is None or not stats.has_min_max or stats.min <= run_id <= stats.max:
+            groups.append(i)
+    return groups
 
 
 def _sorted_series(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
