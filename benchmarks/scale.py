@@ -166,7 +166,7 @@ for _ in range(3):
 out["leaderboard"] = statistics.median(boards)
 def peak_mb():  # VmHWM: ru_maxrss would carry the parent's peak over fork and exec
     status = open("/proc/self/status").read()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024 / 1e6
 runs, summary = store.runs_and_summary(project)
 out["table_mb"] = (runs.memory_usage(deep=True).sum() + summary.memory_usage(deep=True).sum()) / 1e6
 out["reader_peak_mb"] = peak_mb()

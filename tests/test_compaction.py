@@ -287,6 +287,9 @@ def test_a_reader_of_many_live_runs_follows_snapshots_replaced_under_it(local_ro
         assert store.records("p").num_rows == len(ids) + 1  # no replaced snapshot left over
         assert store.run("p", running.id).summary.set_index("key").loc["acc", "last"] == value
         assert store.run("p", ids[7]).name == "r7"  # one run's rows, out of the joined table
+    compact_project(_storage(local_root), "p")  # the ended runs leave; the running one stays
+    pd.testing.assert_frame_equal(store.runs("p"), local_root.store().runs("p"))
+    assert store.run("p", running.id).summary.set_index("key").loc["acc", "last"] == 3.0
     running.finish()
     pd.testing.assert_frame_equal(store.runs("p"), local_root.store().runs("p"))
 

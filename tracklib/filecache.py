@@ -137,6 +137,7 @@ class FileCache:
         own costs ~40 KB of Arrow and Python objects, 40 MB per thousand live runs.
         """
         if len(files) < _ASSEMBLE_FROM:
+            self._unjoin(prefix)
             return concat_tables([self._table_of(f.path, tables[f.path]) for f in files], schema)
         with self._lock:
             before = self._assembled.get(prefix)
@@ -173,6 +174,18 @@ class FileCache:
                 if cached is not None:
                     self._tables[(f.path, f.size, f.version)] = (joined, cached[1])
         return table
+
+    def _unjoin(self, prefix: str) -> None:
+        """Fewer files than are joined (compacted away): each file that is left gets its rows
+        back as a table of its own, and the joined table of all the old rows goes."""
+        with self._lock:
+            joined = self._assembled.pop(prefix, None)
+            if joined is None:
+                return
+            for key, item in list(self._tables.items()):
+                if item is not None and item[0] is joined:
+                    offset, length = joined.rows[key[0]]
+                    self._tables[key] = (joined.table.take(np.arange(offset, offset + length)), item[1])
 
     @staticmethod
     def _table_of(path: str, item: pa.Table | _Joined) -> pa.Table:

@@ -72,9 +72,10 @@ def _load_project(root_name: str, project: str, token: int) -> Loaded:
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=16)
 def param_importance(
-    root_name: str, project: str, target: str, params: tuple[str, ...], token: int
+    root_name: str, project: str, target: str, params: tuple[str, ...], token: int, loaded_at: float
 ) -> pd.DataFrame:
-    """``sweeps.importance`` of the project's runs: a forest fit takes seconds, once per view."""
+    """``sweeps.importance`` of the project's runs: a forest fit takes seconds, once per view
+    and per load of the runs (``loaded_at``), so it never describes other runs than the page."""
     frame = sweeps.sweep_frame(load_project(root_name, project, token).runs, list(params), target)
     return sweeps.importance(frame, list(params))
 

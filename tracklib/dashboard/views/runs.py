@@ -47,7 +47,7 @@ def render(ctx: Context) -> None:
         + [f"metrics.{m}" for m in query.metric_names(runs)][:DEFAULT_METRIC_COLUMNS]
     )
     columns = st.multiselect("Columns", choosable, default=default, key="columns", bind="query-params")
-    ordered, table, where = _page(shown, ["start_time", "name", "status", "duration_s", *choosable])
+    table, where = _page(shown, ["start_time", "name", "status", "duration_s", *choosable])
     table = table.set_index("run_id")[BASE_COLUMNS + columns]
     st.caption(f"{len(shown):,} of {len(runs):,} runs{where}")
 
@@ -64,8 +64,9 @@ def render(ctx: Context) -> None:
         column_config=widgets.TIME_COLUMNS,
     )
     on_page = set(table.index)
-    elsewhere = [run_id for run_id in ordered["run_id"] if run_id in previously and run_id not in on_page]
-    selected = elsewhere + [table.index[i] for i in event.selection.rows]  # other pages' picks stay
+    kept = set(runs.loc[runs["run_id"].isin(previously), "run_id"]) - on_page
+    elsewhere = [run_id for run_id in st.query_params.get_all("runs") if run_id in kept]
+    selected = elsewhere + [table.index[i] for i in event.selection.rows]  # picks not shown stay
     st.query_params["runs"] = selected
     links = st.columns(5)
     carry = {"root": ctx.root, "project": ctx.project}
@@ -97,21 +98,20 @@ def render(ctx: Context) -> None:
         )
 
 
-def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """The sort and page widgets: all shown runs in order, the page's rows, and where they are."""
+def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, str]:
+    """The sort and page widgets: the page's rows, and where they are."""
     row = st.columns([3, 2, 1], vertical_alignment="bottom")
     sort = row[0].selectbox("Sort by", sortable, key="sort", bind="query-params")
     ascending = row[1].toggle("Ascending", key="asc", bind="query-params")
     pages = max(1, -(-len(shown) // PAGE_ROWS))
     page = row[2].number_input(
-        "Page", min_value=1, value=1, key="page", bind="query-params", disabled=pages == 1
+        "Page", min_value=1, max_value=pages, value=1, key="page", bind="query-params", disabled=pages == 1
     )
-    page = min(int(page), pages)  # a link's page beyond a narrower filter: its last page
     ordered = shown.sort_values(sort, ascending=ascending, na_position="last", kind="stable", key=_sortable)
     first = (page - 1) * PAGE_ROWS
     rows = ordered.iloc[first : first + PAGE_ROWS]
     where = f" · page {page} of {pages}, rows {first + 1:,}–{first + len(rows):,}" if pages > 1 else ""
-    return ordered, rows, where
+    return rows, where
 
 
 def _sortable(column: pd.Series) -> pd.Series:

@@ -60,7 +60,8 @@ def render(ctx: Context) -> None:
     if len(drawn) < len(frame):
         st.caption(
             f"The charts draw {len(drawn):,} of {len(frame):,} runs: the best {sweeps.CHART_RUNS // 10:,} "
-            "and the rest at random. Importance and the heatmap use every run; filter on the Runs page to narrow."
+            "and the rest at random. Correlations and the heatmap use every run; the importance forest "
+            f"fits at most {sweeps.MODEL_RUNS:,} of them, at random. Filter on the Runs page to narrow.",
         )
 
     st.subheader("Parallel coordinates")
@@ -96,7 +97,12 @@ def render(ctx: Context) -> None:
 
     st.subheader("Parameter importance")
     table = data.param_importance(
-        ctx.root, ctx.project, query.metric_column(metric, agg), tuple(params), ctx.token
+        ctx.root,
+        ctx.project,
+        query.metric_column(metric, agg),
+        tuple(params),
+        ctx.token,
+        ctx.loaded.loaded_at,
     )
     table["param"] = table["param"].map(labels)
     st.dataframe(
