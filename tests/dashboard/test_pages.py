@@ -342,3 +342,13 @@ def test_a_run_picker_offers_the_newest_runs_and_an_older_one_from_the_link(big_
     assert picker.value == [ids[0]]
     assert len(picker.options) == PICKER_RUNS + 1
     assert not at.exception and at.get("vega_lite_chart")
+
+
+def test_runs_picked_then_hidden_by_a_filter_stay_picked(app, seeded_root):
+    ids = seeded_root[1]
+    app.query_params.update({"project": "digits", "runs": [ids["adam-fast"], ids["sgd-fast"]]})
+    app.switch_page(f"{VIEWS}/runs.py").run()
+    app.text_input(key="filter").set_value('params.optimizer = "adam"').run()
+    assert "sgd-fast" not in app.dataframe[0].value["name"].tolist()
+    app.text_input(key="filter").set_value("").run()
+    assert set(app.query_params["runs"]) == {ids["adam-fast"], ids["sgd-fast"]}
