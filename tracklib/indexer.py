@@ -6,8 +6,10 @@ reader a second before `tracklib compact` runs. So every ``INDEX_EVERY`` runs a 
 finished in a project, their final records (already in memory) become one index file, and
 then their record files are deleted, exactly as compaction does it (docs/FORMAT.md §8): the
 index is written first, so a reader always finds each run in one place or the other, and a
-resumed run's newer snapshots win by ``seq``. Best effort and on a thread of its own: a
-failure leaves the record files in place, where `tracklib compact` picks them up.
+resumed run's newer snapshots win by ``seq``. Best effort, on the finishing thread for a
+local disk (one index file and 100 deletes, ~11 ms; a thread cost the sweep more in GIL
+handovers) and on a thread of its own for a remote store or a network mount: a failure
+leaves the record files in place, where `tracklib compact` picks them up.
 """
 
 from __future__ import annotations
@@ -41,11 +43,17 @@ def run_finished(storage: Storage, project: str, record_path: str, record: pa.Ta
             if len(batch) < INDEX_EVERY:
                 return
             del _pending[key]
-            writer = threading.Thread(
-                target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
-            )
-            _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
-        writer.start()
+            if storage.on_local_disk:  # ~11 ms per 100 runs: cheaper here than a thread's GIL traffic
+                writer = None
+            else:
+                writer = threading.Thread(
+                    target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
+                )
+                _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
+        if writer is None:
+            _fold(storage, project, batch)
+        else:
+            writer.start()
     except Exception:  # noqa: BLE001, S110 - no thread at exit, say: the records stay where they are
         pass
 
