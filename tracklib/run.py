@@ -239,6 +239,7 @@ class Run:
         """Turn buffered log calls into a metric part and, when due, a new record."""
         try:
             files: list[tuple[str, bytes]] = []  # handed over together, below: the uploader
+            due = False
             try:  # does not compete for the GIL meanwhile, and a part built is never dropped
                 batch = drain(self._entries)
                 if batch:

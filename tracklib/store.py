@@ -143,21 +143,24 @@ class Store:
         snapshots it covers, so this order never misses a run.
         """
         layout.check_project(project)
-        records, index_dir = (
-            layout.project_dir(layout.RECORDS, project),
-            layout.project_dir(layout.INDEX, project),
-        )
+        records = layout.project_dir(layout.RECORDS, project)
         with self._lock:
             plan = self._listings.setdefault(project, RecordListing(records))
         started, after = plan.start()
         (live,) = self._files.read_listed([records], RECORD_SCHEMA, {records: after} if after else None)
-        index = self._files.read_parts(index_dir, RECORD_SCHEMA, self._index_file)
+        index = self._index_files(project)
         if after is not None and plan.needs_full(index[1]):  # compacted meanwhile: list it all
             (live,) = self._files.read_listed([records], RECORD_SCHEMA)
-            index = self._files.read_parts(index_dir, RECORD_SCHEMA, self._index_file)
+            index = self._index_files(project)
             after = None
         plan.done(started, after is None, index[1], live, self.stale_after)
         return live, index
+
+    def _index_files(self, project: str) -> tuple[list[IndexFile], tuple[FileInfo, ...]]:
+        """The project's index files as this reader keeps them, and the files listed."""
+        return self._files.read_parts(
+            layout.project_dir(layout.INDEX, project), RECORD_SCHEMA, self._index_file
+        )
 
     def _index_file(self, batches: Iterator[pa.Table], data: bytes) -> IndexFile:
         first, second = next(batches, RECORD_SCHEMA.empty_table()), next(batches, None)
@@ -289,9 +292,7 @@ class Store:
         (live,) = self._files.read_listed(
             [layout.run_dir(layout.RECORDS, project, layout.check_run_id(run_id))], RECORD_SCHEMA
         )
-        index, _ = self._files.read_parts(
-            layout.project_dir(layout.INDEX, project), RECORD_SCHEMA, self._index_file
-        )
+        index, _ = self._index_files(project)
         mine = [part.records(run_id) for part in index if part.holds(run_id)]
         return query.newest_records(pa.concat_tables([live.table, *mine]))
 

@@ -88,6 +88,12 @@ def first_run_message(root_url: str) -> None:
     st.caption("Or write a demo sweep: `tracklib demo`. Then press Refresh in the sidebar.")
 
 
+def run_links(root: str, project: str, run_ids: Iterable[str]) -> dict[str, str]:
+    """run id -> the relative link to its Run page (only for the runs a page draws)."""
+    base = {"root": root, "project": project}
+    return {run_id: f"run?{urlencode(base | {'run': run_id})}" for run_id in run_ids}
+
+
 def run_picker(
     runs: pd.DataFrame, key: str, label: str, multi: bool, default: list[str] | None = None
 ) -> list[str]:

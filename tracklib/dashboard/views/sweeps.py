@@ -3,8 +3,6 @@ importance, and a heatmap over two params."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import pandas as pd
 import streamlit as st
 
@@ -54,9 +52,7 @@ def render(ctx: Context) -> None:
         return
     best = sweeps.best_run(frame, higher_is_better=not lower)
     drawn = sweeps.chart_runs(frame, higher_is_better=not lower)
-    drawn["href"] = drawn["run_id"].map(
-        lambda r: f"run?{urlencode({'root': ctx.root, 'project': ctx.project, 'run': r})}"
-    )
+    drawn["href"] = drawn["run_id"].map(widgets.run_links(ctx.root, ctx.project, drawn["run_id"]))
     if len(drawn) < len(frame):
         st.caption(
             f"The charts draw {len(drawn):,} of {len(frame):,} runs: the best {sweeps.CHART_RUNS // 10:,} "
