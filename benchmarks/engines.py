@@ -49,7 +49,7 @@ ENGINES = {
     "tracklib (pyarrow + pandas)": """
 import tracklib
 board = tracklib.open_store(root).leaderboard(project, "val_acc", agg="max")
-rows, best = len(board), float(board["metrics.val_acc.max"].iloc[0])
+rows, best = len(board), float(board["metrics_max.val_acc"].iloc[0])
 """,
     "DuckDB": """
 import duckdb

@@ -69,8 +69,8 @@ def runs_frame() -> pd.DataFrame:
             "params.flag": pd.array([True, False, None, True, False, True], dtype="boolean"),
             "params.mix": pd.Series([3, "x", None, 2.5, "x", True], dtype=object),
             "metrics.val/acc": [0.95, 0.92, 0.97, nan, 0.85, 0.91],
-            "metrics.val/acc.min": [0.5, 0.4, 0.6, nan, 0.3, 0.45],
-            "metrics.val/acc.max": [0.96, 0.93, 0.98, nan, 0.86, 0.92],
+            "metrics_min.val/acc": [0.5, 0.4, 0.6, nan, 0.3, 0.45],
+            "metrics_max.val/acc": [0.96, 0.93, 0.98, nan, 0.86, 0.92],
             "metrics.train-loss": [0.1, -0.2, 1e-4, nan, 2.5, 0.3],
         }
     )
@@ -153,7 +153,7 @@ def test_short_names_resolve_to_params_then_metrics() -> None:
     }
     assert fields(compile_filter("lr < 1 or val/acc.max > 0", FRAME.columns)) == {
         "params.lr",
-        "metrics.val/acc.max",
+        "metrics_max.val/acc",
     }
 
 

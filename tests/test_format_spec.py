@@ -97,7 +97,7 @@ def rows(frame: Any, columns: list[str]) -> list[tuple[Any, ...]]:
 
 def expected_rows(root: str) -> list[tuple[Any, ...]]:
     board = tracklib.open_store(root).leaderboard(PROJECT, METRIC, agg="max")
-    return rows(board, ["name", "status", f"metrics.{METRIC}.max", "params.lr"])
+    return rows(board, ["name", "status", f"metrics_max.{METRIC}", "params.lr"])
 
 
 def snippet_rows(module: str, root: str) -> list[tuple[Any, ...]]:
@@ -235,7 +235,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         while True:
             runs = tracklib.open_store(str(root)).runs(PROJECT)
             row = runs[runs["name"] == "live"]
-            if len(row) and row[f"metrics.{METRIC}.max"].notna().all():
+            if len(row) and row[f"metrics_max.{METRIC}"].notna().all():
                 break
             assert time.monotonic() < deadline, "the live run's first flush never arrived"
             time.sleep(0.05)

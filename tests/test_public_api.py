@@ -27,6 +27,7 @@ def test_exported_members_are_the_documented_ones():
             "Store",
             "StoreError",
             "TracklibError",
+            "UnsafePathError",
             "__version__",
             "init",
             "open_store",

@@ -128,7 +128,7 @@ def test_explicit_summary_replaces_last_but_keeps_logged_min_and_max(memory_root
             run.log({"val/acc": value})
         run.summary["val/acc"] = 0.9
     row = memory_root.store().runs("digits").iloc[0]
-    assert (row["metrics.val/acc"], row["metrics.val/acc.min"], row["metrics.val/acc.max"]) == (0.9, 0.5, 0.9)
+    assert (row["metrics.val/acc"], row["metrics_min.val/acc"], row["metrics_max.val/acc"]) == (0.9, 0.5, 0.9)
 
 
 def test_a_run_cannot_be_finished_as_running_or_stale(memory_root):

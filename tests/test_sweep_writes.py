@@ -101,7 +101,7 @@ def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5
     for store in (reader, root.store()):  # a reader that read before, and a fresh one
         board = store.leaderboard("sweep", "acc", agg="max")
         assert board["run_id"].tolist() == ids[::-1]
-        assert board["metrics.acc.max"].tolist() == pytest.approx([i + 0.9 for i in reversed(range(7))])
+        assert board["metrics_max.acc"].tolist() == pytest.approx([i + 0.9 for i in reversed(range(7))])
         assert board["params.seed"].tolist() == list(reversed(range(7)))
         assert set(board["status"]) == {"finished"}
 

@@ -17,6 +17,7 @@ from tracklib.errors import (
     RunNotFoundError,
     StoreError,
     TracklibError,
+    UnsafePathError,
 )
 from tracklib.run import Run
 from tracklib.schema import FORMAT_VERSION, Status
@@ -40,6 +41,7 @@ __all__ = [
     "Store",
     "StoreError",
     "TracklibError",
+    "UnsafePathError",
     "__version__",
     "init",
     "open_store",

@@ -88,7 +88,9 @@ def _ls(args: argparse.Namespace) -> int:
 
 def runs_for_terminal(runs: pd.DataFrame) -> pd.DataFrame:
     """A narrow view of the runs table: who, how it went, and the first few metrics."""
-    metrics = [c for c in runs.columns if c.startswith("metrics.") and not c.endswith((".min", ".max"))]
+    from tracklib.query import metric_column, metric_names
+
+    metrics = [metric_column(key) for key in metric_names(runs)]
     view = runs[["run_id", "name", "status", "start_time", "duration_s", *metrics[:LS_METRICS]]].copy()
     view["start_time"] = view["start_time"].dt.strftime("%Y-%m-%d %H:%M:%S")
     view["duration_s"] = view["duration_s"].round(1)

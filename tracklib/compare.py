@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from tracklib.query import metric_column, metric_names
+
 ENVIRONMENT_FIELDS = ("host", "python", "platform", "git_branch", "git_commit", "git_dirty")
 
 
@@ -24,9 +26,7 @@ def comparison(runs: pd.DataFrame, environments: Mapping[str, Mapping[str, Any]]
         ("param", c.removeprefix("params."), _texts(runs[c])) for c in runs.columns if c.startswith("params.")
     ]
     rows += [
-        ("metric", c.removeprefix("metrics."), _texts(runs[c]))
-        for c in runs.columns
-        if c.startswith("metrics.") and not c.endswith((".min", ".max"))
+        ("metric", key, _texts(runs[metric_column(key)])) for key in metric_names(runs)
     ]
     envs = [environments.get(run_id, {}) for run_id in runs["run_id"]]
     rows += [("environment", f, [_text(env.get(f)) for env in envs]) for f in ENVIRONMENT_FIELDS]

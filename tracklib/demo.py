@@ -234,4 +234,4 @@ if __name__ == "__main__":
     ids = run_demo(target)
     board = open_store(target).leaderboard("digits", "val/acc", agg="max", top=5)
     print(f"wrote {len(ids)} runs")
-    print(board[["rank", "name", "status", "metrics.val/acc.max", "step"]].to_string(index=False))
+    print(board[["rank", "name", "status", "metrics_max.val/acc", "step"]].to_string(index=False))

@@ -11,7 +11,8 @@ would naturally catch, so ``except TypeError`` keeps working::
     ├── RunNotFoundError   (LookupError) resuming or reading a run id that is not there
     ├── ResumeConflictError (RuntimeError) another writer is starting or resuming that run
     ├── StoreError         (OSError)     the store root cannot be used (missing bucket, read-only)
-    └── FormatVersionError (ValueError)  a file written by a newer, incompatible tracklib
+    ├── FormatVersionError (ValueError)  a file written by a newer, incompatible tracklib
+    └── UnsafePathError    (ValueError)  a path from a record or link that leaves its folder
 """
 
 from __future__ import annotations
@@ -51,3 +52,7 @@ class StoreError(TracklibError, OSError):
 
 class FormatVersionError(TracklibError, ValueError):
     """A file uses a newer major format version than this tracklib reads."""
+
+
+class UnsafePathError(TracklibError, ValueError):
+    """A path read from a record or a link points outside the folder it must stay in."""

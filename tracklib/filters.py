@@ -211,7 +211,11 @@ def parse(text: str) -> Expr:
 def _resolve(expr: Expr, columns: list[str]) -> Expr:
     if isinstance(expr, Logic):
         return Logic(expr.op, tuple(_resolve(e, columns) for e in expr.operands))
-    for name in (expr.field, f"params.{expr.field}", f"metrics.{expr.field}"):
+    # exact column, then params.<f>, metrics.<f>, and last the short form of a derived
+    # column: "val/acc.max" is metrics_max.val/acc unless a metric key is literally that
+    stem, _, agg = expr.field.rpartition(".")
+    derived = (f"metrics_{agg}.{stem}",) if agg in ("min", "max") and stem else ()
+    for name in (expr.field, f"params.{expr.field}", f"metrics.{expr.field}", *derived):
         if name in columns:
             return replace(expr, field=name)
     short = {c.removeprefix("params.").removeprefix("metrics."): c for c in columns}

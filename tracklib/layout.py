@@ -13,7 +13,7 @@ import posixpath
 import re
 from collections.abc import Mapping, Set
 
-from tracklib.errors import InvalidKeyError
+from tracklib.errors import InvalidKeyError, UnsafePathError
 
 RECORDS = "records"
 INDEX = "index"
@@ -28,7 +28,7 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 def check_project(project: object) -> str:
     """Project names become folder names: letters, digits, ``_ . - space``, at most 128."""
-    if not isinstance(project, str) or not _PROJECT.match(project) or project != project.strip():
+    if not isinstance(project, str) or not _PROJECT.fullmatch(project) or project != project.strip():
         raise InvalidKeyError(
             f"project name {project!r} is not allowed: use letters, digits, '_', '.', '-' or "
             "spaces (not at either end), at most 128 characters"
@@ -38,7 +38,7 @@ def check_project(project: object) -> str:
 
 def check_run_id(run_id: object) -> str:
     """Generated ids are lowercase ULIDs; custom ones may use letters, digits, ``_`` and ``-``."""
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
         raise InvalidKeyError(
             f"run id {run_id!r} is not allowed: use letters, digits, '_' or '-', at most 64"
         )
@@ -87,6 +87,30 @@ def check_artifact_name(name: object) -> str:
             "backslashes or control characters"
         )
     return name
+
+
+def check_artifact_location(path: object, project: str | None = None, run_id: str | None = None) -> str:
+    """The run folder an artifact path from a record lies in, or UnsafePathError.
+
+    A record is untrusted input: its path must be ``artifacts/project=<p>/run_id=<id>/<file-id>/<name>``
+    with a valid project, run id and name (so no ``..``, no absolute path, no backslash), and
+    belong to the given run when one is given.
+    """
+    parts = path.split("/", 4) if isinstance(path, str) else []
+    try:
+        if len(parts) != 5 or parts[0] != ARTIFACTS or not parts[1].startswith("project="):
+            raise InvalidKeyError("not under artifacts/project=<p>/run_id=<id>/")
+        found_project = check_project(parts[1][len("project=") :])
+        if not parts[2].startswith("run_id="):
+            raise InvalidKeyError("not under artifacts/project=<p>/run_id=<id>/")
+        found_run = check_run_id(parts[2][len("run_id=") :])
+        check_run_id(parts[3])  # the upload's file id: one plain folder name
+        check_artifact_name(parts[4])
+    except InvalidKeyError as exc:
+        raise UnsafePathError(f"{path!r} is not an artifact path: {exc}") from None
+    if (project is not None and found_project != project) or (run_id is not None and found_run != run_id):
+        raise UnsafePathError(f"{path!r} is not an artifact of run {project}/{run_id}")
+    return run_dir(ARTIFACTS, found_project, found_run)
 
 
 def superseded(replaces: Mapping[str, Set[str]]) -> set[str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,15 +93,23 @@ def params_wide(records: pa.Table) -> pd.DataFrame:
 
 
 def _decoded(types: pa.Array, values: pa.Array) -> pd.Series:
-    """One param's values in their logged type: Int64, float64, boolean, string or object."""
+    """One param's values in their logged type: Int64, float64, boolean, string or object.
+
+    Arrow casts decode a whole column at once; a column they refuse (an int beyond int64,
+    which FORMAT.md §6 allows, or a value a foreign writer left unparseable) is decoded value
+    by value instead, so one such run changes its column's dtype, never hides the others.
+    """
     kinds = set(pc.unique(types).drop_null().to_pylist()) - {"null"}
     values = pc.if_else(pc.equal(types, "null"), pa.scalar(None, pa.string()), values)
-    if kinds == {"int"}:
-        return pd.Series(
-            pc.cast(values, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-        )
-    if kinds and kinds <= {"int", "float"}:
-        return pd.Series(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    try:
+        if kinds == {"int"}:
+            return pd.Series(
+                pc.cast(values, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+            )
+        if kinds and kinds <= {"int", "float"}:
+            return pd.Series(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     if kinds == {"bool"}:
         flags = pc.equal(values, "true")
         return pd.Series(flags.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get))
@@ -112,18 +121,19 @@ def _decoded(types: pa.Array, values: pa.Array) -> pd.Series:
     return pd.Series(decoded, dtype=object)
 
 
+def decode_params(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """One record's ``params`` list as a dict of decoded values (None and NaN included)."""
+    return {item["key"]: decode_param(item["type"], item["value"]) for item in items or ()}
+
+
 def metrics_wide(records: pa.Table, summary: pd.DataFrame) -> pd.DataFrame:
-    """``metrics.<k>`` (last), ``metrics.<k>.min``, ``metrics.<k>.max`` per run, in record order."""
+    """``metrics.<k>`` (last), ``metrics_min.<k>``, ``metrics_max.<k>`` per run, in record order."""
     index = pd.Index(records["run_id"].to_pylist(), name="run_id")
     if summary.empty:
         return pd.DataFrame(index=index)
     wide = summary.pivot(index="run_id", columns="key", values=["last", "min", "max"])
-    wide.columns = [
-        f"metrics.{key}" if stat == "last" else f"metrics.{key}.{stat}" for stat, key in wide.columns
-    ]
-    ordered = [
-        f"metrics.{key}{suffix}" for key in sorted(summary["key"].unique()) for suffix in ("", ".min", ".max")
-    ]
+    wide.columns = [metric_column(key, stat) for stat, key in wide.columns]
+    ordered = [metric_column(key, agg) for key in sorted(summary["key"].unique()) for agg in AGGREGATES]
     return wide[ordered].reindex(index).astype("float64")
 
 
@@ -227,27 +237,23 @@ def _same_param_types(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
 def _column_order(columns: pd.Index) -> list[str]:
     """The runs table's column order: identity, params by name, metrics by name (last, min, max)."""
     params = sorted(c for c in columns if c.startswith("params."))
-    keys = sorted(
-        {
-            c[len("metrics.") :].removesuffix(".min").removesuffix(".max")
-            for c in columns
-            if c.startswith("metrics.")
-        }
-    )
-    metrics = [
-        m
-        for key in keys
-        for m in (f"metrics.{key}", f"metrics.{key}.min", f"metrics.{key}.max")
-        if m in columns
-    ]
+    keys = sorted({key for c in columns if (key := metric_key(c)) is not None})
+    metrics = [m for key in keys for agg in AGGREGATES if (m := metric_column(key, agg)) in columns]
     return RUN_COLUMNS + params + metrics
 
 
 def metric_column(metric: str, agg: str = "last") -> str:
-    """The runs-table column holding ``agg`` of ``metric``."""
+    """The runs-table column holding ``agg`` of ``metric``: ``metrics.<k>`` (last),
+    ``metrics_min.<k>``, ``metrics_max.<k>``. The aggregate is in the prefix, never a suffix,
+    so no user key (``acc.min`` beside ``acc``) can ever name a derived column (FORMAT.md §6)."""
     if agg not in AGGREGATES:
         raise ValueError(f"agg must be one of {AGGREGATES}, got {agg!r}")
-    return f"metrics.{metric}" if agg == "last" else f"metrics.{metric}.{agg}"
+    return f"metrics.{metric}" if agg == "last" else f"metrics_{agg}.{metric}"
+
+
+def metric_key(column: str) -> str | None:
+    """The metric key of a ``metrics.<k>`` (last) column; None for any other column."""
+    return column[len("metrics.") :] if column.startswith("metrics.") else None
 
 
 def leaderboard(
@@ -291,11 +297,7 @@ _LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", 
 
 def metric_names(runs: pd.DataFrame) -> list[str]:
     """Metric keys that have a column in the runs table."""
-    return [
-        c[len("metrics.") :]
-        for c in runs.columns
-        if c.startswith("metrics.") and not c.endswith((".min", ".max"))
-    ]
+    return [key for c in runs.columns if (key := metric_key(c)) is not None]
 
 
 def lower_is_better(metric: str) -> bool:

@@ -191,14 +191,19 @@ def encode_param(value: ParamValue) -> tuple[str, str | None]:
     return "str", str(value)
 
 
-def decode_param(type_: str, text: str | None) -> ParamValue:
-    """Inverse of ``encode_param``; unknown types come back as text."""
+def decode_param(type_: str | None, text: str | None) -> ParamValue:
+    """Inverse of ``encode_param``. Total, because records are untrusted input: an unknown
+    type, or a value its type cannot parse (``float`` ``"not-a-number"``), comes back as its
+    text (FORMAT.md §11 rule 9), never as an error."""
     if type_ == "null" or text is None:
         return None
-    if type_ == "bool":
-        return text == "true"
-    if type_ == "int":
-        return int(text)
-    if type_ == "float":
-        return float(text)
+    try:
+        if type_ == "bool" and text in ("true", "false"):
+            return text == "true"
+        if type_ == "int":
+            return int(text)
+        if type_ == "float":
+            return float(text)
+    except ValueError:
+        pass
     return text

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from tracklib import config, layout, query
 from tracklib.downsample import minmax_indices
-from tracklib.errors import RunNotFoundError
+from tracklib.errors import RunNotFoundError, UnsafePathError
 from tracklib.filecache import BATCH_ROWS, FileCache, Listed, concat_tables
 from tracklib.listing import RecordListing
 from tracklib.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
@@ -274,11 +274,8 @@ class Store:
             start_time=pd.Timestamp(raw["start_time"]),
             end_time=pd.Timestamp(raw["end_time"]) if raw["end_time"] else None,
             heartbeat_time=pd.Timestamp(raw["heartbeat_time"]),
-            params={
-                k[len("params.") :]: _plain(v)
-                for k, v in row.items()
-                if k.startswith("params.") and not _missing(v)
-            },
+            # straight from the record: a None or NaN param is a value here, not a gap
+            params=query.decode_params(raw["params"]),
             summary=summary.drop(columns="run_id"),
             environment={
                 k: v for k, v in environment.items() if k not in ("format_version", "run_id", "record_time")
@@ -296,10 +293,22 @@ class Store:
         mine = [part.records(run_id) for part in index if part.holds(run_id)]
         return query.newest_records(pa.concat_tables([live.table, *mine]))
 
-    def read_artifact(self, path: str) -> bytes:
-        """The bytes of an artifact, by the ``path`` listed in ``run(...).artifacts``."""
-        if not path.startswith(f"{layout.ARTIFACTS}/"):
-            raise ValueError(f"{path!r} is not an artifact path")
+    def read_artifact(self, path: str, project: str | None = None, run_id: str | None = None) -> bytes:
+        """The bytes of an artifact, by the ``path`` listed in ``run(...).artifacts``.
+
+        The path comes from a record file, which anyone who can write to the store can craft:
+        it is read only when it names a file inside one run's artifacts folder (that run's,
+        when ``project`` and ``run_id`` are given), with no ``..`` and, on a local disk, no
+        symlink leading out of that folder.
+
+        Raises:
+            UnsafePathError: the path leaves the run's artifacts folder.
+        """
+        run_folder = layout.check_artifact_location(path, project, run_id)
+        if self.storage.is_local:
+            inside = os.path.realpath(self.storage.full_path(run_folder))
+            if os.path.commonpath([inside, os.path.realpath(self.storage.full_path(path))]) != inside:
+                raise UnsafePathError(f"artifact path {path!r} leads out of {run_folder!r}")
         return self.storage.read_bytes(path)
 
 

@@ -85,7 +85,7 @@ def test_fit_records_hyperparams_metrics_by_step_and_finishes(local_root, tmp_pa
     steps = {key: list(rows["step"]) for key, rows in history.groupby("key")}
     assert steps["train/loss"] == list(range(2 * BATCHES_PER_EPOCH))
     assert steps["val/loss"] == [BATCHES_PER_EPOCH - 1, 2 * BATCHES_PER_EPOCH - 1]  # each epoch's last step
-    assert (run["metrics.epoch.min"], run["metrics.epoch"]) == (0.0, 1.0)
+    assert (run["metrics_min.epoch"], run["metrics.epoch"]) == (0.0, 1.0)
     # checkpoints stay local, beside the trainer, under <project>/<run id> as for W&B and MLflow
     checkpoint = trainer.checkpoint_callback.best_model_path
     assert checkpoint.startswith(str(tmp_path / "lit" / run["run_id"] / "checkpoints"))
