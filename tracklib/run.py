@@ -183,6 +183,21 @@ class Run:
             self._dirty = True
         return artifact
 
+    # Set only by tracklib.integrations, which see what the caller's code does not:
+    # _cut_short while a framework's training is under way: finishing the run as finished
+    # meanwhile (its exception was caught and swallowed, or the interpreter exits) fails it
+    # with this text instead; _end_time when the work ended before it was recorded (an
+    # Optuna trial): end_time is then that, not the moment of finish.
+    _cut_short: str | None = None
+    _end_time: float | None = None
+
+    def _set_times(self, start_time: float, end_time: float | None) -> None:
+        """Times of work recorded after it happened (see ``_end_time``)."""
+        with self._lock:
+            self._state.start_time = start_time
+            self._dirty = True
+        self._end_time = end_time
+
     def finish(self, status: Status | str = Status.FINISHED, error: str | None = None) -> None:
         """Flush everything, write the final record and stop the background threads.
 
@@ -194,6 +209,8 @@ class Run:
         final = Status(status)
         if final not in (Status.FINISHED, Status.FAILED, Status.KILLED):
             raise ValueError(f"a run finishes as finished, failed or killed, not {final}")
+        if final is Status.FINISHED and self._cut_short is not None:
+            final, error = Status.FAILED, self._cut_short
         self._finished = True
         self._flusher.stop()
         self._uploader.defer_to_close()  # the final files: written by close, after the queue
@@ -202,7 +219,7 @@ class Run:
         with self._lock:
             self._state.status = final
             self._state.error = error
-            self._state.end_time = time.time()
+            self._state.end_time = time.time() if self._end_time is None else self._end_time
             self._dirty = True
         self._flush()
         spooled = self._uploader.close(self._finish_timeout)
