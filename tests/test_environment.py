@@ -40,7 +40,7 @@ def test_secret_environment_values_never_reach_any_file(local_root, monkeypatch,
     assert details.environment["argv"] == ["train.py", "--api-key=***", "--password", "***"]
 
 
-def test_git_state_is_captured_with_credentials_stripped_from_the_remote(tmp_path):
+def test_git_state_is_captured_with_credentials_masked_in_the_remote(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-c", "user.email=a@b.c", "-c", "user.name=t", "-C", str(repo)]
@@ -56,7 +56,7 @@ def test_git_state_is_captured_with_credentials_stripped_from_the_remote(tmp_pat
     env = environment.capture(("git", "git_diff"), environment.Redactor({}), cwd=str(repo))
     assert len(env["git_commit"]) == 40 and env["git_branch"] in ("master", "main")
     assert env["git_dirty"] is True
-    assert env["git_remote"] == "https://github.com/o/r.git"
+    assert env["git_remote"] == "https://***@github.com/o/r.git"
     assert "+print(2)" in env["git_diff"]
 
 

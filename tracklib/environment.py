@@ -1,8 +1,8 @@
-"""What a run ran on: host, Python, argv, git state, packages, GPUs — with secrets removed.
+"""What a run ran on: host, Python, argv, git state, packages, GPUs — with secrets masked.
 
-Environment variable values are never captured. Values of variables that look secret
-(``*_KEY``, ``*_TOKEN``, ``*_PASSWORD``, ``*_SECRET*``, ...) are masked wherever they appear in
-what is captured (argv, git remote, diff), and credentials in URLs are stripped.
+Environment variable values are never captured; argv, the git remote and the diff go through
+``masking.Redactor`` (secret-named variables' values, URL credentials, credential query
+parameters and well-known token formats become ``***``).
 """
 
 from __future__ import annotations
@@ -11,63 +11,17 @@ import functools
 import getpass
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
+from tracklib.masking import Redactor
+
 GIT_DIFF_MAX_BYTES = 100_000
-MASK = "***"
 CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu")
-
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD|CREDENTIAL|AUTH|SESSION)", re.I)
-_SECRET_FLAG = re.compile(r"^(--?[\w.-]*(key|token|secret|password|passwd|credential)[\w.-]*)=(.+)$", re.I)
-# Bounded scheme and user-info lengths: an unbounded `[a-z0-9+.-]*` made a 1 MB param take
-# minutes (every start position rescanned the rest of the string).
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]{0,31}://)[^/@\s]{0,512}@", re.I)
-
-
-@functools.lru_cache(maxsize=16)
-def _secret_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """The variable names that look secret (a sweep starts a run every few ms: match once)."""
-    return tuple(name for name in names if _SECRET_NAME.search(name))
-
-
-class Redactor:
-    """Masks known secret values and URL credentials in captured text."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._secrets = sorted(
-            {value for name in _secret_names(tuple(environ)) if len(value := environ[name]) >= 6},
-            key=len,
-            reverse=True,
-        )
-
-    def __call__(self, text: str) -> str:
-        if "://" in text and "@" in text:
-            text = _URL_USERINFO.sub(r"\g<scheme>", text)
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
-
-    def argv(self, args: Iterable[str]) -> list[str]:
-        masked, hide_next = [], False
-        for arg in args:
-            if hide_next:
-                masked.append(MASK)
-                hide_next = False
-                continue
-            match = _SECRET_FLAG.match(arg)
-            if match:
-                arg = f"{match.group(1)}={MASK}"
-            elif arg.startswith("-") and _SECRET_FLAG.match(arg + "=x"):
-                hide_next = True
-            masked.append(self(arg))
-        return masked
 
 
 def capture(
