@@ -109,6 +109,7 @@ def test_params_keep_types_flatten_and_stringify_others_with_warning(memory_root
         )
     run.finish()
     assert memory_root.store().run("digits", run.id).params == {
+        "n": None,  # a None param is a value the Run page shows, not a gap
         "i": 1,
         "f": 0.5,
         "b": False,

@@ -86,6 +86,13 @@ def check_artifact_name(name: object) -> str:
             f"artifact name {name!r} must be a relative path without '..', '.', empty parts, "
             "backslashes or control characters"
         )
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidKeyError(
+            f"artifact name {name!r} is not valid UTF-8 (a non-UTF-8 file name decoded by "
+            "os.fsdecode); pass name= with a readable name"
+        ) from None
     return name
 
 

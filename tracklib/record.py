@@ -15,6 +15,7 @@ from tracklib.schema import (
     Status,
     decode_param,
     encode_param,
+    storable,
 )
 from tracklib.summary import MetricSummary
 
@@ -59,8 +60,9 @@ def _ts(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def record_table(state: RunState, now: float) -> pa.Table:
-    """The snapshot written to ``records/``: the newest (seq, record_time) per run wins."""
+def record_table(state: RunState, now: float, repair: bool = False) -> pa.Table:
+    """The snapshot written to ``records/``: the newest (seq, record_time) per run wins.
+    ``repair``: text Parquet cannot store is escaped (``schema.storable``)."""
     summary = []
     for key, s in state.summary.items():
         entry = {
@@ -114,7 +116,7 @@ def record_table(state: RunState, now: float) -> pa.Table:
         "summary": summary,
         "artifacts": [vars(a) for a in state.artifacts.values()],
     }
-    return pa.Table.from_pylist([row], schema=RECORD_SCHEMA)
+    return pa.Table.from_pylist([storable(row) if repair else row], schema=RECORD_SCHEMA)
 
 
 def state_from_record(row: dict[str, Any]) -> RunState:

@@ -16,16 +16,19 @@ import pyarrow as pa
 
 from tracklib import config, environment, indexer, layout, lifecycle
 from tracklib.buffer import Entry, Flusher, drain, entries_to_table
-from tracklib.errors import InvalidStepError, RunFinishedError
+from tracklib.errors import InvalidStepError, InvalidValueError, RunFinishedError
 from tracklib.ids import new_id
 from tracklib.record import Artifact, RunState, record_table
 from tracklib.schema import (
     ENVIRONMENT_SCHEMA,
+    FLOAT_INT_LIMIT,
     FORMAT_VERSION,
+    MAX_STEP,
     Status,
     check_key,
     flatten_params,
     metric_value,
+    storable,
 )
 from tracklib.spool import Spool
 from tracklib.storage import Storage, file_sha256, table_to_bytes
@@ -135,8 +138,12 @@ class Run:
             raise RunFinishedError(f"run {self.id} is {self._state.status}; start a new run to log more")
         if step is None:
             step = self._next_step
-        elif type(step) is not int or step < 0:
+            if step > MAX_STEP:
+                raise InvalidStepError(f"the next step would be {step}, past the largest step {MAX_STEP}")
+        elif type(step) is not int or not 0 <= step <= MAX_STEP:
             step = _check_step(step)
+        if not isinstance(data, Mapping):
+            raise InvalidValueError(f"log takes a mapping of metric values, got {type(data).__name__}")
         values = dict(data)
         known = self._known_keys
         for key, value in values.items():
@@ -144,7 +151,7 @@ class Run:
                 check_key(key)
                 known.add(key)
             kind = type(value)
-            if kind is not float and kind is not int:
+            if kind is not float and (kind is not int or not -FLOAT_INT_LIMIT <= value <= FLOAT_INT_LIMIT):
                 values[key] = metric_value(key, value)
         if step >= self._next_step:
             self._next_step = step + 1
@@ -218,7 +225,8 @@ class Run:
             self._environment.join()
         with self._lock:
             self._state.status = final
-            self._state.error = error
+            # an exception's text may quote a non-UTF-8 file name: kept, escaped
+            self._state.error = None if error is None else storable(str(error))
             self._state.end_time = time.time() if self._end_time is None else self._end_time
             self._dirty = True
         self._flush()
@@ -243,7 +251,7 @@ class Run:
         if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None)):  # type: ignore[union-attr]
             self.finish(Status.FINISHED)
         elif issubclass(exc_type, Exception) or issubclass(exc_type, SystemExit):
-            self.finish(Status.FAILED, f"{exc_type.__name__}: {exc}")
+            self.finish(Status.FAILED, f"{exc_type.__name__}: {_text_of(exc)}")
         else:  # KeyboardInterrupt, GeneratorExit: stopped from outside
             self.finish(Status.KILLED, exc_type.__name__)
 
@@ -253,39 +261,94 @@ class Run:
             raise RunFinishedError(f"run {self.id} is {self._state.status}")
 
     def _flush(self) -> None:
-        """Turn buffered log calls into a metric part and, when due, a new record."""
+        """Turn buffered log calls into a metric part and, when due, a new record.
+
+        Total: values are checked at the call, but should a batch still fail to build or
+        encode, its offending rows are dropped (one warning naming run, key and step), the
+        others written, and the record goes on (``_metric_part``, ``_record``).
+        """
         try:
             files: list[tuple[str, bytes]] = []  # handed over together, below: the uploader
             due = False
             try:  # does not compete for the GIL meanwhile, and a part built is never dropped
                 batch = drain(self._entries)
-                if batch:
-                    table = entries_to_table(self.id, batch)
+                part = self._metric_part(batch) if batch else None
+                if part is not None:
+                    table, data = part
                     new = summarize(
                         table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
                     )
                     rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
                     self._tidy.part_written(rel, table)
-                    files.append((rel, table_to_bytes(table)))
+                    files.append((rel, data))
                 now = time.time()
                 with self._lock:
-                    if batch:
+                    if part is not None:
                         self._state.summary = merge(self._state.summary, new)
-                    due = batch or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                    due = bool(batch) or self._dirty or now - self._last_record_time >= self._heartbeat_interval
                     if due:
                         self._state.seq += 1
-                        record = record_table(self._state, now)
+                        record, data = self._record(now)
                         self._dirty = False
                         self._last_record_time = now
                 if due:
                     snapshot = (layout.part_path(layout.RECORDS, self.project, self.id, new_id()), record)
-                    files.append((snapshot[0], table_to_bytes(record)))
+                    files.append((snapshot[0], data))
             finally:
                 handed = [rel for rel, data in files if self._hand_over(rel, data)]
             if due and snapshot[0] in handed:
                 self._last_record = snapshot  # the indexer may fold it once it lands
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
+
+    def _metric_part(self, batch: list[Entry]) -> tuple[pa.Table, bytes] | None:
+        """The batch as a metric part and its bytes; rows that cannot be built are dropped
+        and named once, never the whole batch."""
+        try:
+            table = entries_to_table(self.id, batch)
+            return table, table_to_bytes(table)
+        except Exception:  # noqa: BLE001 - isolated below, value by value
+            pass
+        kept: list[Entry] = []
+        dropped: list[str] = []
+        for step, at, values in batch:
+            good = {}
+            for key, value in values.items():
+                try:
+                    table_to_bytes(entries_to_table(self.id, [(step, at, {key: value})]))
+                    good[key] = value
+                except Exception as exc:  # noqa: BLE001 - named in the warning
+                    dropped.append(f"{key!r} at step {step} ({type(exc).__name__})")
+            if good:
+                kept.append((step, at, good))
+        warnings.warn(
+            f"tracklib: run {self.id}: dropped {len(dropped)} value(s) that could not be stored: "
+            + ", ".join(dropped[:10])
+            + (" ..." if len(dropped) > 10 else ""),
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        if not kept:
+            return None
+        table = entries_to_table(self.id, kept)
+        return table, table_to_bytes(table)
+
+    def _record(self, now: float) -> tuple[pa.Table, bytes]:
+        """The run's snapshot and its bytes. Text that Parquet refuses (which the checks at
+        the call should have stopped) is stored with its bad characters escaped, said once,
+        rather than lose the run's record."""
+        try:
+            record = record_table(self._state, now)
+            return record, table_to_bytes(record)
+        except Exception as exc:  # noqa: BLE001 - repaired below
+            warnings.warn(
+                f"tracklib: run {self.id}: the record needed repair to be stored ({exc!r}); "
+                "text that is not valid UTF-8 is kept with backslash escapes",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        record = record_table(self._state, now, repair=True)
+        return record, table_to_bytes(record)
 
     def _hand_over(self, rel: str, data: bytes) -> bool:
         """Give a built file to the uploader; one that fails (the spool's disk is full)
@@ -311,7 +374,8 @@ class Run:
             self._state.host = self._state.host or env.get("host")
             self._state.git_commit = env.get("git_commit") or self._state.git_commit
             self._dirty = True
-        row = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()} | env
+        # argv and git diffs of non-UTF-8 file names hold lone surrogates: stored escaped
+        row = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()} | storable(env)
         table = pa.Table.from_pylist([row], schema=ENVIRONMENT_SCHEMA)
         rel = layout.part_path(layout.ENVIRONMENT, self.project, self.id, new_id())
         self._uploader.submit(rel, table_to_bytes(table))
@@ -364,14 +428,22 @@ def _check_step(step: object) -> int:
         value = operator.index(step)  # type: ignore[arg-type]
     except TypeError:
         raise InvalidStepError(f"step must be an integer >= 0, got {type(step).__name__} {step!r}") from None
-    if value < 0:
-        raise InvalidStepError(f"step must be an integer >= 0, got {value}")
+    if not 0 <= value <= MAX_STEP:
+        raise InvalidStepError(f"step must be an integer from 0 to {MAX_STEP} (int64), got {value}")
     return value
 
 
 def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
     """String params with secret values masked (see environment.Redactor)."""
     return {key: redact(value) if isinstance(value, str) else value for key, value in params.items()}
+
+
+def _text_of(exc: BaseException | None) -> str:
+    """str(exc), or its repr when its __str__ itself fails: the run must still end."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return object.__repr__(exc)
 
 
 def _now_ts() -> datetime:

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tracklib import config, environment, layout
-from tracklib.errors import ResumeConflictError, RunNotFoundError, StoreError
+from tracklib.errors import InvalidValueError, ResumeConflictError, RunNotFoundError, StoreError
 from tracklib.ids import new_id, new_run_name
 from tracklib.record import RunState, state_from_record
 from tracklib.run import Run, redact_params
-from tracklib.schema import Status, flatten_params
+from tracklib.schema import Status, check_text, flatten_params
 from tracklib.spool import Spool
 from tracklib.storage import Storage
 from tracklib.store import Store
@@ -60,12 +60,22 @@ def init(
     layout.check_project(project)
     if resume and run_id is None:
         raise ValueError("resume=True needs the run_id of the run to continue")
+    if run_id is not None:
+        layout.check_run_id(run_id)
+    # every value is checked before anything is written: a refused init leaves no trace
+    check_text(name, "name", optional=True)
+    check_text(group, "group", optional=True)
+    check_text(notes, "notes", optional=True)
+    if isinstance(tags, str):
+        raise InvalidValueError(f"tags must be a list of strings, not one string {tags!r}")
+    checked_tags = [_check_tag(tag) for tag in (tags or [])]
+    flat_params = flatten_params(params or {})
     storage = Storage(config.resolve_root(root), storage_options)
     storage.check_writable()
     _sync_leftovers(storage)
     redact = environment.Redactor(os.environ)
-    flat_params = redact_params(flatten_params(params or {}), redact)
-    tag_list = [redact(_check_tag(tag)) for tag in (tags or [])]
+    flat_params = redact_params(flat_params, redact)
+    tag_list = [redact(tag) for tag in checked_tags]
     notes = redact(notes) if notes is not None else None
     if resume:
         state = _read_state(storage, project, layout.check_run_id(run_id))
@@ -142,5 +152,5 @@ def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
 
 def _check_tag(tag: object) -> str:
     if not isinstance(tag, str) or not tag:
-        raise ValueError(f"tags must be non-empty strings, got {tag!r}")
-    return tag
+        raise InvalidValueError(f"tags must be non-empty strings, got {tag!r}")
+    return check_text(tag, "tag")
