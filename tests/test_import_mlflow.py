@@ -58,6 +58,7 @@ def _write_store(uri: str, artifacts: Path, scratch: Path) -> dict[str, str]:
         "code": "007",
         "aug": True,
         "wd": 1e-05,
+        "init": None,  # MLflow keeps the text "None"
     }.items():
         client.log_param(alpha, key, value)
     client.log_batch(alpha, metrics=[Metric("loss", v, t, s) for s, v, t in LOSS])
@@ -173,8 +174,17 @@ def test_runs_arrive_with_params_tags_statuses_times_and_full_histories(source, 
         assert set(history["key"]) == set(original.data.metrics)
 
     alpha = store.run("from-mlflow", ids["alpha"])
-    # MLflow keeps params as text; what Python's str() made of a number or bool comes back typed.
-    assert alpha.params == {"lr": 0.001, "batch": 32, "opt": "adam", "code": "007", "aug": True, "wd": 1e-05}
+    # MLflow keeps params as text; what Python's str() made of a number or bool comes back typed,
+    # and "None" stays the text MLflow has.
+    assert alpha.params == {
+        "lr": 0.001,
+        "batch": 32,
+        "opt": "adam",
+        "code": "007",
+        "aug": True,
+        "wd": 1e-05,
+        "init": "None",
+    }
     assert alpha.tags == ["baseline", "team=vision", "mlflow.experiment=exp-a"]
     assert alpha.notes == "first try"
     assert alpha.environment["user"] == "ada" and alpha.environment["git_commit"] == "0123abcd"
@@ -242,6 +252,42 @@ def test_a_run_that_grew_gets_only_its_new_points_and_a_newer_record(sqlite_sour
     assert len(history) == 31 and not history.duplicated(["key", "step", "time"]).any()
     assert store.newest_record("p", gamma)["seq"].to_pylist() == [2]
     assert import_mlflow(location, project="p", root=root, experiments=["exp-b"]).count("unchanged") == 1
+
+
+def test_points_logged_after_the_run_ended_are_imported_once(source, tmp_path, monkeypatch):
+    """MLflow keeps a run's status and end time when points arrive after it ended: whether it
+    grew is read from its metrics (a newest point at a later step, or newer than the store's)."""
+    location, ids = source
+    root = tmp_path / "tracking"
+    import_mlflow(location, project="p", root=root, experiments=["exp-a"])
+    client = _client(location, monkeypatch)
+    alpha = ids["alpha"]  # finished at T0 + 60 s
+
+    def once() -> list[tuple[str, str, int]]:
+        report = import_mlflow(location, project="p", root=root, experiments=["exp-a"])
+        return [(o.run_id, o.action, o.points) for o in report.outcomes if o.action != "unchanged"]
+
+    client.log_batch(alpha, metrics=[Metric("loss", 0.01, T0 + 90_000 + s, s) for s in range(50, 55)])
+    assert once() == [(alpha, "updated", 5)]
+    # the last val/acc point once more, at its step and value: only its time tells it apart
+    client.log_metric(alpha, "val/acc", 0.9, timestamp=T0 + 95_000, step=45)
+    assert once() == [(alpha, "updated", 1)]
+
+    reads = []
+    history = mlflow_tracking.MlflowClient.get_metric_history
+    monkeypatch.setattr(
+        mlflow_tracking.MlflowClient,
+        "get_metric_history",
+        lambda self, *args, **kwargs: reads.append(args) or history(self, *args, **kwargs),
+    )
+    assert once() == [] and reads == []  # unchanged, and no history read to say so
+    store = tracklib.open_store(root)
+    details = store.run("p", alpha)
+    assert (details.status, details.end_time.value) == ("finished", (T0 + 60_000) * 10**6)
+    counts = details.summary.set_index("key")["count"].to_dict()
+    assert counts == {"loss": 55, "val/acc": 11}
+    rows = store.history("p", [alpha])
+    assert len(rows) == 66 and not rows.duplicated(["key", "step", "time"]).any()
 
 
 def test_an_import_cut_short_is_completed_without_duplicates(sqlite_source, tmp_path):
@@ -322,7 +368,7 @@ def test_store_locations_become_tracking_uris(tmp_path):
         ("1e-05", 1e-05),
         ("True", True),
         ("False", False),
-        ("None", None),
+        ("None", "None"),
         ("adam", "adam"),
         ("007", "007"),
         ("0.10", "0.10"),

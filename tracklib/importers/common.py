@@ -6,6 +6,14 @@ with the source's status and times. Importing again writes nothing new, or, when
 run has grown since, one more part with only the rows that are not in the store yet and a
 record with the next ``seq``.
 
+Whether a run grew is decided from its data, never from its status or end time alone (points
+may be logged to a run that has ended): the source's rows per metric against the counts in the
+stored record. For an ended run whose source also knows each metric's newest point without
+reading histories (MLflow's latest metrics), the histories are read only when a newest point
+differs from the stored last one (step, value) or is newer than the stored record; a point
+logged later at a step below its metric's highest step leaves MLflow's latest metric as it
+was, and is noticed once anything else about the run changes.
+
 File names are derived from the run and what is already stored, not drawn at random: two
 imports of the same run at once compute the same names, and the exclusive create lets
 exactly one of them write each file (the other reads the store again and goes on from
@@ -19,6 +27,7 @@ source but went quiet long ago reads as stale.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import warnings
@@ -64,9 +73,10 @@ class SourceRun:
     group: str | None = None
     git_commit: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)  # more ENVIRONMENT_SCHEMA fields
-    # The metric names, when the source knows them without reading histories (MLflow does):
-    # an ended run whose record says the same is then skipped without reading anything more.
-    metric_keys: frozenset[str] | None = None
+    # Each metric's newest point as (step, value, time in µs), when the source knows them without
+    # reading histories (MLflow's latest metrics): an ended run whose record ends every metric
+    # the same way, no earlier, is skipped without reading anything more.
+    latest: Mapping[str, tuple[int, float, int]] | None = None
     artifacts: Callable[[], list[SourceArtifact]] | None = None  # None: leave artifacts alone
 
 
@@ -138,8 +148,9 @@ def write_run(storage: Storage, store: Store, project: str, source: SourceRun) -
         environment={k: redact(v) if isinstance(v, str) else v for k, v in source.environment.items()},
     )
     listed = source.artifacts() if source.artifacts is not None else None
-    existing = _newest(store, project, source.run_id)
-    if existing is not None and _quick_unchanged(existing, project, source, listed):
+    record = store.newest_record(project, source.run_id)
+    existing = state_from_record(record.to_pylist()[0]) if record.num_rows else None
+    if existing is not None and _quick_unchanged(existing, _micros_of(record), project, source, listed):
         return Outcome(source.run_id, source.name, "unchanged", 0)
     rows = source.history()
     if (
@@ -215,16 +226,34 @@ def _newest(store: Store, project: str, run_id: str) -> RunState | None:
 
 
 def _quick_unchanged(
-    existing: RunState, project: str, source: SourceRun, listed: list[SourceArtifact] | None
+    existing: RunState,
+    recorded: int,
+    project: str,
+    source: SourceRun,
+    listed: list[SourceArtifact] | None,
 ) -> bool:
-    """An ended run whose record already says all the source says, metric names included."""
-    if source.metric_keys is None or source.status not in _ENDED or existing.status != source.status:
+    """An ended run whose record already says all the source says, and ends each of its metrics
+    at the source's newest point; ``recorded`` (µs) is the record's time, which for an import is
+    its newest stored point or the run's end (see ``_record_time``)."""
+    if source.latest is None or source.status not in _ENDED or existing.status != source.status:
         return False
-    if source.metric_keys != set(existing.summary):
+    if set(source.latest) != set(existing.summary):
         return False
+    for key, (step, value, micros) in source.latest.items():
+        stored = existing.summary[key]
+        if stored.last_step != step or not _same_value(stored.last, value) or micros > recorded:
+            return False  # more points, or a different last one: read the histories
     if listed is not None and not have_all(existing, listed):
         return False
     return _same(_target(source, project, existing, existing.summary, {}), existing)
+
+
+def _same_value(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _micros_of(record: pa.Table) -> int:
+    return int(record["record_time"].cast(pa.int64())[0].as_py())
 
 
 def _target(

@@ -8,14 +8,17 @@ to what:
   RUNNING and SCHEDULED → running (with the last activity as heartbeat, so an abandoned
   run reads as stale); start and end times as MLflow has them (ms);
 * params: MLflow keeps them as text. A text that is exactly Python's ``str()`` of an int, a
-  float, a bool or None (``32``, ``0.001``, ``1e-05``, ``True``, ``None``) becomes that
-  value, so sweeps sort numerically; anything else (``007``, ``0.10``, ``adam``) stays text;
+  float or a bool (``32``, ``0.001``, ``1e-05``, ``True``) becomes that value, so sweeps sort
+  numerically; anything else (``007``, ``0.10``, ``adam``, and ``None``, which MLflow shows
+  as the text it is) stays text;
 * tags: ``key=value`` (just ``key`` for an empty value), plus ``mlflow.experiment=<name>``;
   MLflow's own ``mlflow.*`` tags are not copied as tags, but ``mlflow.note.content``
   becomes the notes, the parent run of a nested run the group, ``mlflow.source.git.commit``
   the git commit, and the user and git branch/remote go to the environment file;
 * metrics: every row of every history, with its step, value and timestamp (±inf, which
-  MLflow's SQL stores keep as ±1.8e308, is ±inf again);
+  MLflow's SQL stores keep as ±1.8e308, is ±inf again). Importing again compares each
+  metric's latest point (and, when that says the run may have grown, its number of rows)
+  with the store, so points logged to a run after it ended are imported too;
 * artifacts (``artifacts=True``): every file under the run's artifact root.
 """
 
@@ -115,11 +118,10 @@ def tracking_uri_of(location: str | os.PathLike[str]) -> str:
 
 
 def parse_param(text: str) -> ParamValue:
-    """MLflow stores ``str(value)``: give back the int, float, bool or None it came from."""
+    """MLflow stores ``str(value)``: give back the int, float or bool it came from. ``None``
+    stays the text MLflow has: it may as well be a string, and MLflow itself shows it as one."""
     if text in ("True", "False"):
         return text == "True"
-    if text == "None":
-        return None
     try:
         number: int | float = int(text)
     except ValueError:
@@ -233,7 +235,7 @@ def _source_run(client: Any, run: Any, experiment: str, names: dict[str, str], a
             "git_branch": tags.get("mlflow.source.git.branch"),
             "git_remote": tags.get("mlflow.source.git.repoURL"),
         },
-        metric_keys=frozenset(data.metrics),
+        latest=_latest(data),
         artifacts=(lambda: _artifacts(client, run_id)) if artifacts else None,
     )
 
@@ -252,6 +254,23 @@ def _tags(tags: Mapping[str, str], experiment: str) -> list[str]:
     return [tag for tag in found if not tag.startswith(_SYSTEM_PREFIX)] + [f"mlflow.experiment={experiment}"]
 
 
+def _latest(data: Any) -> dict[str, tuple[int, float, int]] | None:
+    """Each metric's latest point (MLflow's: highest step, then newest) as (step, value, µs),
+    as the run listing already has them; None if this MLflow's run data does not carry them."""
+    try:
+        points = data.to_proto().metrics  # the Metric entities, in MLflow's public proto form
+    except AttributeError:
+        return None
+    return {point.key: (point.step, float(_logged(point.value)), point.timestamp * 1000) for point in points}
+
+
+def _logged(values: Any) -> np.ndarray:
+    """±inf again where MLflow's SQL stores keep ±max float (SQL has no inf)."""
+    values = np.array(values, dtype=np.float64)
+    values[np.abs(values) == _SQL_INF] *= np.inf
+    return values
+
+
 def _history(client: Any, run_id: str, metrics: Iterable[str]) -> pa.Table:
     """Every row of every metric, in the order they were logged (by timestamp, then step)."""
     keys: list[str] = []
@@ -264,9 +283,7 @@ def _history(client: Any, run_id: str, metrics: Iterable[str]) -> pa.Table:
             steps.append(point.step)
             values.append(point.value)
             millis.append(point.timestamp)
-    floats = np.asarray(values, dtype=np.float64)
-    floats[np.abs(floats) == _SQL_INF] *= np.inf  # back to the infinity that was logged
-    table = metrics_table(run_id, keys, steps, floats, np.asarray(millis, dtype=np.int64) * 1000)
+    table = metrics_table(run_id, keys, steps, _logged(values), np.asarray(millis, dtype=np.int64) * 1000)
     # Stable: rows logged at the same time and step keep the key order.
     order = np.lexsort((table["step"].to_numpy(), table["time"].cast(pa.int64()).to_numpy()))
     return table.take(pa.array(order, pa.int64()))
