@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from servers import require
@@ -116,4 +118,23 @@ def test_each_train_from_scratch_is_a_new_run_and_a_crashed_one_is_failed(local_
     runs = local_root.store().runs("hf").set_index("run_id")
     assert len(runs) == 3 and len({crashed, first, callback.run.id}) == 3
     assert list(runs.loc[[crashed, first, callback.run.id], "status"]) == ["failed", "finished", "finished"]
-    assert local_root.store().run("hf", crashed).error.startswith("training stopped before its end hook")
+    assert local_root.store().run("hf", crashed).error.startswith("training did not complete")
+
+
+@pytest.mark.parametrize("ending", ["finish", "with"])
+def test_a_training_error_the_caller_catches_still_fails_the_run(local_root, tmp_path, ending):
+    """The Trainer reports no exception and the caller swallowed it, but ``on_train_end`` never
+    came: finishing the run afterwards (by the caller, a ``with`` block or at exit) fails it."""
+    callback = TracklibCallback("hf", root=local_root.url, capture=False)
+    with callback if ending == "with" else contextlib.nullcontext():
+        try:
+            _trainer(tmp_path, [callback, FailAt()]).train()
+        except RuntimeError:
+            pass
+        assert callback.run.status == "running"
+    if ending == "finish":
+        callback.run.finish()
+
+    details = local_root.store().run("hf", callback.run.id)
+    assert details.status == "failed" and details.error.startswith("training did not complete")
+    assert details.summary.set_index("key").loc["train/loss", "last_step"] == 2  # kept

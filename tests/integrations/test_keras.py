@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -128,3 +132,56 @@ def test_a_fit_after_a_crashed_one_fails_it_and_starts_a_new_run(local_root):
 
     runs = local_root.store().runs("keras").set_index("run_id")
     assert list(runs.loc[[crashed, callback.run.id], "status"]) == ["failed", "finished"]
+
+
+def test_a_fit_error_the_caller_catches_still_fails_the_run(local_root):
+    """Keras reports no exception and the caller swallowed it, but ``on_train_end`` never came:
+    the caller finishing the run afterwards fails it."""
+    x, y = _data()
+    callback = TracklibCallback("keras", root=local_root.url, capture=False)
+    try:
+        _model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[callback, Boom()])
+    except RuntimeError:
+        pass
+    assert callback.run.status == "running"
+    callback.run.finish()
+
+    details = local_root.store().run("keras", callback.run.id)
+    assert details.status == "failed" and details.error.startswith("training did not complete")
+    assert details.summary.set_index("key").loc["loss", "count"] == 1  # epoch 0, logged before Boom
+
+
+SWALLOWED = """
+import sys
+import keras, numpy as np
+from tracklib.integrations.keras import TracklibCallback
+
+class Boom(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("nan loss")
+
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+rng = np.random.default_rng(0)
+callback = TracklibCallback("keras", root=sys.argv[1], capture=False)
+try:
+    model.fit(rng.normal(size=(32, 8)), rng.integers(0, 3, 32), epochs=3, verbose=0, callbacks=[callback, Boom()])
+except RuntimeError:
+    pass  # swallowed: the script goes on and exits normally, the run still open
+print(callback.run.id)
+"""
+
+
+def test_a_swallowed_fit_error_fails_the_run_at_exit(local_root):
+    done = subprocess.run(
+        [sys.executable, "-c", SWALLOWED, local_root.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+    )
+    assert done.returncode == 0, done.stderr
+    details = local_root.store().run("keras", done.stdout.split()[-1])
+    assert details.status == "failed" and details.error.startswith("training did not complete")
+    assert details.summary.set_index("key").loc["loss", "count"] == 2  # epochs 0 and 1

@@ -24,7 +24,12 @@ from tracklib.run import Run
 from tracklib.schema import ParamValue, Status
 from tracklib.start import init
 
-CUT_SHORT = "training stopped before its end hook (an exception or an interrupt)"
+# The error of a run whose training began and never reached the framework's normal end (none of
+# the frameworks without an exception hook tells us which exception, nor whether it was caught).
+CUT_SHORT = (
+    "training did not complete: it stopped before the framework's end-of-training hook "
+    "(an exception, caught or not, or an interrupt)"
+)
 # One run per trial or candidate: git and the package list say nothing new per run and cost ~0.1 s each.
 SWEEP_CAPTURE = ("system", "argv")
 
@@ -116,6 +121,19 @@ class LazyRun:
             kwargs["params"] = {**params, **plain_params(kwargs.get("params") or {})}
         self.run = init(self.project, **kwargs)
         return self.run
+
+    def training_began(self) -> None:
+        """The framework's training is under way: until :meth:`training_ended`, the run is cut short,
+        so finishing it as finished (the caller caught the exception that ended training, or the
+        interpreter exits) fails it with :data:`CUT_SHORT` instead."""
+        if self.running:
+            assert self.run is not None
+            self.run._cut_short = CUT_SHORT
+
+    def training_ended(self) -> None:
+        """The framework signalled the normal end of training."""
+        if self.run is not None:
+            self.run._cut_short = None
 
     def restart(self) -> None:
         """Let the next ``get`` start a new run. One still open was cut short (its ``train``/``fit``

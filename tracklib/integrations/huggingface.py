@@ -7,9 +7,11 @@ Trainer logs becomes metrics at its global step, renamed as W&B does (``loss`` â
 The run finishes when training ends; ``trainer.evaluate()`` afterwards resumes it, logs, and
 finishes it again; another ``train()`` from step 0 (each trial of ``hyperparameter_search`` too)
 is a new run. To continue a run in a new process, pass ``run_id=<id>, resume=True`` (they go to
-``init``). The Trainer has no hook for a crash: a script that dies of one is marked failed when
-it exits, ``with TracklibCallback(...) as callback:`` marks it failed at once (killed for
-Ctrl-C), and the next ``train()`` marks it failed before starting its own run.
+``init``). The Trainer has no hook for a crash, so a run whose ``train()`` began and never reached
+``on_train_end`` is failed whenever it is finished: at once by ``with TracklibCallback(...) as
+callback:`` (killed for Ctrl-C), by the next ``train()`` before it starts its own run, and also
+when the caller caught the exception and the run is then finished by ``callback.run.finish()``, the
+``with`` block or the interpreter's exit (error: training did not complete).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class TracklibCallback(TrainerCallback):
             self._run.restart()  # the last train() raised, or this one starts from scratch: a new run
         self._training = self._trained = True
         self._run.get(_params(args, model))
+        self._run.training_began()
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None, **kwargs: Any
@@ -76,6 +79,7 @@ class TracklibCallback(TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.is_world_process_zero:
             self._training = False
+            self._run.training_ended()
             self._run.finish()
 
     def __enter__(self) -> TracklibCallback:

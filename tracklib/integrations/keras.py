@@ -5,9 +5,12 @@ plain settings (``model.layers.<layer>.units``...) and ``fit.epochs``/``fit.step
 Keras' epoch logs under their own names (``loss``, ``val_accuracy``) at step = epoch index and,
 with ``log_every_n_batches=n``, every n-th batch's logs as ``batch/<name>`` at step = batches
 seen. The run finishes when ``fit`` returns; a second ``fit`` of the same callback resumes it
-(pass ``initial_epoch`` so its epochs follow on). Keras has no hook for a crash: a script that
-dies of one is marked failed when it exits, ``with TracklibCallback(...) as callback:`` marks it
-failed at once (killed for Ctrl-C), and the next ``fit`` marks it failed and starts a new run.
+(pass ``initial_epoch`` so its epochs follow on). Keras has no hook for a crash, so a run whose
+``fit`` began and never reached ``on_train_end`` is failed whenever it is finished: at once by
+``with TracklibCallback(...) as callback:`` (killed for Ctrl-C), by the next ``fit`` before it
+starts a new run, and also when the caller caught the exception and the run is then finished by
+``callback.run.finish()``, the ``with`` block or the interpreter's exit (error: training did not
+complete).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class TracklibCallback(keras.callbacks.Callback):
         if self._run.run is None:  # a new run counts its batches from zero; a resumed one goes on
             self._batches = 0
         self._run.get(self._params())
+        self._run.training_began()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._run.get().log(numeric_metrics(logs or {}), step=epoch)
@@ -83,6 +87,7 @@ class TracklibCallback(keras.callbacks.Callback):
             self._run.get().log(numeric_metrics(logs or {}, prefix="batch/"), step=self._batches)
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._run.training_ended()
         self._run.finish()
 
     def __enter__(self) -> TracklibCallback:
