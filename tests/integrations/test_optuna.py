@@ -3,6 +3,9 @@ with a median pruner and one failing trial; each trial lands as a run of one gro
 
 from __future__ import annotations
 
+import time
+from datetime import UTC
+
 import numpy as np
 import pytest
 
@@ -126,3 +129,26 @@ def test_metric_names_must_match_the_objectives(local_root):
     callback = TracklibCallback("hpo", root=local_root.url, metric_name=["only-one"])
     with pytest.raises(ValueError, match="1 names for a study with 2 objectives"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 0.0), n_trials=1, callbacks=[callback])
+
+
+def test_runs_carry_the_trials_start_and_end_times(local_root):
+    """The callback runs after the trial (here also after a slow callback before it): the run's
+    times are the trial's, not the moments the run was written."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        time.sleep(0.05)
+        return trial.suggest_float("x", 0, 1)
+
+    def slow(study, trial):
+        time.sleep(0.05)
+
+    callback = TracklibCallback("hpo", root=local_root.url, group="timed")
+    study.optimize(objective, n_trials=2, callbacks=[slow, callback])
+
+    runs = local_root.store().runs("hpo").set_index("name")
+    for trial in study.trials:
+        run = runs.loc[f"trial-{trial.number}"]
+        start, end = trial.datetime_start.astimezone(UTC), trial.datetime_complete.astimezone(UTC)
+        assert (run["start_time"].to_pydatetime(), run["end_time"].to_pydatetime()) == (start, end)
+        assert (end - start).total_seconds() >= 0.05

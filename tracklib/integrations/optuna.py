@@ -9,13 +9,17 @@ would rank a half-trained model beside finished ones); its curve shows how far i
 trial's state: complete → finished; pruned → killed (stopped from outside before its end, as a
 preempted job is) with the error ``pruned at step N`` and the tag ``pruned``; failed → failed.
 Optuna calls callbacks only for failures it was told to ``catch``; other exceptions stop the study
-before any callback runs. Runs capture only ``system`` and ``argv`` unless ``capture=`` says otherwise.
+before any callback runs. The callback runs after the trial, so the run's start and end times are
+the trial's (``datetime_start``, ``datetime_complete``), not the callback's. Runs capture only
+``system`` and ``argv`` unless ``capture=`` says otherwise.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -77,6 +81,7 @@ class TracklibCallback:
             group=self._group if self._group is not None else study.study_name,
             **self._kwargs,
         ) as run:
+            run._set_times(_seconds(trial.datetime_start), _seconds(trial.datetime_complete))
             for step in steps:
                 run.log({f"intermediate/{names[0]}": trial.intermediate_values[step]}, step=step)
             if trial.state == TrialState.COMPLETE:  # a pruned trial's value is only its last report
@@ -90,3 +95,9 @@ class TracklibCallback:
         if len(names) != n:
             raise ValueError(f"metric_name has {len(names)} names for a study with {n} objectives")
         return names
+
+
+def _seconds(moment: datetime | None) -> float:
+    """Optuna's trial times are naive local times (``datetime.now()``); ``timestamp()`` reads
+    them as such. A time Optuna did not set (none for a finished trial) is now."""
+    return moment.timestamp() if moment is not None else time.time()
