@@ -48,9 +48,11 @@ def _list_column(records: pa.Table, column: str) -> pd.DataFrame:
     """A list<struct> column exploded to long rows, with ``row`` pointing at the record."""
     lists = records[column].combine_chunks()
     flat = pc.list_flatten(lists)
-    long = pa.Table.from_struct_array(flat) if len(flat) else None
+    # an empty list still has its struct's fields as columns (a run with no metric yet)
+    long = pa.Table.from_struct_array(flat) if len(flat) else pa.schema(list(flat.type)).empty_table()
     rows = pc.list_parent_indices(lists).to_numpy()
-    frame = long.to_pandas() if long is not None else pd.DataFrame()
+    # ints straight to Int64: through float64 (pandas' way with nulls) a step near 2**63 overflows
+    frame = long.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     frame.insert(0, "row", rows)
     return frame
 

@@ -236,8 +236,9 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Par
             if isinstance(item, (bool, int, float, str)):
                 value = item
             else:
+                text = _as_text(name, value)
                 warnings.warn(f"param {name!r}: {type(value).__name__} is stored as its str()", stacklevel=3)
-                value = _as_text(name, value)
+                value = text
         flat[name] = _storable_param(name, value)
     return flat
 
