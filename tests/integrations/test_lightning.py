@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from servers import require
@@ -124,3 +126,46 @@ def test_finalize_maps_lightning_statuses(local_root):
         logger.finalize("failed")
     details = local_root.store().run("lit", logger.version)
     assert (details.status, details.error) == ("killed", "KeyboardInterrupt")
+
+
+def test_a_run_open_when_the_logger_is_pickled_is_handed_to_the_worker(local_root):
+    """What ddp_spawn does to the logger, without the processes: a run started in the parent (to
+    log something before fit) is finished there and resumed by the worker, under one id."""
+    logger = TracklibLogger("lit", root=local_root.url, capture=False)
+    logger.log_metrics({"setup/seconds": 1.5}, step=0)
+    worker = pickle.loads(pickle.dumps(logger))
+    worker.log_metrics({"train/loss": 0.5}, step=1)
+    worker.finalize("success")
+
+    (run,) = local_root.store().runs("lit").to_dict("records")
+    assert logger.version == worker.version == run["run_id"]
+    assert (run["status"], run["metrics.setup/seconds"], run["metrics.train/loss"]) == ("finished", 1.5, 0.5)
+
+
+def test_ddp_spawn_the_parent_names_the_workers_run_and_starts_none(local_root, tmp_path):
+    """Two CPU workers spawned from this process; rank 0 writes the run. Reading the logger in
+    the parent afterwards (what scripts do to print or link the run) starts no second run."""
+    logger = TracklibLogger("lit", root=local_root.url, capture=False)
+    trainer = lightning.Trainer(
+        max_epochs=1,
+        logger=logger,
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp_spawn",
+        log_every_n_steps=1,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(Regressor(), _loader())
+
+    (run,) = local_root.store().runs("lit").to_dict("records")
+    assert (logger.version, logger.name) == (run["run_id"], "lit")
+    assert run["status"] == "finished" and run["params.lr"] == 0.05
+    assert logger.experiment.id == run["run_id"]  # resumed here, as test() after fit would
+    logger.finalize("success")
+    (again,) = local_root.store().runs("lit").to_dict("records")
+    assert (again["run_id"], again["status"]) == (run["run_id"], "finished")
+    losses = local_root.store().history("lit", [run["run_id"]], keys=["train/loss"])
+    assert len(losses) == BATCHES_PER_EPOCH // 2  # rank 0's share of the batches

@@ -20,6 +20,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from tracklib.errors import RunNotFoundError
+from tracklib.ids import new_id
 from tracklib.run import Run
 from tracklib.schema import ParamValue, Status
 from tracklib.start import init
@@ -96,11 +98,17 @@ def _scalar(value: Any) -> Any:
 class LazyRun:
     """The one run an integration writes to: started on first use and, when used again after it
     finished (Lightning's ``test`` after ``fit``, ``evaluate`` after ``train``, a second
-    ``fit``), resumed under the same id rather than split into a second run."""
+    ``fit``), resumed under the same id rather than split into a second run.
+
+    Pickled (Lightning's ``ddp_spawn`` pickles the logger into each worker), it carries the run's
+    id, reserved at that moment if the run has not started, and never the :class:`Run` itself:
+    the worker starts the run under that id, and this process, asked for the id afterwards,
+    names the worker's run instead of starting a second, empty one."""
 
     def __init__(self, project: str, init_kwargs: Mapping[str, Any]) -> None:
         self.project = project
         self.run: Run | None = None
+        self.run_id: str | None = None  # the run's id once started, or reserved before a spawn
         self._kwargs = dict(init_kwargs)
 
     @property
@@ -115,12 +123,41 @@ class LazyRun:
                 self.run.log_params(params)
             return self.run
         kwargs = dict(self._kwargs)
-        if self.run is not None:
-            kwargs.update(run_id=self.run.id, resume=True)
         if params:  # the user's own params win over what the framework reports
             kwargs["params"] = {**params, **plain_params(kwargs.get("params") or {})}
-        self.run = init(self.project, **kwargs)
+        if self.run is not None:
+            self.run = init(self.project, **{**kwargs, "run_id": self.run.id, "resume": True})
+        elif self.run_id is not None:
+            self.run = self._start_reserved(kwargs, self.run_id)
+        else:
+            self.run = init(self.project, **kwargs)
+        self.run_id = self.run.id
         return self.run
+
+    def _start_reserved(self, kwargs: dict[str, Any], run_id: str) -> Run:
+        """The run under an id reserved before a spawn: resumed if a worker (or an earlier
+        session) already wrote it, else started here with that id."""
+        try:
+            return init(self.project, **{**kwargs, "run_id": run_id, "resume": True})
+        except RunNotFoundError:
+            if kwargs.get("resume"):  # the caller asked to continue a run that does not exist
+                raise
+        return init(self.project, **{**kwargs, "run_id": run_id, "resume": False})
+
+    def reserve(self) -> str:
+        """The run's id, fixed now if the run has not started (the caller's ``run_id`` if given)."""
+        if self.run_id is None:
+            self.run_id = self._kwargs.get("run_id") or new_id()
+        return self.run_id
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For a spawned worker (see the class docstring). A run still open in this process is
+        handed over: it is finished here, so the worker can resume it without two writers."""
+        self.reserve()
+        if self.running:
+            assert self.run is not None
+            self.run.finish()
+        return {**self.__dict__, "run": None}
 
     def training_began(self) -> None:
         """The framework's training is under way: until :meth:`training_ended`, the run is cut short,
@@ -139,7 +176,7 @@ class LazyRun:
         """Let the next ``get`` start a new run. One still open was cut short (its ``train``/``fit``
         raised before the framework's end hook, which no hook reports): it is marked failed."""
         self.finish(Status.FAILED, CUT_SHORT)
-        self.run = None
+        self.run = self.run_id = None
 
     def finish(self, status: Status | str = Status.FINISHED, error: str | None = None) -> None:
         if self.running:

@@ -1,10 +1,14 @@
 """PyTorch Lightning: ``Trainer(logger=TracklibLogger(project="mnist"))``.
 
 Hyperparameters (``self.save_hyperparameters()``) become params, ``self.log`` values become
-metrics at the trainer's global step, and ``finalize`` sets the run's status. The run starts when
-Lightning first asks for it (at setup) on rank 0 only; ``trainer.test`` after ``trainer.fit``
-resumes the same run. Checkpoints go where Lightning puts them for W&B or MLflow:
-``<default_root_dir>/<project>/<run id>/checkpoints``.
+metrics at the trainer's global step, and ``finalize`` sets the run's status (Lightning calls it
+with ``failed`` from its ``except``, so a failed ``fit`` is failed even if the caller catches the
+exception). The run starts when Lightning first asks for it (at setup) on rank 0 only;
+``trainer.test`` after ``trainer.fit`` resumes the same run. With ``strategy="ddp_spawn"`` the run's
+id is fixed in the parent when Lightning pickles the logger for its workers: the rank-0 worker
+starts the run under it, and ``logger.version`` in the parent afterwards is that run's id (no second
+run); ``logger.experiment`` there resumes it. Checkpoints go where Lightning puts them for W&B or
+MLflow: ``<default_root_dir>/<project>/<run id>/checkpoints``.
 """
 
 from __future__ import annotations
@@ -59,9 +63,12 @@ class TracklibLogger(Logger):
 
     @property
     def version(self) -> str | None:
-        """The run id (None on ranks other than 0, which write nothing); asking never resumes a run."""
-        run = self._run.run if self._run.run is not None else self.experiment
-        return run.id if isinstance(run, Run) else None
+        """The run id; asking never resumes a run, nor starts one once the id is known (in the
+        parent after a ``ddp_spawn`` fit it is the worker's run). Before that, rank 0 starts the
+        run (Lightning asks at setup anyway) and other ranks, which write nothing, get None."""
+        if self._run.run_id is None and not isinstance(self.experiment, Run):
+            return None
+        return self._run.run_id
 
     @property
     def save_dir(self) -> str | None:
