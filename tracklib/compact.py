@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib import config, layout, query
+from tracklib import config, layout, query, rules
 from tracklib.ids import new_id
 from tracklib.schema import METRICS_SCHEMA, RECORD_SCHEMA, REPLACES_KEY, Status
 from tracklib.storage import FileInfo, Storage, parse_part, table_to_bytes
@@ -118,7 +118,7 @@ def merge_run_metrics(storage: Storage, project: str, run_id: str) -> int:
     parts = _read(storage, files, METRICS_SCHEMA, with_replaces=True)
     if len(parts) != len(files):
         return 0  # something unreadable or vanishing (another compaction): leave it be
-    skipped = layout.superseded({path: replaces for path, (_, replaces) in parts.items()})
+    skipped = rules.superseded({path: replaces for path, (_, replaces) in parts.items()})
     current = [path for path in sorted(parts) if path not in skipped]
     leftovers = sorted(skipped & set(parts))
     if len(current) > 1:
@@ -154,7 +154,7 @@ def _ended_runs(snapshots: Mapping[str, pa.Table], now: float) -> tuple[dict[str
 
 
 def _data_files(storage: Storage, prefix: str) -> list[FileInfo]:
-    return [f for f in storage.list_files(prefix) if layout.is_data_file(f.path)]
+    return [f for f in storage.list_files(prefix) if rules.is_data_file(f.path)]
 
 
 def _read(
@@ -173,6 +173,9 @@ def _read(
             continue
         try:
             table, replaces = parse_part(data, path, schema)
+            _, problems = rules.clean(table, path)
+            if problems:  # rows it cannot fold: the file stays, for its owner to see
+                raise ValueError("; ".join(problems))
         except Exception as exc:  # noqa: BLE001 - a broken file is not ours to delete
             warnings.warn(f"tracklib compact: leaving {path} alone: {exc}", stacklevel=3)
             continue

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import pyarrow as pa
 
-from tracklib import layout
+from tracklib import rules
 from tracklib.errors import FormatVersionError
 from tracklib.storage import FileInfo, Storage, parse_batches, parse_part
 
@@ -82,7 +82,7 @@ class FileCache:
         ]
 
     def read_parts(
-        self, prefix: str, schema: pa.Schema, convert: Callable[[Iterator[pa.Table], bytes], T]
+        self, prefix: str, schema: pa.Schema, convert: Callable[[Iterator[pa.Table], bytes, str], T]
     ) -> tuple[list[T], tuple[FileInfo, ...]]:
         """What ``convert`` makes of each file below ``prefix`` (from its rows, decoded
         ``BATCH_ROWS`` at a time, and its bytes), made once per file, and the files listed.
@@ -96,7 +96,7 @@ class FileCache:
         prefixes: Sequence[str],
         schema: pa.Schema,
         after: Mapping[str, str] | None,
-        convert: Callable[[Iterator[pa.Table], bytes], object] | None,
+        convert: Callable[[Iterator[pa.Table], bytes, str], object] | None,
     ) -> tuple[list[list[FileInfo]], dict[str, Any]]:
         """The listings of ``prefixes`` and path -> parsed (or converted) file, listed again
         while files vanish between listing and reading."""
@@ -199,14 +199,14 @@ class FileCache:
         self,
         files: Sequence[FileInfo],
         schema: pa.Schema,
-        convert: Callable[[Iterator[pa.Table], bytes], object] | None,
+        convert: Callable[[Iterator[pa.Table], bytes, str], object] | None,
     ) -> tuple[dict[str, Any], bool]:
         """path -> table (or converted table) of the usable ``files``, and whether any of them
         had vanished.
 
-        Files that a listed compacted file replaces are left out (``layout.superseded``).
+        Files that a listed compacted file replaces are left out (``rules.superseded``).
         """
-        files = [f for f in files if layout.is_data_file(f.path)]
+        files = [f for f in files if rules.is_data_file(f.path)]
         keys = {f: (f.path, f.size, f.version) for f in files}
         with self._lock:  # what is cached now: another reader may forget it while we fetch
             cached = {f: self._tables[keys[f]] for f in files if keys[f] in self._tables}
@@ -220,7 +220,7 @@ class FileCache:
         found = {f.path: parsed[f] if f in parsed else cached[f] for f in files}
         gone = any(isinstance(fetched.get(f.path), FileNotFoundError) for f in missing)
         usable = {path: item for path, item in found.items() if item is not None}
-        skipped = layout.superseded({path: item[1] for path, item in usable.items()})
+        skipped = rules.superseded({path: item[1] for path, item in usable.items()})
         return {path: item[0] for path, item in usable.items() if path not in skipped}, gone
 
     def _parse(
@@ -228,7 +228,7 @@ class FileCache:
         path: str,
         data: bytes | Exception | None,
         schema: pa.Schema,
-        convert: Callable[[Iterator[pa.Table], bytes], object] | None,
+        convert: Callable[[Iterator[pa.Table], bytes, str], object] | None,
     ) -> tuple[Any, frozenset[str]] | None:
         """The file's table (or what ``convert`` makes of it) and the files it replaces, or
         None (one warning) when unusable."""
@@ -237,14 +237,19 @@ class FileCache:
         try:
             if isinstance(data, Exception):
                 raise data
+            problems: list[str] = []
             if convert is None:
                 table, replaces = parse_part(data, path, schema)
+                table, problems = rules.clean(table, path)
             else:
                 batches, replaces = parse_batches(data, path, schema, BATCH_ROWS)
-                table = convert(batches, data)
-            if path in self._skipped:  # a transient read error has cleared
-                with self._lock:
-                    self._skipped.pop(path, None)
+                table = convert(_cleaned(batches, path, problems), data, path)
+            with self._lock:  # a transient read error has cleared, or rows were left out
+                self._skipped.pop(path, None)
+                if problems:
+                    self._skipped[path] = "; ".join(problems)
+            if problems:
+                warnings.warn(f"tracklib: {problems[0]}", stacklevel=5)
             return table, replaces
         except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, named once
             reason = str(exc) if isinstance(exc, FormatVersionError) else f"unreadable: {exc}"
@@ -260,6 +265,14 @@ class FileCache:
         """Files this store could not use so far (path -> why), for a notice in the dashboard."""
         with self._lock:
             return dict(self._skipped)
+
+
+def _cleaned(batches: Iterator[pa.Table], path: str, problems: list[str]) -> Iterator[pa.Table]:
+    """The usable rows of each batch (``rules.clean``); what was left out goes to ``problems``."""
+    for batch in batches:
+        batch, found = rules.clean(batch, path)
+        problems.extend(found)
+        yield batch
 
 
 def concat_tables(tables: Sequence[pa.Table], schema: pa.Schema) -> pa.Table:

@@ -9,9 +9,7 @@ artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Mapping, Set
 
 from tracklib.errors import InvalidKeyError, UnsafePathError
 
@@ -118,29 +116,3 @@ def check_artifact_location(path: object, project: str | None = None, run_id: st
     if (project is not None and found_project != project) or (run_id is not None and found_run != run_id):
         raise UnsafePathError(f"{path!r} is not an artifact of run {project}/{run_id}")
     return run_dir(ARTIFACTS, found_project, found_run)
-
-
-def superseded(replaces: Mapping[str, Set[str]]) -> set[str]:
-    """The listed files a reader skips, given what each listed file replaces.
-
-    A file another listed file replaces is skipped. So is a merged file that shares parts
-    with a bigger (or equal, by path order) merged file: two compactions that merged the same
-    parts at once each wrote one, and only one may count.
-    """
-    skipped = {path for paths in replaces.values() for path in paths}
-    merged = sorted(
-        (p for p, r in replaces.items() if r and p not in skipped), key=lambda p: (-len(replaces[p]), p)
-    )
-    counted: set[str] = set()
-    for path in merged:
-        if replaces[path] & counted:
-            skipped.add(path)
-        else:
-            counted |= replaces[path]
-    return skipped
-
-
-def is_data_file(path: str) -> bool:
-    """Published Parquet files; temp files (``.x.parquet.tmp-…``) and foreign names are not."""
-    base = posixpath.basename(path)
-    return base.endswith(PARQUET_SUFFIX) and not base.startswith((".", "_"))

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ulid import ULID
 
-from tracklib import layout, query
+from tracklib import query, rules
 from tracklib.filecache import Listed
 from tracklib.storage import FileInfo
 
@@ -82,7 +82,7 @@ def _oldest_open(live: Listed, alive_since: float) -> str | None:
     listed = {
         f.path.split("/run_id=", 1)[1].split("/", 1)[0]
         for f in live.files
-        if "/run_id=" in f.path and layout.is_data_file(f.path)
+        if "/run_id=" in f.path and rules.is_data_file(f.path)
     }
     newest = query.newest_records(live.table)
     alive = pc.and_(

@@ -285,7 +285,9 @@ class Run:
                 with self._lock:
                     if part is not None:
                         self._state.summary = merge(self._state.summary, new)
-                    due = bool(batch) or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                    due = (
+                        bool(batch) or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                    )
                     if due:
                         self._state.seq += 1
                         record, data = self._record(now)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib.errors import FormatVersionError, InvalidKeyError, InvalidValueError
+from tracklib.errors import InvalidKeyError, InvalidValueError
 
 FORMAT_VERSION = "1.1"
 FORMAT_VERSION_KEY = b"tracklib.format_version"
@@ -109,19 +109,6 @@ ENVIRONMENT_SCHEMA = pa.schema(
     ],
     metadata=FILE_METADATA,
 )
-
-
-def check_format_version(metadata: Mapping[bytes, bytes] | None, where: str) -> None:
-    """Refuse a file whose major format version is newer than ours."""
-    found = (metadata or {}).get(FORMAT_VERSION_KEY)
-    if found is None:
-        raise FormatVersionError(f"{where}: not a tracklib file (no {FORMAT_VERSION_KEY.decode()})")
-    major = found.decode().split(".")[0]
-    if not major.isdigit() or int(major) > int(FORMAT_VERSION.split(".")[0]):
-        raise FormatVersionError(
-            f"{where}: written in format {found.decode()}, this tracklib reads {FORMAT_VERSION}; "
-            "upgrade tracklib to read it"
-        )
 
 
 # The largest step a metric part's int64 column holds. A call that would go past it is refused.

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tracklib import config, layout, query
+from tracklib import config, layout, query, rules
 from tracklib.downsample import minmax_indices
 from tracklib.errors import RunNotFoundError, UnsafePathError
 from tracklib.filecache import BATCH_ROWS, FileCache, Listed, concat_tables
@@ -60,6 +60,7 @@ class IndexFile:
     data: bytes
     runs: query.RunsPart | None
     small: pa.Table | None
+    path: str  # root-relative: the rows are checked against it again when decoded again
 
     def holds(self, run_id: str) -> bool:
         if self.small is not None:
@@ -71,11 +72,11 @@ class IndexFile:
         groups whose statistics can hold ``run_id``, ``BATCH_ROWS`` rows at a time."""
         file = pq.ParquetFile(pa.BufferReader(self.data))
         if run_id is None:
-            return conform(file.read(), RECORD_SCHEMA)
+            return rules.clean(conform(file.read(), RECORD_SCHEMA), self.path)[0]
         groups = _row_groups_holding(file.metadata, run_id)
         batches = file.iter_batches(BATCH_ROWS, row_groups=groups) if groups else []
         found = [pa.Table.from_batches([b]).filter(pc.equal(b["run_id"], run_id)) for b in batches]
-        return conform(concat_tables(found, file.schema_arrow), RECORD_SCHEMA)
+        return rules.clean(conform(concat_tables(found, file.schema_arrow), RECORD_SCHEMA), self.path)[0]
 
 
 def open_store(
@@ -104,6 +105,7 @@ class Store:
         self._compacted: dict[str, tuple[tuple[FileInfo, ...], query.RunsPart]] = {}
         self._merged: dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]] = {}
         self._listings: dict[str, RecordListing] = {}  # project -> what its records/ refresh lists
+        self._odd_folders: dict[str, str] = {}  # folder -> why it is no project
         self._lock = threading.Lock()
 
     @property
@@ -116,13 +118,12 @@ class Store:
     # -- listing -------------------------------------------------------------------------
     def projects(self) -> list[str]:
         """Names of the projects that have at least one run (live or compacted)."""
-        prefix = "project="
-        found = {
-            d[len(prefix) :]
-            for kind in (layout.RECORDS, layout.INDEX)
-            for d in self.storage.list_dirs(kind)
-            if d.startswith(prefix)
-        }
+        found: set[str] = set()
+        for kind in (layout.RECORDS, layout.INDEX):
+            projects, odd = rules.project_folders(self.storage.list_dirs(kind))
+            found.update(projects)
+            with self._lock:
+                self._odd_folders.update({f"{kind}/{name}": why for name, why in odd.items()})
         return sorted(found)
 
     def list_everything_next(self) -> None:
@@ -133,8 +134,12 @@ class Store:
 
     @property
     def skipped_files(self) -> dict[str, str]:
-        """Files this store could not use so far (path -> why), for a notice in the dashboard."""
-        return self._files.skipped_files
+        """Files, rows and folders this store could not use so far (path -> why), for a notice
+        in the dashboard: unreadable or foreign files of every kind, rows that break the
+        format (``rules.clean``), folders no writer makes and links (never followed)."""
+        with self._lock:
+            odd = dict(self._odd_folders)
+        return odd | dict(self.storage.ignored) | self._files.skipped_files
 
     def _live_and_index(self, project: str) -> tuple[Listed, tuple[list[IndexFile], tuple[FileInfo, ...]]]:
         """Uncompacted record snapshots, and the project's index files (each as its runs).
@@ -162,13 +167,13 @@ class Store:
             layout.project_dir(layout.INDEX, project), RECORD_SCHEMA, self._index_file
         )
 
-    def _index_file(self, batches: Iterator[pa.Table], data: bytes) -> IndexFile:
+    def _index_file(self, batches: Iterator[pa.Table], data: bytes, path: str) -> IndexFile:
         first, second = next(batches, RECORD_SCHEMA.empty_table()), next(batches, None)
         if second is None:  # one batch: a small file
-            return IndexFile(data, None, first)
+            return IndexFile(data, None, first, path)
         now = _now()
         parts = [query.runs_part(b, now, self.stale_after) for b in itertools.chain([first, second], batches)]
-        return IndexFile(data, query.merge_parts(parts), None)
+        return IndexFile(data, query.merge_parts(parts), None, path)
 
     def _compacted_runs(self, index: list[IndexFile]) -> query.RunsPart:
         """The runs of all index files: the big ones' frames, and the small ones' together."""

@@ -9,7 +9,7 @@ import posixpath
 
 from ulid import ULID
 
-from tracklib import layout
+from tracklib import layout, rules
 from tracklib.storage import Storage
 
 
@@ -35,7 +35,7 @@ def next_part(storage: Storage, project: str, run_id: str, start_time: float) ->
     names = sorted(
         posixpath.basename(f.path)[: -len(layout.PARQUET_SUFFIX)]
         for f in storage.list_files(folder)
-        if layout.is_data_file(f.path)
+        if rules.is_data_file(f.path)
     )
     at = millis(start_time)
     if names:

@@ -1,0 +1,330 @@
+"""Any field of any file in the store is untrusted: one broken run never hides the others.
+
+Hypothesis mutates real record, index, metric and environment files written by tracklib
+(a field made null, retyped, huge, hostile text; rows that claim another run or project;
+folders and links no writer makes), then every reader entry point must still answer,
+list every intact run, and report what it skipped instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tracklib
+from tracklib import cli
+from tracklib.compact import compact
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+INTACT = 4  # runs no mutation touches
+
+
+@pytest.fixture(scope="module")
+def base_store(tmp_path_factory):
+    """Six finished runs of project "p"; two are compacted into an index file."""
+    root = tmp_path_factory.mktemp("hostile") / "base"
+    ids = []
+    for i in range(INTACT + 2):
+        params = {"lr": 10.0**-i, "depth": i, "opt": "adam", "flag": i % 2 == 0, "none": None}
+        with tracklib.init("p", root=str(root), params=params, tags=["t"], capture=("system",)) as run:
+            for step in range(3):
+                run.log({"acc": 0.1 * step + i, "loss": 1.0 / (step + 1)}, step=step)
+            ids.append(run.id)
+    compact(str(root), "p")  # every run is folded into one index file
+    return root, ids
+
+
+def files_of(root, kind):
+    return sorted(
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(root / kind)
+        for name in names
+        if name.endswith(".parquet")
+    )
+
+
+def split_index(root, ids):
+    """The index file of the base store, split into one file per run: a record file each, so
+    a mutation of one file touches one run."""
+    (index_file,) = files_of(root, "index")
+    table = pq.read_table(index_file)
+    metadata = table.schema.metadata
+    os.remove(index_file)
+    for run_id in ids:
+        row = table.filter(pa.compute.equal(table["run_id"], run_id))
+        path = root / "records" / "project=p" / f"run_id={run_id}" / f"{uuid.uuid4().hex[:26]}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(row.replace_schema_metadata(metadata), path)
+
+
+HOSTILE_TEXT = st.sampled_from(
+    [
+        "",
+        "[Re-login](https://evil.example)",
+        "![x](https://evil.example/a.png)",
+        "<img src=x onerror=alert(1)>",
+        ":red[x] $x$ **b**",
+        "x" * 100_000,
+        "../../etc/passwd",
+        "a/b",
+        "acc.min",
+        "metrics.acc",
+        "not-a-number",
+        "99999999999999999999999999999",
+        "-1e999",
+        "nan",
+        "\x00\x1b[31m",
+    ]
+)
+NUMBERS = st.sampled_from([None, -1, 0, 2**62, -(2**63), 2**63 - 1])
+
+
+def mutate_column(table: pa.Table, name: str, how: str, text: str, number: int | None) -> pa.Table:
+    column = table[name]
+    n = table.num_rows
+    if how == "null":
+        new = pa.nulls(n, column.type)
+    elif how == "text":
+        new = pa.array([text] * n, pa.string())
+    elif how == "number":
+        new = pa.array([number] * n, pa.int64())
+    else:  # "drop": the column is missing
+        return table.drop_columns([name])
+    return table.set_column(table.schema.get_field_index(name), name, new)
+
+
+NESTED = {
+    "params": ("key", "type", "value"),
+    "summary": ("key", "last", "last_step", "min", "min_step", "max", "max_step", "count"),
+    "artifacts": ("name", "path", "size", "sha256"),
+}
+
+
+def mutate_entry(table: pa.Table, column: str, field: str, value, extra: bool) -> pa.Table:
+    """One field of every entry of a list<struct> column set to ``value`` (None for null);
+    ``extra`` appends an entry copying the first one (a duplicate key)."""
+    rows = table[column].to_pylist()
+    for entries in rows:
+        entries = entries if entries is not None else []
+        if extra and entries:
+            entries.append(dict(entries[0]))
+        for entry in entries:
+            entry[field] = value
+    struct = table.schema.field(column).type.value_type
+    if value is not None and not isinstance(value, type(None)):
+        wanted = struct.field(field).type
+        if pa.types.is_string(wanted):
+            rows = [[{**e, field: str(e[field])} for e in r or []] for r in rows]
+        elif pa.types.is_floating(wanted) and isinstance(value, int):
+            rows = [[{**e, field: float(e[field])} for e in r or []] for r in rows]
+        elif isinstance(value, str):  # a text where a number belongs: retype the field
+            struct = pa.struct([(f.name, pa.string() if f.name == field else f.type) for f in struct])
+    array = pa.array(rows, pa.list_(struct))
+    return table.set_column(table.schema.get_field_index(column), column, array)
+
+
+def rewrite(path, table: pa.Table, metadata) -> None:
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def check_readers(root, ids, spared):
+    """Every entry point answers; every spared run is listed and ranked. (What is skipped
+    is warned about; which warnings come is not the point here.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _check_readers(root, ids, spared)
+
+
+def _check_readers(root, ids, spared):
+    store = tracklib.open_store(str(root))
+    assert "p" in store.projects()
+    runs = store.runs("p")
+    assert set(spared) <= set(runs["run_id"])
+    for agg in ("last", "min", "max"):
+        board = store.leaderboard("p", "acc", agg=agg)
+        assert set(spared) <= set(board["run_id"])
+    history = store.history("p")
+    assert set(spared) <= set(history["run_id"])
+    for run_id in ids:
+        try:
+            store.run("p", run_id)
+        except tracklib.RunNotFoundError:
+            assert run_id not in spared
+    for run_id in spared:
+        details = store.run("p", run_id)
+        assert details.params["opt"] == "adam" and details.params["none"] is None
+    assert cli.main(["ls", "--root", str(root)]) == 0
+    return store
+
+
+@pytest.fixture
+def copy_of(base_store, tmp_path_factory):
+    base, ids = base_store
+
+    def make():
+        root = tmp_path_factory.mktemp("case") / "store"
+        shutil.copytree(base, root, symlinks=True)
+        split_index(root, ids)
+        return root, ids
+
+    return make
+
+
+@SETTINGS
+@given(
+    column=st.sampled_from(
+        [
+            "format_version",
+            "run_id",
+            "project",
+            "name",
+            "group",
+            "tags",
+            "notes",
+            "status",
+            "error",
+            "start_time",
+            "end_time",
+            "heartbeat_time",
+            "record_time",
+            "seq",
+            "host",
+            "git_commit",
+            "params",
+            "summary",
+            "artifacts",
+        ]
+    ),
+    how=st.sampled_from(["null", "text", "number", "drop"]),
+    text=HOSTILE_TEXT,
+    number=NUMBERS,
+    victims=st.integers(1, 2),
+)
+def test_a_mutated_record_field_never_hides_the_other_runs(copy_of, column, how, text, number, victims):
+    root, ids = copy_of()
+    for run_id in ids[:victims]:
+        (path,) = files_of(root / "records" / "project=p", f"run_id={run_id}")
+        table = pq.read_table(path)
+        rewrite(path, mutate_column(table, column, how, text, number), table.schema.metadata)
+    check_readers(root, ids, ids[victims:])
+
+
+@SETTINGS
+@given(
+    column=st.sampled_from(sorted(NESTED)),
+    data=st.data(),
+    extra=st.booleans(),
+)
+def test_a_mutated_param_summary_or_artifact_entry_never_hides_the_other_runs(copy_of, column, data, extra):
+    field = data.draw(st.sampled_from(NESTED[column]))
+    value = data.draw(st.one_of(st.none(), HOSTILE_TEXT, NUMBERS))
+    if column == "params" and field == "type":
+        value = data.draw(st.sampled_from(["int", "float", "bool", "null", "str", "weird", None]))
+    root, ids = copy_of()
+    victim = ids[0]
+    (path,) = files_of(root / "records" / "project=p", f"run_id={victim}")
+    table = pq.read_table(path)
+    rewrite(path, mutate_entry(table, column, field, value, extra), table.schema.metadata)
+    store = check_readers(root, ids, ids[1:])
+    try:  # the victim opens without its broken entries, or its file is named as skipped
+        store.run("p", victim)
+    except tracklib.RunNotFoundError:
+        assert any(victim in path for path in store.skipped_files)
+
+
+def test_an_int_param_beyond_int64_reads_as_that_int(copy_of):
+    root, ids = copy_of()
+    (path,) = files_of(root / "records" / "project=p", f"run_id={ids[0]}")
+    table = pq.read_table(path)
+    big = str(2**70)
+    rows = [
+        [{**e, "value": big} if e["key"] == "depth" else e for e in r] for r in table["params"].to_pylist()
+    ]
+    table2 = table.set_column(
+        table.schema.get_field_index("params"), "params", pa.array(rows, table.schema.field("params").type)
+    )
+    rewrite(path, table2, table.schema.metadata)
+    store = check_readers(root, ids, ids)
+    assert store.run("p", ids[0]).params["depth"] == 2**70
+    runs = store.runs("p").set_index("run_id")
+    assert runs.loc[ids[0], "params.depth"] == 2**70 and runs.loc[ids[1], "params.depth"] == 1
+
+
+def test_a_metric_key_named_like_a_derived_column_gets_its_own_column(local_root):
+    with local_root.init() as run:
+        run.log({"acc": 0.5, "acc.min": 0.9})
+        run.log({"acc": 0.7, "acc.min": 0.1})
+    store = local_root.store()
+    runs = store.runs("digits")
+    assert runs.columns.is_unique
+    row = runs.iloc[0]
+    assert (row["metrics.acc"], row["metrics_min.acc"], row["metrics.acc.min"]) == (0.7, 0.5, 0.1)
+    board = store.leaderboard("digits", "acc", agg="min")
+    assert board["metrics_min.acc"].tolist() == [0.5]
+
+
+@SETTINGS
+@given(
+    row_run_id=st.sampled_from(["other", "../x", "", "a/b", None, "OTHER_RUN"]),
+    row_project=st.sampled_from(["p", "q", None, "p/../q"]),
+)
+def test_a_record_row_claiming_another_run_or_project_is_skipped_and_reported(
+    copy_of, row_run_id, row_project
+):
+    root, ids = copy_of()
+    victim, target = ids[0], ids[1]
+    (path,) = files_of(root / "records" / "project=p", f"run_id={victim}")
+    table = pq.read_table(path)
+    claimed = target if row_run_id == "OTHER_RUN" else row_run_id
+    forged = table.set_column(1, "run_id", pa.array([claimed], pa.string()))
+    forged = forged.set_column(2, "project", pa.array([row_project], pa.string()))
+    forged = forged.set_column(13, "seq", pa.array([10**6], pa.int64()))  # would win every tie
+    forged = forged.set_column(3, "name", pa.array(["forged"], pa.string()))
+    rewrite(path, forged, table.schema.metadata)
+    store = check_readers(root, ids, ids[1:])
+    runs = store.runs("p")
+    if not (claimed == victim and row_project == "p"):
+        assert "forged" not in set(runs["name"])  # no file speaks for a run or project not its own
+        assert any(victim in path for path in store.skipped_files)
+
+
+def test_broken_folders_links_and_metric_files_are_skipped_and_listed(copy_of, tmp_path):
+    root, ids = copy_of()
+    # a copied project folder whose name no writer can make, a folder loop, a link out
+    shutil.copytree(root / "records" / "project=p", root / "records" / "project=p (copy)")
+    os.symlink(root / "records", root / "records" / "project=p" / "loop")
+    outside = tmp_path / "outside"
+    (outside / f"run_id={ids[0]}").mkdir(parents=True)
+    (path,) = files_of(root / "records" / "project=p", f"run_id={ids[0]}")
+    forged = pq.read_table(path)
+    rewrite(
+        outside / f"run_id={ids[0]}" / "01zzzzzzzzzzzzzzzzzzzzzzzz.parquet",
+        forged.set_column(3, "name", pa.array(["from outside"], pa.string())).set_column(
+            13, "seq", pa.array([10**6], pa.int64())
+        ),
+        forged.schema.metadata,
+    )
+    os.symlink(outside, root / "records" / "project=p" / "linked")
+    # a metric part and an environment file that are not Parquet
+    (bad_metric,) = files_of(root / "metrics" / "project=p", f"run_id={ids[1]}")[:1]
+    Path(bad_metric).write_bytes(b"not parquet")
+    env = files_of(root / "environment" / "project=p", f"run_id={ids[2]}")[0]
+    Path(env).write_bytes(json.dumps({"x": 1}).encode())
+    store = check_readers(root, ids, [i for i in ids if i != ids[1]])
+    assert store.run("p", ids[2]).environment == {}  # its only environment file is broken
+    assert "from outside" not in set(store.runs("p")["name"])
+    assert store.projects() == ["p"]
+    skipped = store.skipped_files
+    assert any("p (copy)" in path for path in skipped)
+    assert any(bad_metric.endswith(path) for path in skipped)
+    assert any(env.endswith(path) for path in skipped)
