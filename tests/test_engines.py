@@ -373,3 +373,30 @@ def test_engine_history_matches_tracklib(sweep, engine):
     per_run = pd.Series([run_id for run_id, *_ in got]).value_counts()
     assert per_run[ids[RESUMED]] == STEPS + 2
     assert (per_run.drop(ids[RESUMED]) == STEPS).all()  # no part counted twice
+
+
+def test_data_folders_scan_whole_with_resumed_runs_and_custom_ids(local_root):
+    """Claim markers live in claims/, so every data folder holds only Parquet files and an
+    engine scans it whole (a 1.1 store's markers beside the records made Polars fail)."""
+    with local_root.init(run_id="chosen-1") as run:
+        run.log({"acc": 0.5})
+    with local_root.init(run_id=run.id, resume=True) as again:
+        again.log({"acc": 0.7})
+    with local_root.init() as other:
+        other.log({"acc": 0.1})
+    for kind in ("records", "metrics", "environment"):
+        frame = pl.scan_parquet(f"{local_root.url}/{kind}/").collect()
+        assert {"chosen-1", other.id} <= set(frame["run_id"].to_list()), kind
+    assert sorted(os.listdir(f"{local_root.url}/claims/project=digits/run_id=chosen-1")) == [
+        "resume-2",
+        "resume-3",
+        "start",
+    ]
+
+
+def test_a_claim_left_by_a_1_1_writer_still_fences_a_second_start(local_root):
+    legacy = Path(local_root.url, "records", "project=digits", "run_id=taken", "_claim-start")
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"taken")
+    with pytest.raises(tracklib.ResumeConflictError, match="_claim-start"):
+        local_root.init(run_id="taken")

@@ -5,6 +5,7 @@ index/project=<p>/<file-id>.parquet                     compacted records: newes
 metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
 environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
 artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
+claims/project=<p>/run_id=<id>/<start|resume-N>          markers fencing two writers of one run
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ INDEX = "index"
 METRICS = "metrics"
 ENVIRONMENT = "environment"
 ARTIFACTS = "artifacts"
+CLAIMS = "claims"  # markers fencing two writers of one run (format 1.2; in records/ before)
 PARQUET_SUFFIX = ".parquet"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,127}$")
@@ -60,7 +62,13 @@ def index_path(project: str, file_id: str) -> str:
 
 
 def claim_path(project: str, run_id: str, what: str) -> str:
-    """A marker next to a run's records (ignored by readers: ``_`` prefix, not ``.parquet``)."""
+    """A marker fencing two writers of one run, in its own tree: data folders hold only
+    Parquet files, so engines can scan them whole (``polars.scan_parquet("records/")``)."""
+    return f"{run_dir(CLAIMS, project, run_id)}/{what}"
+
+
+def legacy_claim_path(project: str, run_id: str, what: str) -> str:
+    """Where format 1.0 and 1.1 writers put the same marker: beside the run's records."""
     return f"{run_dir(RECORDS, project, run_id)}/_claim-{what}"
 
 

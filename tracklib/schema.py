@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from tracklib.errors import InvalidKeyError, InvalidValueError
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 FORMAT_VERSION_KEY = b"tracklib.format_version"
 FILE_METADATA = {FORMAT_VERSION_KEY: FORMAT_VERSION.encode()}
 # A compacted file names the files it replaces (JSON list of root-relative paths): readers

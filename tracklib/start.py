@@ -82,7 +82,7 @@ def init(
         # Claim the snapshot we continue from and the one we will write first: a second writer
         # resuming at the same time reads one of the two and is refused.
         for seq in (state.seq, state.seq + 1):
-            _claim(storage, layout.claim_path(project, state.run_id, f"resume-{seq}"), state.run_id)
+            _claim(storage, project, state.run_id, f"resume-{seq}")
         state.status, state.error, state.end_time = Status.RUNNING, None, None
         state.params.update(flat_params)
         state.tags += [tag for tag in tag_list if tag not in state.tags]
@@ -93,7 +93,7 @@ def init(
         if run_id is not None and Store(storage).newest_record(project, layout.check_run_id(run_id)).num_rows:
             raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
         if run_id is not None:  # a chosen id: two writers must not both start it
-            _claim(storage, layout.claim_path(project, run_id, "start"), run_id)
+            _claim(storage, project, run_id, "start")
         state = RunState(
             run_id=run_id or new_id(),
             project=project,
@@ -127,10 +127,16 @@ def _sync_leftovers(storage: Storage) -> None:
         ).start()
 
 
-def _claim(storage: Storage, rel: str, run_id: str) -> None:
+def _claim(storage: Storage, project: str, run_id: str, what: str) -> None:
     """Exclusive create of a marker: of two writers starting or resuming the same run from the
-    same snapshot, exactly one gets it; the other is refused before it writes anything."""
+    same snapshot, exactly one gets it; the other is refused before it writes anything.
+    A marker a 1.1 writer left beside the records counts too."""
+    rel = layout.claim_path(project, run_id, what)
+    legacy = layout.legacy_claim_path(project, run_id, what)
     try:
+        if storage.exists(legacy):
+            rel = legacy
+            raise FileExistsError(legacy)
         storage.write_bytes(rel, run_id.encode())
     except FileExistsError:
         raise ResumeConflictError(

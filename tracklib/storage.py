@@ -328,6 +328,9 @@ class Storage:
                     found[rel] = exc
         return found
 
+    def exists(self, rel: str) -> bool:
+        return bool(self.fs.exists(self.full_path(rel)))
+
     def read_bytes(self, rel: str) -> bytes:
         return self.fs.cat_file(self.full_path(rel))
 
