@@ -5,8 +5,8 @@ argv, git remote and git diff):
 
 1. Values of environment variables whose *name* says they hold a secret (``secret_name``).
 2. URL credentials: everything between ``scheme://`` and the ``@`` before the host.
-3. Query-string and ``key=value`` credentials whose name says they are one (``?access_token=``,
-   ``&sig=``, ``;AccountKey=``, ``X-Amz-Signature=``, ...).
+3. ``name=value`` credentials whose name says they are one, in query strings (``?access_token=``,
+   ``&sig=``, ``X-Amz-Signature=``), connection strings (``;AccountKey=``) and after whitespace.
 4. Well-known credential formats wherever they appear (``AKIA...``, ``ghp_...``, JWTs, PEM
    private keys, ...), written tightly enough that ``sk-learn`` or ``task-1`` stay as they are.
 
@@ -17,9 +17,11 @@ regex that rescans the rest of the string from each start position takes minutes
 from __future__ import annotations
 
 import functools
+import keyword
 import os
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 MASK = "***"
 
@@ -55,11 +57,13 @@ _ORDINARY_BEFORE = frozenset(
         "sort", "metric", "monitor", "group", "partition", "primary", "foreign", "join", "index",
         "column", "field", "label", "target", "input", "output", "lookup", "cache", "hash", "dict",
         "map", "shard", "split", "rng", "prng", "random", "seed", "pad", "bos", "eos", "unk",
-        "sep", "cls", "mask", "start", "end", "special", "max", "min", "num",
+        "sep", "cls", "mask", "start", "end", "special", "max", "min", "num", "public", "pub",
+        "object", "blob", "bucket", "s3", "file", "path",
     }
 )  # fmt: skip
-# Query parameters add the short names URL signers use (Azure SAS `sig`, `jwt`).
-_QUERY_WORDS = frozenset({"sig", "jwt"})
+# Query parameters add the short names URL signers use (Azure SAS `sig`, `jwt`), session ids
+# (`;jsessionid=`) and a bare `pwd` (no working directory in a URL).
+_QUERY_WORDS = frozenset({"sig", "jwt", "pwd", "sessionid", "jsessionid", "phpsessid"})
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
@@ -78,7 +82,7 @@ def secret_name(name: str, query: bool = False) -> bool:
     before = words[-2] if len(words) > 1 else None
     if (before, last) in _SECRET_PAIRS:
         return True
-    if last == "pwd":  # `MYSQL_PWD`; a bare `PWD` is the working directory
+    if last == "pwd" and not query:  # `MYSQL_PWD`; a bare `PWD` is the working directory
         return before is not None
     if last in ("key", "token") and before in _ORDINARY_BEFORE:
         return False
@@ -101,7 +105,7 @@ _KNOWN_FORMATS = re.compile(
             r"glpat-[A-Za-z0-9_\-]{20,}",  # GitLab
             r"xox[abposr]-[A-Za-z0-9\-]{10,}",  # Slack
             r"xapp-[0-9]-[A-Za-z0-9\-]{10,}",  # Slack app tokens
-            r"sk-(?:proj|svcacct|admin|ant)-[A-Za-z0-9_\-]{20,}",  # OpenAI project, Anthropic keys
+            r"sk-(?:proj|svcacct|admin|ant|or)-[A-Za-z0-9_\-]{20,}",  # OpenAI, Anthropic, OpenRouter
             r"sk-[A-Za-z0-9]{32,}",  # OpenAI-style keys: long, no dashes (so not `sk-learn-...`)
             r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe
             r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
@@ -109,6 +113,16 @@ _KNOWN_FORMATS = re.compile(
             r"npm_[A-Za-z0-9]{36,}",  # npm
             r"pypi-[A-Za-z0-9_\-]{50,}",  # PyPI
             r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWTs
+            r"ya29\.[A-Za-z0-9_\-]{20,}",  # Google OAuth access tokens
+            r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}",  # SendGrid
+            r"dapi[0-9a-f]{32}",  # Databricks
+            r"r8_[A-Za-z0-9]{30,}",  # Replicate
+            r"gsk_[A-Za-z0-9]{40,}",  # Groq
+            r"dckr_pat_[A-Za-z0-9_\-]{20,}",  # Docker Hub
+            r"dop_v1_[0-9a-f]{64}",  # DigitalOcean
+            # Webhook URLs whose path is the secret (the host is kept).
+            r"(?<=hooks\.slack\.com/services/)[A-Za-z0-9]{6,}/[A-Za-z0-9]{6,}/[A-Za-z0-9]{16,}",
+            r"(?<=/api/webhooks/)[0-9]{10,}/[A-Za-z0-9_\-]{30,}",  # Discord
         ]
     )
     + r")"
@@ -177,11 +191,21 @@ def _mask_url_credentials(text: str) -> str:
 
 
 # -- rule 3: query-string and key=value credentials ------------------------------------------
-# A parameter name at the start of the text or after `? & # ;` (`;` separates connection-string
-# fields: `AccountKey=`, `Password=`); at most 64 characters, so each separator costs a bounded scan.
-_PARAM = re.compile(r"(?:^|(?<=[?&#;]))([A-Za-z0-9_.\-\[\]]{1,64})=")
+# A parameter name at the start of the text or after `? & # ;`, whitespace, a quote or `+` (`;`
+# separates connection-string fields: `AccountKey=`, `Password=`; whitespace and quotes put
+# `token=...` in a note, a shell line or a string; `+` starts an added line of a diff, as in a
+# `.env` file's `+DB_PASSWORD=...`); at most 64 characters, so each separator costs a bounded scan.
+_PARAM = re.compile(r"(?:^|(?<=[?&#;\s'\"+]))([A-Za-z0-9_.\-\[\]]{1,64})=")
 # The value runs to the next `&`, `#` or whitespace (not `;` or `?`: a token may hold them).
 _VALUE_END = re.compile(r"[&#\s]")
+# After whitespace, `name=value` may be code in a diff (`sorted(rows, key=len)`,
+# `key=lambda r: r[0]`, `token=get_token(x)`, `key=os.environ["K"]`): a value that is a keyword,
+# or a (dotted) name followed by a call, subscript, `)` or `,`, is left alone.
+_CODE = re.compile(r"[A-Za-z_][\w.]*[(\[),]")
+
+
+def _looks_like_code(value: str) -> bool:
+    return keyword.iskeyword(value) or _CODE.match(value) is not None
 
 
 def _mask_query_credentials(text: str) -> str:
@@ -195,7 +219,8 @@ def _mask_query_credentials(text: str) -> str:
             continue
         end = _VALUE_END.search(text, at)
         value_end = end.start() if end else len(text)
-        if value_end > at:
+        after_space = param.start() > 0 and text[param.start() - 1].isspace()
+        if value_end > at and not (after_space and _looks_like_code(text[at:value_end])):
             out += [text[pos:at], MASK]
             pos = at = value_end
     return "".join(out) + text[pos:] if out else text
@@ -242,6 +267,15 @@ class Redactor:
         if "@" in text:
             text = _mask_url_credentials(text)
         return _mask_query_credentials(text)
+
+    def param(self, key: str, value: Any) -> Any:
+        """A param value: ``***`` whole when its key names a secret (``hub_token``,
+        ``db.password``: Hugging Face's TrainingArguments carry ``hub_token``), else masked as text."""
+        if not isinstance(value, str):
+            return value
+        if value and secret_name(key):
+            return MASK
+        return self(value)
 
     def argv(self, args: Iterable[str]) -> list[str]:
         """A command line with the values of secret-named flags masked: ``--api-key=X``,

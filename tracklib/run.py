@@ -226,7 +226,8 @@ class Run:
         with self._lock:
             self._state.status = final
             # an exception's text may quote a non-UTF-8 file name: kept, escaped
-            self._state.error = None if error is None else storable(str(error))
+            # and may quote a URL with its credentials (`401 ... for url: https://...?api_key=...`)
+            self._state.error = None if error is None else self._redact(storable(str(error)))
             self._state.end_time = time.time() if self._end_time is None else self._end_time
             self._dirty = True
         self._flush()
@@ -436,8 +437,8 @@ def _check_step(step: object) -> int:
 
 
 def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
-    """String params with secret values masked (see environment.Redactor)."""
-    return {key: redact(value) if isinstance(value, str) else value for key, value in params.items()}
+    """String params with secrets masked, whole when the key names one (see masking.Redactor.param)."""
+    return {key: redact.param(key, value) for key, value in params.items()}
 
 
 def _text_of(exc: BaseException | None) -> str:

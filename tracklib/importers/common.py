@@ -142,7 +142,7 @@ def write_run(storage: Storage, store: Store, project: str, source: SourceRun) -
     redact = environment.Redactor(os.environ)
     source = replace(
         source,
-        params={k: redact(v) if isinstance(v, str) else v for k, v in source.params.items()},
+        params={k: redact.param(k, v) for k, v in source.params.items()},
         tags=[redact(tag) for tag in source.tags],
         notes=redact(source.notes) if source.notes is not None else None,
         environment={k: redact(v) if isinstance(v, str) else v for k, v in source.environment.items()},
