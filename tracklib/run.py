@@ -142,7 +142,7 @@ class Run:
                 raise InvalidStepError(f"the next step would be {step}, past the largest step {MAX_STEP}")
         elif type(step) is not int or not 0 <= step <= MAX_STEP:
             step = _check_step(step)
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # the ABC check costs ~0.2 us
             raise InvalidValueError(f"log takes a mapping of metric values, got {type(data).__name__}")
         values = dict(data)
         known = self._known_keys
