@@ -316,8 +316,6 @@ def secret_in_query(draw: st.DrawFn) -> tuple[dict[str, str], str, str]:
         "alone": f"{name}={secret}",
     }[where]
     before = draw(st.sampled_from(["", "GET ", "curl '"]))
-    if where == "alone" and before == "GET ":  # after whitespace, code is left alone: `key=len)`
-        assume(not re.match(r"[A-Za-z_][\w.]*[(\[),]", secret))
     return {}, secret, before + text + draw(st.sampled_from(["", " 200", "'"]))
 
 
@@ -377,6 +375,27 @@ def test_secrets_are_masked_in_text(place):
     assert secret not in masked
     assert MASK in masked
     assert Redactor(environ)(masked) == masked  # masking again changes nothing (importers re-mask)
+
+
+CODE_VALUE = r"[A-Za-z_][\w.]*[(\[),]"
+IDENTIFIER = st.from_regex(r"[a-z_][a-z0-9_]{0,8}(\.[a-z_][a-z0-9_]{0,8}){0,2}", fullmatch=True)
+
+
+@FAST
+@given(
+    st.lists(st.sampled_from(PREFIX_WORDS), max_size=2),
+    st.sampled_from(SECRET_LAST),
+    st.one_of(
+        st.builds("{}{}".format, IDENTIFIER, st.sampled_from(["(", ")", ",", "[", "(x))", "[0],"])),
+        st.sampled_from(["lambda", "None", "True", "False"]),
+    ),
+    st.sampled_from(["+    rows = sorted(rows, ", "-        f(x, ", " ", "+\t"]),
+)
+def test_arguments_in_a_diff_are_code_not_credentials(prefix, last, value, line):
+    """`sorted(rows, key=len)`, `key=lambda r: r[0]`, `token=get_token(x)` stay in the diff."""
+    diff = f"{line}{'_'.join([*prefix, last])}={value}"
+    assert Redactor({})(diff, code=True) == diff
+    assert MASK in Redactor({})(diff)  # anywhere else, a secret-named value is masked
 
 
 @FAST
@@ -510,13 +529,18 @@ def test_no_secret_reaches_any_file(
     _, query_secret, query_text = query_place
     _, format_secret, format_text = format_place
     secrets = [env_secret, url_secret, query_secret, format_secret, flag_secret, remote_secret]
+    # In the diff, `name=value` after whitespace whose value reads as code is an argument, kept.
+    assume(not (query_text.startswith("GET ") and re.match(CODE_VALUE, query_secret)))
     assume(not any(secret in written_anyway for secret in secrets))
     # Each secret is only where it was put: not inside another place's text by chance.
     texts = {env_secret: env_text, url_secret: url_text, query_secret: query_text, format_secret: format_text}
     assume(
         not any(secret in text for secret in secrets for text in texts.values() if texts.get(secret) != text)
     )
+    assume(not any(secret in flag for secret in secrets))  # the flag's name is stored (argv, param key)
     _git(git_repo, "remote", "set-url", "origin", f"https://bot:{remote_secret}@example.com/o/r.git")
+    # An uncommitted change, so the diff is captured too: secrets typed into code or a .env file.
+    (git_repo / "train.py").write_text(f"print(1)\n{format_text}\n{query_text}\n{url_text}\n{env_text}\n")
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
         root, spool = Path(tmp) / "store", Path(tmp) / "spool"
         patch.setenv("TRACKLIB_SPOOL", str(spool))
@@ -528,7 +552,7 @@ def test_no_secret_reaches_any_file(
         with tracklib.init(
             "secrets",
             root=str(root),
-            capture=("system", "argv", "git"),
+            capture=("system", "argv", "git", "git_diff"),
             params={
                 "endpoint": url_text,
                 "data": {"url": query_text},
@@ -544,6 +568,7 @@ def test_no_secret_reaches_any_file(
         raw, decoded, parquet = _everything_written(root, spool)
     assert parquet >= 2  # a record and the environment were written and read back
     assert MASK in decoded and "example.com/o/r.git" in decoded
+    assert " print(1)" in decoded  # the diff's context line: the diff was captured
     for secret in secrets:
         assert secret.encode() not in raw, secret
         assert secret not in decoded, secret
@@ -576,8 +601,10 @@ def test_ordinary_values_round_trip_unchanged(git_repo, data):
         ) as run:
             pass
         stored = tracklib.open_store(str(Path(tmp) / "store")).run("plain", run.id)
-    assert stored.params == {"args.output_dir": texts[0], "cwd": cwd, "credentials_file": __file__} | dict.fromkeys(
-        keys, texts[2]
-    )
+    assert stored.params == {
+        "args.output_dir": texts[0],
+        "cwd": cwd,
+        "credentials_file": __file__,
+    } | dict.fromkeys(keys, texts[2])
     assert stored.tags == [texts[1]] and stored.notes == texts[2]
     assert stored.environment["argv"] == argv

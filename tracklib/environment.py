@@ -110,7 +110,7 @@ def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
         diff = git("diff", "HEAD") or ""
         if len(diff.encode()) > GIT_DIFF_MAX_BYTES:
             diff = diff.encode()[:GIT_DIFF_MAX_BYTES].decode("utf-8", "ignore") + "\n[diff truncated]\n"
-        found["git_diff"] = redact(diff)
+        found["git_diff"] = redact(diff, code=True)
     return found
 
 

@@ -198,9 +198,9 @@ def _mask_url_credentials(text: str) -> str:
 _PARAM = re.compile(r"(?:^|(?<=[?&#;\s'\"+]))([A-Za-z0-9_.\-\[\]]{1,64})=")
 # The value runs to the next `&`, `#` or whitespace (not `;` or `?`: a token may hold them).
 _VALUE_END = re.compile(r"[&#\s]")
-# After whitespace, `name=value` may be code in a diff (`sorted(rows, key=len)`,
-# `key=lambda r: r[0]`, `token=get_token(x)`, `key=os.environ["K"]`): a value that is a keyword,
-# or a (dotted) name followed by a call, subscript, `)` or `,`, is left alone.
+# In code (the git diff), `name=value` after whitespace may be an argument (`sorted(rows, key=len)`,
+# `key=lambda r: r[0]`, `token=get_token(x)`, `key=os.environ["K"]`): there a value that is a
+# keyword, or a (dotted) name followed by a call, subscript, `)` or `,`, is left alone.
 _CODE = re.compile(r"[A-Za-z_][\w.]*[(\[),]")
 
 
@@ -208,7 +208,7 @@ def _looks_like_code(value: str) -> bool:
     return keyword.iskeyword(value) or _CODE.match(value) is not None
 
 
-def _mask_query_credentials(text: str) -> str:
+def _mask_query_credentials(text: str, code: bool) -> str:
     if "=" not in text:
         return text
     out: list[str] = []
@@ -219,8 +219,8 @@ def _mask_query_credentials(text: str) -> str:
             continue
         end = _VALUE_END.search(text, at)
         value_end = end.start() if end else len(text)
-        after_space = param.start() > 0 and text[param.start() - 1].isspace()
-        if value_end > at and not (after_space and _looks_like_code(text[at:value_end])):
+        argument = code and param.start() > 0 and text[param.start() - 1].isspace()
+        if value_end > at and not (argument and _looks_like_code(text[at:value_end])):
             out += [text[pos:at], MASK]
             pos = at = value_end
     return "".join(out) + text[pos:] if out else text
@@ -259,14 +259,16 @@ class Redactor:
             reverse=True,
         )
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, code: bool = False) -> str:
+        """``text`` with its secrets masked; ``code``: it is source code (a diff), where
+        ``key=len)`` is an argument, not a credential."""
         for secret in self._secrets:  # longest first, so a secret holding another goes whole
             if secret in text:
                 text = text.replace(secret, MASK)
         text = _mask_known_formats(text)
         if "@" in text:
             text = _mask_url_credentials(text)
-        return _mask_query_credentials(text)
+        return _mask_query_credentials(text, code)
 
     def param(self, key: str, value: Any) -> Any:
         """A param value: ``***`` whole when its key names a secret (``hub_token``,
