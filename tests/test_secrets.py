@@ -326,40 +326,95 @@ def _chars(alphabet: str, size: int | tuple[int, int]) -> st.SearchStrategy[str]
 
 ALNUM = string.ascii_letters + string.digits
 URLSAFE = ALNUM + "-_"
+HEX = "0123456789abcdef"
+# (lead, secret): the lead is text the format needs in front (`Bearer `, a webhook's host) and
+# is kept; the secret is what must not be stored.
 KNOWN_FORMATS = st.one_of(
-    st.builds(
-        "{}{}".format, st.sampled_from(["AKIA", "ASIA"]), _chars(string.ascii_uppercase + string.digits, 16)
+    st.tuples(
+        st.just(""),
+        st.builds(
+            "{}{}".format,
+            st.sampled_from(["AKIA", "ASIA"]),
+            _chars(string.ascii_uppercase + string.digits, 16),
+        ),
     ),
-    st.builds("{}_{}".format, st.sampled_from(["ghp", "gho", "ghs", "ghu", "ghr"]), _chars(ALNUM, 36)),
-    st.builds("github_pat_{}".format, _chars(ALNUM + "_", 82)),
-    st.builds("glpat-{}".format, _chars(URLSAFE, 20)),
-    st.builds("xox{}-{}".format, st.sampled_from("abpors"), _chars(ALNUM + "-", (20, 60))),
-    st.builds("sk-{}".format, _chars(ALNUM, (32, 64))),
-    st.builds("sk-{}-{}".format, st.sampled_from(["proj", "ant", "svcacct"]), _chars(URLSAFE, (40, 120))),
-    st.builds("sk_live_{}".format, _chars(ALNUM, 24)),
-    st.builds("hf_{}".format, _chars(string.ascii_letters, 34)),
-    st.builds("AIza{}".format, _chars(URLSAFE, 35)),
-    st.builds("npm_{}".format, _chars(ALNUM, 36)),
-    st.builds(
-        "eyJ{}.eyJ{}.{}".format,
-        _chars(URLSAFE, (10, 40)),
-        _chars(URLSAFE, (10, 80)),
-        _chars(URLSAFE, (0, 60)),
+    st.tuples(
+        st.just(""),
+        st.builds("{}_{}".format, st.sampled_from(["ghp", "gho", "ghs", "ghu", "ghr"]), _chars(ALNUM, 36)),
     ),
-    st.builds(
-        lambda kind, body: f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----",
-        st.sampled_from(["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED "]),
-        _chars(ALNUM + "+/=\n", (40, 200)),
+    st.tuples(st.just(""), st.builds("github_pat_{}".format, _chars(ALNUM + "_", 82))),
+    st.tuples(st.just(""), st.builds("glpat-{}".format, _chars(URLSAFE, 20))),
+    st.tuples(
+        st.just(""), st.builds("xox{}-{}".format, st.sampled_from("abpors"), _chars(ALNUM + "-", (20, 60)))
+    ),
+    st.tuples(st.just(""), st.builds("xapp-1-{}".format, _chars(ALNUM + "-", (20, 60)))),
+    st.tuples(st.just(""), st.builds("sk-{}".format, _chars(ALNUM, (32, 64)))),
+    st.tuples(
+        st.just(""),
+        st.builds(
+            "sk-{}-{}".format,
+            st.sampled_from(["proj", "ant", "svcacct", "admin", "or"]),
+            _chars(URLSAFE, (40, 120)),
+        ),
+    ),
+    st.tuples(
+        st.just(""),
+        st.builds(
+            "{}k_{}_{}".format, st.sampled_from("sr"), st.sampled_from(["live", "test"]), _chars(ALNUM, 24)
+        ),
+    ),
+    st.tuples(st.just(""), st.builds("hf_{}".format, _chars(string.ascii_letters, 34))),
+    st.tuples(st.just(""), st.builds("AIza{}".format, _chars(URLSAFE, 35))),
+    st.tuples(st.just(""), st.builds("ya29.{}".format, _chars(URLSAFE, (40, 120)))),
+    st.tuples(st.just(""), st.builds("npm_{}".format, _chars(ALNUM, 36))),
+    st.tuples(st.just(""), st.builds("pypi-AgEIcHlwaS5vcmc{}".format, _chars(URLSAFE, (50, 150)))),
+    st.tuples(st.just(""), st.builds("SG.{}.{}".format, _chars(URLSAFE, 22), _chars(URLSAFE, 43))),
+    st.tuples(st.just(""), st.builds("dapi{}".format, _chars(HEX, 32))),
+    st.tuples(st.just(""), st.builds("r8_{}".format, _chars(ALNUM, 37))),
+    st.tuples(st.just(""), st.builds("gsk_{}".format, _chars(ALNUM, 52))),
+    st.tuples(st.just(""), st.builds("dckr_pat_{}".format, _chars(URLSAFE, 27))),
+    st.tuples(st.just(""), st.builds("dop_v1_{}".format, _chars(HEX, 64))),
+    st.tuples(
+        st.just(""),
+        st.builds(
+            "eyJ{}.eyJ{}.{}".format,
+            _chars(URLSAFE, (10, 40)),
+            _chars(URLSAFE, (10, 80)),
+            _chars(URLSAFE, (0, 60)),
+        ),
+    ),
+    st.tuples(
+        st.just(""),
+        st.builds(
+            lambda kind, body: f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----",
+            st.sampled_from(["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED ", "PGP "]),
+            _chars(ALNUM + "+/=\n", (40, 200)),
+        ).map(lambda pem: pem.replace("PGP PRIVATE KEY-----", "PGP PRIVATE KEY BLOCK-----")),
+    ),
+    st.tuples(
+        st.sampled_from(["Bearer ", "bearer  ", "Authorization: Bearer "]),
+        _chars(ALNUM + "._~+/=-", (16, 80)),
+    ),
+    st.tuples(
+        st.sampled_from(["Authorization: Basic ", "authorization:Basic "]), _chars(ALNUM + "+/=", (8, 60))
+    ),
+    st.tuples(
+        st.just("https://hooks.slack.com/services/"),
+        st.builds("T{}/B{}/{}".format, _chars(ALNUM, 10), _chars(ALNUM, 10), _chars(ALNUM, 24)),
+    ),
+    st.tuples(
+        st.sampled_from(["https://discord.com/api/webhooks/", "https://discordapp.com/api/webhooks/"]),
+        st.builds("{}/{}".format, _chars(string.digits, 18), _chars(URLSAFE, 68)),
     ),
 )
 
 
 @st.composite
 def secret_in_known_format(draw: st.DrawFn) -> tuple[dict[str, str], str, str]:
-    secret = draw(KNOWN_FORMATS)
+    lead, secret = draw(KNOWN_FORMATS)
     before = draw(st.sampled_from(["", "key: ", 'api_key = "', "uses ", "Bearer ", "(", "x=", "\n+  "]))
     after = draw(st.sampled_from(["", '"', ")", " for the run", "\n", ",", "-extra"]))
-    return {}, secret, before + secret + after
+    return {}, secret, before + lead + secret + after
 
 
 PLACES = st.one_of(

@@ -1,7 +1,7 @@
 """Which text is a secret, and masking it as ``***`` before anything is written.
 
-Four rules, applied to every string that can carry one (param values, tags, notes, the captured
-argv, git remote and git diff):
+``Redactor`` is applied to param values, tags, notes and the error text of records, and to the
+captured argv, git remote and git diff (docs/FORMAT.md §9 has the rules for users):
 
 1. Values of environment variables whose *name* says they hold a secret (``secret_name``).
 2. URL credentials: everything between ``scheme://`` and the ``@`` before the host.
@@ -9,6 +9,8 @@ argv, git remote and git diff):
    ``&sig=``, ``X-Amz-Signature=``), connection strings (``;AccountKey=``) and after whitespace.
 4. Well-known credential formats wherever they appear (``AKIA...``, ``ghp_...``, JWTs, PEM
    private keys, ...), written tightly enough that ``sk-learn`` or ``task-1`` stay as they are.
+5. Secret-named flags in argv (``--api-key=X``, ``--password X``, ``db.password=X``) and
+   secret-named params (``hub_token``) are masked whole.
 
 Every pattern here must stay linear in the length of the text: a param can be a megabyte, and a
 regex that rescans the rest of the string from each start position takes minutes on it.
