@@ -106,7 +106,7 @@ def secret_names(draw: st.DrawFn) -> str:
     last = draw(st.sampled_from(SECRET_LAST + SECRET_COMPOUNDS))
     assume(prefix or last != "pwd")  # a bare PWD is the working directory
     words = [*prefix, last]
-    if draw(st.booleans()) and last not in ("pwd",):
+    if draw(st.booleans()):
         words.append(draw(st.sampled_from(ENCODINGS)))  # SERVICE_ACCOUNT_KEY_JSON
     return _render(words, draw(STYLES))
 
@@ -207,6 +207,13 @@ def ordinary_urls(draw: st.DrawFn) -> str:
     return url
 
 
+# Values that start like a token format, or equal the value of an ordinary variable above.
+LOOKALIKE_VALUES = [
+    "sk-learn", "task-1", "ask-me", "hf_out", "hf_datasets_cache", "eyJ", "AKIA", "ghp_",
+    "the bearer of news", "me@example.com", "wayland", "ubuntu", "us-intl", "github", "false",
+]  # fmt: skip
+
+
 @st.composite
 def ordinary_texts(draw: st.DrawFn, cwd: str) -> str:
     """Text that mentions the working directory, home, lookalike tokens and plain URLs."""
@@ -216,25 +223,7 @@ def ordinary_texts(draw: st.DrawFn, cwd: str) -> str:
         PATH_TAIL.map(lambda tail: f"{home}/{tail}"),
         st.just(cwd),
         ordinary_urls(),
-        st.sampled_from(
-            [
-                "sk-learn",
-                "task-1",
-                "ask-me",
-                "hf_out",
-                "hf_datasets_cache",
-                "eyJ",
-                "AKIA",
-                "ghp_",
-                "the bearer of news",
-                "me@example.com",
-                "wayland",
-                "ubuntu",
-                "us-intl",
-                "github",
-                "false",
-            ]
-        ),  # fmt: skip
+        st.sampled_from(LOOKALIKE_VALUES),
         SEGMENT,
     )
     parts = draw(st.lists(part, min_size=1, max_size=4))
@@ -327,77 +316,44 @@ def _chars(alphabet: str, size: int | tuple[int, int]) -> st.SearchStrategy[str]
 ALNUM = string.ascii_letters + string.digits
 URLSAFE = ALNUM + "-_"
 HEX = "0123456789abcdef"
-# (lead, secret): the lead is text the format needs in front (`Bearer `, a webhook's host) and
-# is kept; the secret is what must not be stored.
+
+
+def _alone(secret: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, str]]:
+    return secret.map(lambda value: ("", value))
+
+
+def _pem(kind: str, body: str) -> str:
+    block = " BLOCK" if kind == "PGP " else ""
+    return f"-----BEGIN {kind}PRIVATE KEY{block}-----\n{body}\n-----END {kind}PRIVATE KEY{block}-----"
+
+
+# (lead, secret): the lead is text a format needs in front (`Bearer `, a webhook's host), kept;
+# the secret is what must not be stored.
 KNOWN_FORMATS = st.one_of(
-    st.tuples(
-        st.just(""),
-        st.builds(
-            "{}{}".format,
-            st.sampled_from(["AKIA", "ASIA"]),
-            _chars(string.ascii_uppercase + string.digits, 16),
-        ),
-    ),
-    st.tuples(
-        st.just(""),
-        st.builds("{}_{}".format, st.sampled_from(["ghp", "gho", "ghs", "ghu", "ghr"]), _chars(ALNUM, 36)),
-    ),
-    st.tuples(st.just(""), st.builds("github_pat_{}".format, _chars(ALNUM + "_", 82))),
-    st.tuples(st.just(""), st.builds("glpat-{}".format, _chars(URLSAFE, 20))),
-    st.tuples(
-        st.just(""), st.builds("xox{}-{}".format, st.sampled_from("abpors"), _chars(ALNUM + "-", (20, 60)))
-    ),
-    st.tuples(st.just(""), st.builds("xapp-1-{}".format, _chars(ALNUM + "-", (20, 60)))),
-    st.tuples(st.just(""), st.builds("sk-{}".format, _chars(ALNUM, (32, 64)))),
-    st.tuples(
-        st.just(""),
-        st.builds(
-            "sk-{}-{}".format,
-            st.sampled_from(["proj", "ant", "svcacct", "admin", "or"]),
-            _chars(URLSAFE, (40, 120)),
-        ),
-    ),
-    st.tuples(
-        st.just(""),
-        st.builds(
-            "{}k_{}_{}".format, st.sampled_from("sr"), st.sampled_from(["live", "test"]), _chars(ALNUM, 24)
-        ),
-    ),
-    st.tuples(st.just(""), st.builds("hf_{}".format, _chars(string.ascii_letters, 34))),
-    st.tuples(st.just(""), st.builds("AIza{}".format, _chars(URLSAFE, 35))),
-    st.tuples(st.just(""), st.builds("ya29.{}".format, _chars(URLSAFE, (40, 120)))),
-    st.tuples(st.just(""), st.builds("npm_{}".format, _chars(ALNUM, 36))),
-    st.tuples(st.just(""), st.builds("pypi-AgEIcHlwaS5vcmc{}".format, _chars(URLSAFE, (50, 150)))),
-    st.tuples(st.just(""), st.builds("SG.{}.{}".format, _chars(URLSAFE, 22), _chars(URLSAFE, 43))),
-    st.tuples(st.just(""), st.builds("dapi{}".format, _chars(HEX, 32))),
-    st.tuples(st.just(""), st.builds("r8_{}".format, _chars(ALNUM, 37))),
-    st.tuples(st.just(""), st.builds("gsk_{}".format, _chars(ALNUM, 52))),
-    st.tuples(st.just(""), st.builds("dckr_pat_{}".format, _chars(URLSAFE, 27))),
-    st.tuples(st.just(""), st.builds("dop_v1_{}".format, _chars(HEX, 64))),
-    st.tuples(
-        st.just(""),
-        st.builds(
-            "eyJ{}.eyJ{}.{}".format,
-            _chars(URLSAFE, (10, 40)),
-            _chars(URLSAFE, (10, 80)),
-            _chars(URLSAFE, (0, 60)),
-        ),
-    ),
-    st.tuples(
-        st.just(""),
-        st.builds(
-            lambda kind, body: f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----",
-            st.sampled_from(["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED ", "PGP "]),
-            _chars(ALNUM + "+/=\n", (40, 200)),
-        ).map(lambda pem: pem.replace("PGP PRIVATE KEY-----", "PGP PRIVATE KEY BLOCK-----")),
-    ),
-    st.tuples(
-        st.sampled_from(["Bearer ", "bearer  ", "Authorization: Bearer "]),
-        _chars(ALNUM + "._~+/=-", (16, 80)),
-    ),
-    st.tuples(
-        st.sampled_from(["Authorization: Basic ", "authorization:Basic "]), _chars(ALNUM + "+/=", (8, 60))
-    ),
+    _alone(st.builds("{}{}".format, st.sampled_from(["AKIA", "ASIA"]), _chars(string.ascii_uppercase + string.digits, 16))),
+    _alone(st.builds("{}_{}".format, st.sampled_from(["ghp", "gho", "ghs", "ghu", "ghr"]), _chars(ALNUM, 36))),
+    _alone(st.builds("github_pat_{}".format, _chars(ALNUM + "_", 82))),
+    _alone(st.builds("glpat-{}".format, _chars(URLSAFE, 20))),
+    _alone(st.builds("xox{}-{}".format, st.sampled_from("abpors"), _chars(ALNUM + "-", (20, 60)))),
+    _alone(st.builds("xapp-1-{}".format, _chars(ALNUM + "-", (20, 60)))),
+    _alone(st.builds("sk-{}".format, _chars(ALNUM, (32, 64)))),
+    _alone(st.builds("sk-{}-{}".format, st.sampled_from(["proj", "ant", "svcacct", "admin", "or"]), _chars(URLSAFE, (40, 120)))),
+    _alone(st.builds("{}k_{}_{}".format, st.sampled_from("sr"), st.sampled_from(["live", "test"]), _chars(ALNUM, 24))),
+    _alone(st.builds("hf_{}".format, _chars(string.ascii_letters, 34))),
+    _alone(st.builds("AIza{}".format, _chars(URLSAFE, 35))),
+    _alone(st.builds("ya29.{}".format, _chars(URLSAFE, (40, 120)))),
+    _alone(st.builds("npm_{}".format, _chars(ALNUM, 36))),
+    _alone(st.builds("pypi-AgEIcHlwaS5vcmc{}".format, _chars(URLSAFE, (50, 150)))),
+    _alone(st.builds("SG.{}.{}".format, _chars(URLSAFE, 22), _chars(URLSAFE, 43))),
+    _alone(st.builds("dapi{}".format, _chars(HEX, 32))),
+    _alone(st.builds("r8_{}".format, _chars(ALNUM, 37))),
+    _alone(st.builds("gsk_{}".format, _chars(ALNUM, 52))),
+    _alone(st.builds("dckr_pat_{}".format, _chars(URLSAFE, 27))),
+    _alone(st.builds("dop_v1_{}".format, _chars(HEX, 64))),
+    _alone(st.builds("eyJ{}.eyJ{}.{}".format, _chars(URLSAFE, (10, 40)), _chars(URLSAFE, (10, 80)), _chars(URLSAFE, (0, 60)))),
+    _alone(st.builds(_pem, st.sampled_from(["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED ", "PGP "]), _chars(ALNUM + "+/=\n", (40, 200)))),
+    st.tuples(st.sampled_from(["Bearer ", "bearer  ", "Authorization: Bearer "]), _chars(ALNUM + "._~+/=-", (16, 80))),
+    st.tuples(st.sampled_from(["Authorization: Basic ", "authorization:Basic "]), _chars(ALNUM + "+/=", (8, 60))),
     st.tuples(
         st.just("https://hooks.slack.com/services/"),
         st.builds("T{}/B{}/{}".format, _chars(ALNUM, 10), _chars(ALNUM, 10), _chars(ALNUM, 24)),
@@ -406,7 +362,7 @@ KNOWN_FORMATS = st.one_of(
         st.sampled_from(["https://discord.com/api/webhooks/", "https://discordapp.com/api/webhooks/"]),
         st.builds("{}/{}".format, _chars(string.digits, 18), _chars(URLSAFE, 68)),
     ),
-)
+)  # fmt: skip
 
 
 @st.composite
