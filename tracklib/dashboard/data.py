@@ -102,5 +102,6 @@ def load_run(root_name: str, project: str, run_id: str, token: int) -> Any:
     return store_for(root_name).run(project, run_id)
 
 
-def read_artifact(root_name: str, path: str) -> bytes:
-    return store_for(root_name).read_artifact(path)
+def read_artifact(root_name: str, path: str, project: str, run_id: str) -> bytes:
+    """An artifact of this run only: the store refuses any other path (UnsafePathError)."""
+    return store_for(root_name).read_artifact(path, project, run_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tracklib import layout
 from tracklib.dashboard import charts, data, widgets
 from tracklib.dashboard.frame import Context, run_page
+from tracklib.errors import UnsafePathError
 
 CURVE_POINTS = 1000
 
@@ -19,7 +21,12 @@ def render(ctx: Context) -> None:
     st.title(widgets.md_escape(details.name))
     st.badge(widgets.md_escape(details.status), color=_badge_color(details.status))
     row = st.columns(4)
-    row[0].metric("Started", details.start_time.strftime("%b %d, %H:%M"), help=f"{details.start_time} UTC")
+    started = details.start_time
+    row[0].metric(
+        "Started",
+        widgets.md_escape(started.strftime("%b %d, %H:%M")),
+        help=widgets.md_escape(f"{started} UTC"),
+    )
     duration = ((details.end_time or details.heartbeat_time) - details.start_time).total_seconds()
     row[1].metric("Duration", f"{duration:.1f} s")
     row[2].metric("Group", widgets.md_escape(details.group or "—"))  # st.metric renders Markdown
@@ -49,19 +56,35 @@ def render(ctx: Context) -> None:
     st.subheader("Artifacts")
     if details.artifacts.empty:
         st.caption("No artifacts.")
-    for artifact in details.artifacts.itertuples():
+    for i, artifact in enumerate(details.artifacts.itertuples()):
         cols = st.columns([4, 2, 2])
-        cols[0].text(artifact.name)
+        cols[0].text(str(artifact.name))
         cols[1].text(f"{artifact.size:,} bytes")
-        cols[2].download_button(
-            "Download",
-            data=lambda path=artifact.path: data.read_artifact(ctx.root, path),
-            file_name=artifact.name.rsplit("/", 1)[-1],
-            key=f"dl-{artifact.path}",
-            icon=":material/download:",
-        )
+        _download(cols, i, ctx, run_id, artifact.path)
     _environment(details.environment)
     widgets.share_control(["run"])
+
+
+def _download(cols: list, i: int, ctx: Context, run_id: str, path: object) -> None:
+    """A download for a path the record gives, only inside this run's own artifacts folder.
+
+    The record is untrusted (anyone who can write to the store can write one): a path that
+    leaves the folder or names another run's file gets a disabled button and a note. The store
+    checks again when the file is read (symlinks out of the folder are refused there).
+    """
+    try:
+        layout.check_artifact_location(path, ctx.project, run_id)
+    except UnsafePathError as exc:
+        cols[2].button("Download", key=f"dl-{i}", icon=":material/block:", disabled=True)
+        cols[0].caption(widgets.md_escape(f"Not offered: {exc}"))
+        return
+    cols[2].download_button(
+        "Download",
+        data=lambda: data.read_artifact(ctx.root, str(path), ctx.project, run_id),
+        file_name=str(path).rsplit("/", 1)[-1],
+        key=f"dl-{i}",
+        icon=":material/download:",
+    )
 
 
 def _environment(env: dict[str, object]) -> None:
