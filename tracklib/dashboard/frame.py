@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tracklib.dashboard import data, widgets
+from tracklib.dashboard import data, urlstate, widgets
 from tracklib.dashboard.data import Loaded
 
 LIVE_EVERY_S = 10
@@ -36,7 +36,12 @@ def render_frame() -> Context | None:
     """Draw the sidebar; None when there is nothing to show (the first-run message is shown)."""
     roots = data.roots()
     names = list(roots)
-    widgets.notice_unknown("root", names, "This dashboard is not configured to open a store named")
+    widgets.guard_url(
+        {
+            "root": urlstate.Choice(names, unknown="This dashboard is not configured to open a store named"),
+            "live": urlstate.Flag(),
+        }
+    )
     root = st.sidebar.selectbox("Store", names, key="root", bind="query-params", disabled=len(names) == 1)
     st.sidebar.caption(widgets.md_escape(roots[root]))
     token = st.session_state.setdefault("refresh_token", 0)
@@ -45,9 +50,9 @@ def render_frame() -> Context | None:
         widgets.first_run_message(roots[root])
         _refresh_controls(root, None)
         return None
-    widgets.notice_unknown("project", projects, "There is no project")
+    widgets.guard_url({"project": urlstate.Choice(projects, unknown="There is no project")})
     project = st.sidebar.selectbox("Project", projects, key="project", bind="query-params")
-    with st.spinner(f"Loading runs of {project}…"):
+    with st.spinner(f"Loading runs of {widgets.md_escape(project)}…"):
         loaded = data.load_project(root, project, token)
     _refresh_controls(root, loaded)
     if loaded.skipped:

@@ -1,13 +1,16 @@
-"""Small Streamlit pieces shared by pages: safe text, status colours, share link, errors."""
+"""Small Streamlit pieces shared by pages: safe text, link checks, status colours, share link."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from tracklib.dashboard import urlstate
 
 STATUS_COLORS = {
     "running": "#1c83e1",
@@ -22,16 +25,64 @@ TIME_COLUMNS = {
     "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
 }
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&])")
-# GitHub-style autolinks (https://…, www.…, a@b.c) ignore backslash escapes and entities;
-# a zero-width space inside their trigger keeps the text as it reads, but never a link.
-_AUTOLINK = re.compile(r"(://|www\\\.|@)", re.I)
+# CommonMark lets a backslash escape any ASCII punctuation: escaping all of it leaves no
+# link, image, HTML, emphasis, table, heading, directive (:red[...]) or math ($...$).
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit finds some things in the text *after* escapes are undone: GFM autolinks (https://…,
+# www.…, a@b.c), :material/…: icons, :emoji: and :streamlit: shortcodes, and arrows (->, <=).
+# An invisible word joiner after each ':' and '@', inside 'www.' and between arrow
+# characters keeps the text as it reads and matches none of them.
+_JOIN = "\u2060"
+_BREAK = re.compile(r"(?<=[:@])|(?<=www)(?=\.)|(?<=[-<>~])(?=[-<>=])", re.IGNORECASE)
+# Leading spaces would make an indented code block, which shows escapes as backslashes.
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+_NOTICES = "_link_notices"  # notices carried over the rerun that corrects a link
 
 
 def md_escape(text: object) -> str:
-    """User data rendered as literal text inside Markdown: no HTML, formatting or links."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-    return _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], escaped)
+    """Text from a link or a record, made literal for any Streamlit API that renders Markdown.
+
+    The only way such text may reach Markdown (st.markdown, caption, info/warning/error,
+    titles, metric labels and values, badges, expander, widget and page-link labels, help,
+    spinners, toasts): it shows as written, line breaks and indentation kept, and nothing in
+    it becomes a link, an image, HTML, formatting, an icon or math.
+    """
+    flat = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    flat = _INDENT.sub(lambda m: "\u00a0" * len(m.group().expandtabs(4)), flat)
+    escaped = _ASCII_PUNCTUATION.sub(r"\\\1", _BREAK.sub(_JOIN, flat))
+    return escaped.replace("\n", "  \n")  # a hard line break where the text had one
+
+
+def notice(text: str) -> None:
+    """A warning about something a link or a record asked for, shown as text."""
+    st.warning(md_escape(text), icon=":material/warning:")
+
+
+def guard_url(rules: Mapping[str, urlstate.Rule]) -> None:
+    """Check the link's values for ``rules`` before any widget bound to them is drawn.
+
+    Streamlit seeds a bound widget from the address the page was opened with, before the
+    page's code sees the value, and raises on some (a number input given ``inf``). So a link
+    with a value no widget may take is corrected in the address and the page runs again,
+    telling the user what was dropped or clamped.
+    """
+    given = {key: st.query_params.get_all(key) for key in rules}
+    changes, notices = urlstate.clean(rules, given)
+    corrected = False
+    for key, values in changes.items():
+        try:
+            if values:
+                st.query_params[key] = values if rules[key].many else values[0]
+            else:
+                del st.query_params[key]
+        except StreamlitAPIException:  # bound to a widget drawn already: it holds a valid value
+            continue
+        corrected = True
+    if corrected:
+        st.session_state[_NOTICES] = [*st.session_state.get(_NOTICES, []), *notices]
+        st.rerun()
+    for text in [*st.session_state.pop(_NOTICES, []), *notices]:
+        notice(text)
 
 
 def style_status(frame: pd.DataFrame) -> object:
@@ -69,11 +120,9 @@ def _url_value(value: object) -> str:
 
 def filter_error(expression: str, message: str, position: int | None) -> None:
     """Show a filter syntax error inline, with a caret under the offending character."""
-    if position is None:
-        st.error(f"Filter: {message}", icon=":material/error:")
-        return
-    st.error(f"Filter: {message}", icon=":material/error:")
-    st.code(f"{expression}\n{' ' * position}^", language=None)
+    st.error(md_escape(f"Filter: {message}"), icon=":material/error:")  # the message quotes the link
+    if position is not None:
+        st.code(f"{expression}\n{' ' * position}^", language=None)
 
 
 def first_run_message(root_url: str) -> None:
@@ -136,6 +185,6 @@ def run_picker(
 
 def notice_unknown(key: str, options: Collection[str], missing: str) -> None:
     """A link naming a value this view does not have gets a notice (the widget falls back)."""
-    unknown = [value for value in st.query_params.get_all(key) if value not in options]
+    unknown = list(dict.fromkeys(value for value in st.query_params.get_all(key) if value not in options))
     if unknown:
-        st.warning(f"{missing} {md_escape(', '.join(unknown))}; showing the default instead.")
+        notice(f"{missing} {urlstate.quoted(', '.join(unknown))}; showing the default instead.")

@@ -6,16 +6,24 @@ import pandas as pd
 import streamlit as st
 
 from tracklib import compare, curves, query
-from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.dashboard.views.curves import main_metrics
 
 CURVE_POINTS = 1000
+URL_KEYS = ("diff_only", "metrics")
 
 
 def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
     st.title("Compare")
+    metric_names = query.metric_names(runs)
+    widgets.guard_url(
+        {
+            "diff_only": urlstate.Flag(),
+            "metrics": urlstate.Choice(metric_names, many=True, unknown="This project has no metric"),
+        }
+    )
     recent = runs.sort_values("start_time", ascending=False)["run_id"].head(2).tolist()
     run_ids = widgets.run_picker(runs, key="runs", label="Runs to compare", multi=True, default=recent)
     if len(run_ids) < 2:
@@ -31,7 +39,7 @@ def render(ctx: Context) -> None:
 
     metrics = st.multiselect(
         "Metrics",
-        query.metric_names(runs),
+        metric_names,
         default=main_metrics(runs, ctx.loaded.summary),
         key="metrics",
         bind="query-params",
@@ -46,7 +54,7 @@ def render(ctx: Context) -> None:
             points = history[history["key"] == metric]
             points = points.assign(name=points["run_id"].map(names), href="")
             st.altair_chart(charts.curves(points, metric, "step", False, False, height=260), width="stretch")
-    widgets.share_control(["diff_only", "metrics"], {"runs": run_ids})
+    widgets.share_control(URL_KEYS, {"runs": run_ids})
 
 
 def _highlight(table: pd.DataFrame) -> object:

@@ -6,11 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from tracklib import curves, query
-from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 
 RECENT = 10
 GROUP_BINS = 200
+URL_KEYS = ("metrics", "x", "log", "smooth", "group_by", "band", "points")
+SMOOTH = urlstate.Number(0.0, 0.99)
+POINTS = urlstate.Number(50, 20_000, whole=True)
 
 
 def render(ctx: Context) -> None:
@@ -20,7 +23,17 @@ def render(ctx: Context) -> None:
     if not metrics_all:
         st.info("No run in this project has logged a metric yet.")
         return
-    widgets.notice_unknown("metrics", metrics_all, "This project has no metric")
+    widgets.guard_url(
+        {
+            "metrics": urlstate.Choice(metrics_all, many=True, unknown="This project has no metric"),
+            "x": urlstate.Choice(curves.X_AXES),
+            "log": urlstate.Flag(),
+            "smooth": SMOOTH,
+            "group_by": urlstate.Choice(_groups(runs)),
+            "band": urlstate.Choice(curves.BANDS),
+            "points": POINTS,
+        }
+    )
     recent = runs.sort_values("start_time", ascending=False)["run_id"].head(RECENT).tolist()
     run_ids = widgets.run_picker(runs, key="runs", label="Runs", multi=True, default=recent)
     chosen = st.multiselect(
@@ -58,7 +71,7 @@ def render(ctx: Context) -> None:
             st.altair_chart(
                 charts.curves(points, metric, spec.x, spec.log_y, spec.smoothing > 0), width="stretch"
             )
-    widgets.share_control(["metrics", "x", "log", "smooth", "group_by", "band", "points"], {"runs": run_ids})
+    widgets.share_control(URL_KEYS, {"runs": run_ids})
 
 
 def _controls(runs: pd.DataFrame) -> dict[str, object]:
@@ -67,11 +80,14 @@ def _controls(runs: pd.DataFrame) -> dict[str, object]:
         "x axis", list(curves.X_AXES), default="step", key="x", bind="query-params", required=True
     )
     log_y = row[1].toggle("log y", key="log", bind="query-params")
-    smoothing = row[2].slider("Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="smooth", bind="query-params")
-    groups = ["(none)", "group", "tags", *[c for c in runs.columns if c.startswith("params.")]]
-    group_by = row[3].selectbox("Group by", groups, key="group_by", bind="query-params")
+    smoothing = row[2].slider(
+        "Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, key="smooth", bind="query-params"
+    )
+    group_by = row[3].selectbox("Group by", _groups(runs), key="group_by", bind="query-params")
     band = row[4].selectbox("Band", list(curves.BANDS), key="band", bind="query-params")
-    points = row[5].number_input("Points/series", 50, 20_000, 1000, 50, key="points", bind="query-params")
+    points = row[5].number_input(
+        "Points/series", int(POINTS.low), int(POINTS.high), 1000, 50, key="points", bind="query-params"
+    )
     return {
         "x": x,
         "log_y": log_y,
@@ -80,6 +96,10 @@ def _controls(runs: pd.DataFrame) -> dict[str, object]:
         "band": band,
         "points_per_series": int(points),
     }
+
+
+def _groups(runs: pd.DataFrame) -> list[str]:
+    return ["(none)", "group", "tags", *[c for c in runs.columns if c.startswith("params.")]]
 
 
 def main_metrics(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from tracklib import query
-from tracklib.dashboard import widgets
+from tracklib.dashboard import urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.filters import FilterError, apply_filter
 
-STATE = ["metric", "agg", "order", "top", "filter", "group_by", "columns"]
+URL_KEYS = ("metric", "agg", "order", "top", "filter", "group_by", "columns")
+TOP = urlstate.Number(1, 10_000, whole=True)
+ORDERS = ["highest", "lowest"]
 
 
 def render(ctx: Context) -> None:
@@ -19,7 +21,23 @@ def render(ctx: Context) -> None:
     if not metrics:
         st.info("No run in this project has logged a metric yet.")
         return
-    widgets.notice_unknown("metric", metrics, "This project has no metric")
+    groups = [
+        "(none)",
+        "group",
+        *sorted(c.removeprefix("params.") for c in runs.columns if c.startswith("params.")),
+    ]
+    params = [c for c in runs.columns if c.startswith("params.")]
+    widgets.guard_url(
+        {
+            "metric": urlstate.Choice(metrics, unknown="This project has no metric"),
+            "agg": urlstate.Choice(query.AGGREGATES),
+            "order": urlstate.Choice(ORDERS),
+            "top": TOP,
+            "filter": urlstate.Text(),
+            "group_by": urlstate.Choice(groups),
+            "columns": urlstate.Choice(params, many=True),
+        }
+    )
     headline = query.headline_metric(runs, summary)
     with st.expander("Settings", expanded=not st.context.is_embedded):
         row = st.columns([3, 2, 2, 1])
@@ -29,7 +47,7 @@ def render(ctx: Context) -> None:
         lower = query.lower_is_better(metric)
         agg = row[1].segmented_control(
             "Aggregate",
-            ["last", "min", "max"],
+            list(query.AGGREGATES),
             default="min" if lower else "max",
             key="agg",
             bind="query-params",
@@ -37,30 +55,33 @@ def render(ctx: Context) -> None:
         )
         order = row[2].segmented_control(
             "Best is",
-            ["highest", "lowest"],
+            ORDERS,
             default="lowest" if lower else "highest",
             key="order",
             bind="query-params",
             required=True,
         )
         top = row[3].number_input(
-            "Top", min_value=1, max_value=10_000, value=20, step=1, key="top", bind="query-params"
+            "Top",
+            min_value=int(TOP.low),
+            max_value=int(TOP.high),
+            value=20,
+            step=1,
+            key="top",
+            bind="query-params",
         )
         row = st.columns([4, 2, 3])
         expression = row[0].text_input(
             "Filter expression", key="filter", bind="query-params", placeholder='status = "finished"'
         )
-        groups = [
-            "(none)",
-            "group",
-            *sorted(c.removeprefix("params.") for c in runs.columns if c.startswith("params.")),
-        ]
         group_by = row[1].selectbox("Best run per", groups, key="group_by", bind="query-params")
-        params = [c for c in runs.columns if c.startswith("params.")]
         columns = row[2].multiselect(
             "Params shown", params, default=query.varying_params(runs), key="columns", bind="query-params"
         )
-    chosen = st.query_params.get_all("runs")  # carried from the Runs page's selection
+    known = set(runs["run_id"])
+    widgets.notice_unknown("runs", known, "This project has no run")
+    picked = st.query_params.get_all("runs")  # carried from the Runs page's selection
+    chosen = [r for r in dict.fromkeys(picked) if r in known]
     if chosen:
         runs = runs[runs["run_id"].isin(chosen)]
         st.caption(f"Only the {len(runs)} runs selected on the Runs page.")
@@ -95,7 +116,7 @@ def render(ctx: Context) -> None:
         icon=":material/download:",
     )
     with row[1]:
-        widgets.share_control(STATE, {"runs": chosen})
+        widgets.share_control(URL_KEYS, {"runs": chosen})
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script

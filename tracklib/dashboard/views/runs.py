@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from tracklib import query
-from tracklib.dashboard import app, widgets
+from tracklib.dashboard import app, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.filters import FilterError, apply_filter
 
@@ -22,16 +22,40 @@ BASE_COLUMNS = ["name", "status", "start_time", "duration_s", "tags", "group"]
 STATUSES = ["running", "finished", "failed", "killed", "stale"]
 DEFAULT_METRIC_COLUMNS = 6
 PAGE_ROWS = 500
+URL_KEYS = ("status", "tags", "since", "filter", "columns", "sort", "asc", "page")
+SINCE = urlstate.Day(dt.date(1970, 1, 1), dt.date(2200, 1, 1))  # pandas holds both in ns
+PAGE = urlstate.Number(1, 1_000_000, whole=True)  # the widget stops at the last page
 
 
 def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
     st.title("Runs")
+    all_tags = sorted({tag for tags in runs["tags"] for tag in tags})
+    choosable = [c for c in runs.columns if c.startswith(("params.", "metrics."))]
+    sortable = ["start_time", "name", "status", "duration_s", *choosable]
+    widgets.guard_url(
+        {
+            "status": urlstate.Choice(STATUSES, many=True),
+            "tags": urlstate.Choice(all_tags, many=True),
+            "since": SINCE,
+            "filter": urlstate.Text(),
+            "columns": urlstate.Choice(choosable, many=True),
+            "sort": urlstate.Choice(sortable),
+            "asc": urlstate.Flag(),
+            "page": PAGE,
+        }
+    )
     top = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
     status = top[0].multiselect("Status", STATUSES, key="status", bind="query-params", placeholder="any")
-    all_tags = sorted({tag for tags in runs["tags"] for tag in tags})
     tags = top[1].multiselect("Tags (any of)", all_tags, key="tags", bind="query-params", placeholder="any")
-    since = top[2].date_input("Started on or after", value=None, key="since", bind="query-params")
+    since = top[2].date_input(
+        "Started on or after",
+        value=None,
+        min_value=SINCE.low,
+        max_value=SINCE.high,
+        key="since",
+        bind="query-params",
+    )
     expression = st.text_input(
         "Filter expression",
         key="filter",
@@ -41,13 +65,12 @@ def render(ctx: Context) -> None:
     shown = _filtered(runs, status, tags, since, expression)
     if shown is None:
         return
-    choosable = [c for c in runs.columns if c.startswith(("params.", "metrics."))]
     default = (
         query.varying_params(runs)
         + [f"metrics.{m}" for m in query.metric_names(runs)][:DEFAULT_METRIC_COLUMNS]
     )
     columns = st.multiselect("Columns", choosable, default=default, key="columns", bind="query-params")
-    table, where = _page(shown, ["start_time", "name", "status", "duration_s", *choosable])
+    table, where = _page(shown, sortable)
     table = table.set_index("run_id")[BASE_COLUMNS + columns]
     st.caption(f"{len(shown):,} of {len(runs):,} runs{where}")
 
@@ -93,9 +116,7 @@ def render(ctx: Context) -> None:
     else:
         links[1].caption("Select rows to open, plot, compare or rank them")
     with links[4]:
-        widgets.share_control(
-            ["status", "tags", "since", "filter", "columns", "sort", "asc", "page"], {"runs": selected}
-        )
+        widgets.share_control(URL_KEYS, {"runs": selected})
 
 
 def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, str]:

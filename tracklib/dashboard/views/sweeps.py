@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from tracklib import query, sweeps
-from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 
+URL_KEYS = ("metric", "agg", "params", "heat_x", "heat_y")
 IMPORTANCE_NOTE = (
     "How to read this: **correlation** (Spearman, −1…1) says whether the target rises or falls as "
     "the param grows — numeric params only. **importance** is how much a random forest's "
@@ -26,7 +27,16 @@ def render(ctx: Context) -> None:
     if not metrics or not candidates:
         st.info("A sweep needs runs that logged a metric and differ in at least one param.")
         return
-    widgets.notice_unknown("metric", metrics, "This project has no metric")
+    labels = {p: p.removeprefix("params.") for p in candidates}  # what the widgets show, and the URL holds
+    widgets.guard_url(
+        {
+            "metric": urlstate.Choice(metrics, unknown="This project has no metric"),
+            "agg": urlstate.Choice(query.AGGREGATES),
+            "params": urlstate.Choice(list(labels.values()), many=True),
+            "heat_x": urlstate.Choice(list(labels.values())),
+            "heat_y": urlstate.Choice(list(labels.values())),
+        }
+    )
     row = st.columns([3, 2, 5])
     headline = query.headline_metric(runs, ctx.loaded.summary)
     metric = row[0].selectbox(
@@ -41,7 +51,6 @@ def render(ctx: Context) -> None:
         bind="query-params",
         required=True,
     )
-    labels = {p: p.removeprefix("params.") for p in candidates}
     params = row[2].multiselect(
         "Params", candidates, default=candidates, format_func=labels.get, key="params", bind="query-params"
     )
@@ -123,7 +132,7 @@ def render(ctx: Context) -> None:
             st.altair_chart(
                 charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target), width="stretch"
             )
-    widgets.share_control(["metric", "agg", "params", "heat_x", "heat_y"])
+    widgets.share_control(URL_KEYS)
 
 
 def brushed_runs(long: pd.DataFrame, axes: list[str], brush: dict[str, list[float]]) -> list[str] | None:

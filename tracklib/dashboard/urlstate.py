@@ -1,0 +1,160 @@
+"""What a link may set on a page: its keys and the values each one accepts (pure; no streamlit).
+
+A link is untrusted input. Streamlit seeds a bound widget from the address before the page's
+code sees the value, and some values make it raise (a number input given ``inf`` or
+``-1e309``), so every page checks its keys here first; a value no widget may take is dropped
+(the widget shows its default) or clamped, with a notice that says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+MAX_TEXT = 2_000  # characters of a filter expression a link may carry
+QUOTED = 60  # characters of a bad value quoted back in a notice
+
+
+class Rule(Protocol):
+    """One URL key: ``fix`` gives the value to keep (maybe clamped), None when it is not valid."""
+
+    many: bool
+
+    def fix(self, value: str) -> str | None: ...
+
+    def refusal(self, key: str, shown: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number from ``low`` to ``high`` (clamped into it); a whole one when ``whole``."""
+
+    low: float
+    high: float
+    whole: bool = False
+    many = False
+
+    def fix(self, value: str) -> str | None:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        if not math.isfinite(number) or (self.whole and not number.is_integer()):
+            return None
+        clamped = min(max(number, self.low), self.high)
+        if self.whole:
+            return str(int(clamped))  # Streamlit reads whole numbers with int(): not "1e3", not "５"
+        return value if clamped == number else repr(clamped)
+
+    def refusal(self, key: str, shown: str) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        span = f"from {_number(self.low)} to {_number(self.high)}"
+        return f"The link's {key}={shown} is not {kind} {span}; showing the default instead."
+
+
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``, in any case."""
+
+    many = False
+
+    def fix(self, value: str) -> str | None:
+        return value.lower() if value.lower() in ("true", "false") else None
+
+    def refusal(self, key: str, shown: str) -> str:
+        return f"The link's {key}={shown} is not true or false; showing the default instead."
+
+
+@dataclass(frozen=True)
+class Day:
+    """A ``YYYY-MM-DD`` date from ``low`` to ``high`` (a widget's own bounds)."""
+
+    low: dt.date
+    high: dt.date
+    many = False
+
+    def fix(self, value: str) -> str | None:
+        try:
+            day = dt.datetime.strptime(value, "%Y-%m-%d").date()
+        except ValueError:
+            return None
+        return day.isoformat() if self.low <= day <= self.high else None
+
+    def refusal(self, key: str, shown: str) -> str:
+        return f"The link's {key}={shown} is not a date from {self.low} to {self.high}; showing the default instead."
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text (a filter expression) of at most ``limit`` characters."""
+
+    limit: int = MAX_TEXT
+    many = False
+
+    def fix(self, value: str) -> str | None:
+        return value if len(value) <= self.limit else None
+
+    def refusal(self, key: str, shown: str) -> str:
+        return f"The link's {key} is longer than {self.limit:,} characters ({shown}); showing the default instead."
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options`` (as the widget shows them), or several when ``many``."""
+
+    options: Collection[str]
+    many: bool = False
+    unknown: str = ""  # how a notice names a value that is not an option
+
+    def fix(self, value: str) -> str | None:
+        return value if value in self.options else None
+
+    def refusal(self, key: str, shown: str) -> str:
+        if self.unknown:
+            return f"{self.unknown} {shown}; showing the default instead."
+        return f"The link's {key}={shown} is not an option here; showing the default instead."
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def quoted(value: str) -> str:
+    """A value from a link, cut short enough to quote in one line."""
+    flat = " ".join(value.split()) if value.strip() else repr(value)
+    return flat if len(flat) <= QUOTED else flat[: QUOTED - 1] + "…"
+
+
+def clean(
+    rules: Mapping[str, Rule], given: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The values to write back for each key whose link values must change, and the notices.
+
+    An empty value asks for nothing and is dropped quietly; a key given more than once keeps
+    its last value unless the rule takes several; repeated options are kept once.
+    ``clean`` of its own output changes nothing, so rewriting a link ends.
+    """
+    changes: dict[str, list[str]] = {}
+    notices: list[str] = []
+    for key, rule in rules.items():
+        values = list(given.get(key) or [])
+        if not values:
+            continue
+        wanted = values if rule.many else values[-1:]
+        kept: list[str] = []
+        for value in wanted:
+            if value == "" and not isinstance(rule, Text):
+                continue
+            fixed = rule.fix(value)
+            if fixed is None:
+                notices.append(rule.refusal(key, quoted(value)))
+            elif fixed not in kept:
+                if isinstance(rule, Number) and float(fixed) != float(value):
+                    notices.append(f"The link's {key}={quoted(value)} is out of range; showing {fixed}.")
+                kept.append(fixed)
+        if kept != values:
+            changes[key] = kept
+    return changes, notices
