@@ -1,8 +1,9 @@
 """A store whose records are hostile, for the dashboard and browser tests.
 
 Every field a page shows (names, tags, notes, group, error, params, metric keys, artifact
-names) carries Markdown, HTML and link payloads aimed at ``evil.example``, and one run's
-record lists artifact paths that point out of its own artifacts folder.
+names) carries Markdown, HTML and link payloads aimed at ``evil.example``; every "seed" param
+is an int beyond int64 (Arrow cannot carry it); one run's record lists artifact paths that
+point out of its own artifacts folder.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def seed_hostile_store(root: str, runs: int = 42) -> HostileStore:
             tags=[payload, f"t{i % 3}"],
             notes=payload,
             group=PAYLOADS[(i + 1) % len(PAYLOADS)],
-            params={payload: PAYLOADS[(i + 2) % len(PAYLOADS)], "lr": 10 ** -(i % 4), "seed": i},
+            params={payload: PAYLOADS[(i + 2) % len(PAYLOADS)], "lr": 10 ** -(i % 4), "seed": 2**70 + i},
             capture=False,
         )
         for step in range(3):

@@ -184,8 +184,14 @@ def _label_expr(axes: list[str]) -> str:
 def param_scatter(frame: pd.DataFrame, param: str, target: str, log_x: bool, best: str | None) -> alt.Chart:
     """The target against one param; the best run drawn as a large outlined point."""
     numeric = pd.api.types.is_numeric_dtype(frame[param]) and not pd.api.types.is_bool_dtype(frame[param])
-    data = frame.assign(
-        param_value=frame[param] if numeric else frame[param].astype(str), best=frame["run_id"] == best
+    data = pd.DataFrame(  # only what is drawn: the other params may hold values Arrow cannot carry
+        {
+            "name": frame["name"],
+            "target": frame["target"],
+            "href": frame["href"] if "href" in frame else "",
+            "param_value": frame[param] if numeric else frame[param].astype(str),
+            "best": frame["run_id"] == best,
+        }
     )
     x = alt.X(
         "param_value:Q" if numeric else "param_value:N",

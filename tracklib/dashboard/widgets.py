@@ -85,6 +85,22 @@ def guard_url(rules: Mapping[str, urlstate.Rule]) -> None:
         notice(text)
 
 
+def arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every column Arrow can carry to the browser: a record may hold an int
+    beyond int64 in a param, which a column of Python objects keeps and Streamlit's
+    conversion refuses with an error, so such a column is shown as text."""
+    wide = [c for c in frame.columns if frame[c].dtype == object and frame[c].map(_beyond_int64).any()]
+    return frame.assign(**{c: frame[c].map(_as_text) for c in wide}) if wide else frame
+
+
+def _beyond_int64(value: object) -> bool:
+    return isinstance(value, int) and not -(2**63) <= value < 2**63
+
+
+def _as_text(value: object) -> object:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
 def style_status(frame: pd.DataFrame) -> object:
     """A Styler colouring the ``status`` column (st.dataframe renders Stylers)."""
     if "status" not in frame.columns:

@@ -95,7 +95,7 @@ def render(ctx: Context) -> None:
         board = query.best_per_group(board, group_by if group_by == "group" else f"params.{group_by}")
     board = board.head(int(top))
     value = query.metric_column(metric, agg)
-    shown = board[["rank", "name", value, "step", "status", "group", *columns]].rename(
+    shown = widgets.arrow_safe(board[["rank", "name", value, "step", "status", "group", *columns]]).rename(
         columns={value: f"{agg} {metric}"}
     )
     st.caption(

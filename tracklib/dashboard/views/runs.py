@@ -71,7 +71,7 @@ def render(ctx: Context) -> None:
     )
     columns = st.multiselect("Columns", choosable, default=default, key="columns", bind="query-params")
     table, where = _page(shown, sortable)
-    table = table.set_index("run_id")[BASE_COLUMNS + columns]
+    table = widgets.arrow_safe(table.set_index("run_id")[BASE_COLUMNS + columns])
     st.caption(f"{len(shown):,} of {len(runs):,} runs{where}")
 
     previously = set(st.query_params.get_all("runs"))

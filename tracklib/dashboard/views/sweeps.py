@@ -87,7 +87,9 @@ def render(ctx: Context) -> None:
         )
         shown = drawn[drawn["run_id"].isin(inside)].sort_values("target", ascending=lower)
         st.dataframe(
-            shown[["name", "target", *params]].rename(columns={"target": target} | labels),
+            widgets.arrow_safe(shown[["name", "target", *params]]).rename(
+                columns={"target": target} | labels
+            ),
             hide_index=True,
             width="stretch",
         )
