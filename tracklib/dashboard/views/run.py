@@ -84,6 +84,7 @@ def _download(cols: list, i: int, ctx: Context, run_id: str, path: object) -> No
         file_name=str(path).rsplit("/", 1)[-1],
         key=f"dl-{i}",
         icon=":material/download:",
+        on_click="ignore",  # a rerun at the click replaced the file being fetched: no download
     )
 
 
