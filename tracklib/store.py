@@ -309,12 +309,17 @@ class Store:
         Raises:
             UnsafePathError: the path leaves the run's artifacts folder.
         """
+        self.check_artifact(path, project, run_id)
+        return self.storage.read_bytes(path)
+
+    def check_artifact(self, path: str, project: str | None = None, run_id: str | None = None) -> None:
+        """Raise UnsafePathError unless ``read_artifact`` would read ``path`` (see there): lets
+        the dashboard refuse a crafted path before it offers a download."""
         run_folder = layout.check_artifact_location(path, project, run_id)
         if self.storage.is_local:
             inside = os.path.realpath(self.storage.full_path(run_folder))
             if os.path.commonpath([inside, os.path.realpath(self.storage.full_path(path))]) != inside:
                 raise UnsafePathError(f"artifact path {path!r} leads out of {run_folder!r}")
-        return self.storage.read_bytes(path)
 
 
 def _row_groups_holding(metadata: pq.FileMetaData, run_id: str) -> list[int]:

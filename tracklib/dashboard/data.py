@@ -46,7 +46,6 @@ class Loaded:
     runs: pd.DataFrame
     summary: pd.DataFrame
     loaded_at: float
-    skipped: dict[str, str]  # files that could not be read (path -> why)
 
 
 def load_project(root_name: str, project: str, token: int) -> Loaded:
@@ -65,9 +64,22 @@ def load_project(root_name: str, project: str, token: int) -> Loaded:
 def _load_project(root_name: str, project: str, token: int) -> Loaded:
     store = store_for(root_name)
     runs, summary = store.runs_and_summary(project)
-    prefixes = (f"records/project={project}/", f"index/project={project}/")
-    skipped = {path: why for path, why in store.skipped_files.items() if path.startswith(prefixes)}
-    return Loaded(runs, summary, time.time(), skipped)
+    return Loaded(runs, summary, time.time())
+
+
+def skipped_in(root_name: str, project: str) -> dict[str, str]:
+    """What the store left out so far in this project's folders of every kind (records,
+    index, metrics, environment, artifacts: files, rows, links), and folders below a kind
+    that are no project (path -> why). Not cached: a page's own reads add to it."""
+    skipped = store_for(root_name).skipped_files
+    mine = tuple(
+        f"{kind}/project={project}/" for kind in ("records", "index", "metrics", "environment", "artifacts")
+    )
+    return {
+        path: why
+        for path, why in skipped.items()
+        if path.startswith(mine) or path.count("/") == 1  # an odd folder right below a kind
+    }
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=16)
@@ -100,6 +112,11 @@ def load_history(
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
 def load_run(root_name: str, project: str, run_id: str, token: int) -> Any:
     return store_for(root_name).run(project, run_id)
+
+
+def check_artifact(root_name: str, path: str, project: str, run_id: str) -> None:
+    """UnsafePathError unless ``path`` is this run's artifact (links out of it included)."""
+    store_for(root_name).check_artifact(path, project, run_id)
 
 
 def read_artifact(root_name: str, path: str, project: str, run_id: str) -> bytes:

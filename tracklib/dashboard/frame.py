@@ -29,7 +29,9 @@ def run_page(render: Callable[[Context], None]) -> None:
     """Draw the frame, then the page (when there is something to show)."""
     ctx = render_frame()
     if ctx is not None:
+        notice = st.container()  # above the page, filled after it: its own reads count too
         render(ctx)
+        _skipped_notice(notice, data.skipped_in(ctx.root, ctx.project))
 
 
 def render_frame() -> Context | None:
@@ -55,15 +57,18 @@ def render_frame() -> Context | None:
     with st.spinner(f"Loading runs of {widgets.md_escape(project)}…"):
         loaded = data.load_project(root, project, token)
     _refresh_controls(root, loaded)
-    if loaded.skipped:
-        with st.expander(
-            f"{len(loaded.skipped)} file(s) in this project could not be read and were skipped",
-            icon=":material/warning:",
-        ):
-            st.dataframe(
-                {"file": list(loaded.skipped), "why": list(loaded.skipped.values())}, hide_index=True
-            )
     return Context(root, roots[root], project, loaded, token)
+
+
+def _skipped_notice(container: st.delta_generator.DeltaGenerator, skipped: dict[str, str]) -> None:
+    """What the store could not use: a table (plain text cells), never Markdown."""
+    if not skipped:
+        return
+    with container.expander(
+        f"{len(skipped)} file(s), row(s) or folder(s) in this store could not be used and were skipped",
+        icon=":material/warning:",
+    ):
+        st.dataframe({"path": list(skipped), "why": list(skipped.values())}, hide_index=True)
 
 
 def _refresh_controls(root: str, loaded: Loaded | None) -> None:

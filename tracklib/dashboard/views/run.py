@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib import layout
 from tracklib.dashboard import charts, data, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.errors import UnsafePathError
@@ -73,7 +72,7 @@ def _download(cols: list, i: int, ctx: Context, run_id: str, path: object) -> No
     checks again when the file is read (symlinks out of the folder are refused there).
     """
     try:
-        layout.check_artifact_location(path, ctx.project, run_id)
+        data.check_artifact(ctx.root, str(path), ctx.project, run_id)
     except UnsafePathError as exc:
         cols[2].button("Download", key=f"dl-{i}", icon=":material/block:", disabled=True)
         cols[0].caption(widgets.md_escape(f"Not offered: {exc}"))
