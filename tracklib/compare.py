@@ -25,9 +25,7 @@ def comparison(runs: pd.DataFrame, environments: Mapping[str, Mapping[str, Any]]
     rows += [
         ("param", c.removeprefix("params."), _texts(runs[c])) for c in runs.columns if c.startswith("params.")
     ]
-    rows += [
-        ("metric", key, _texts(runs[metric_column(key)])) for key in metric_names(runs)
-    ]
+    rows += [("metric", key, _texts(runs[metric_column(key)])) for key in metric_names(runs)]
     envs = [environments.get(run_id, {}) for run_id in runs["run_id"]]
     rows += [("environment", f, [_text(env.get(f)) for env in envs]) for f in ENVIRONMENT_FIELDS]
     rows.append(("environment", "git diff", [_diff_digest(env.get("git_diff")) for env in envs]))
