@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 import streamlit as st
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st_
 from streamlit.testing.v1 import AppTest
 
@@ -25,8 +25,13 @@ from seed import APP
 
 VIEWS = "tracklib/dashboard/views"
 PAGES = ["overview", "runs", "leaderboard", "run", "curves", "compare", "sweeps"]
-# each example opens every page: a handful of examples already covers every column
-SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+# each example opens every page (~10 s) and mutates three runs at once: a few examples cover much
+SETTINGS = settings(
+    max_examples=3,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking reruns every page hundreds of times
+    suppress_health_check=list(HealthCheck),
+)
 # what the store skips it also warns about: expected here, not a failure of the page
 pytestmark = pytest.mark.filterwarnings("ignore:tracklib:UserWarning")
 RECORD_COLUMNS = ["run_id", "project", "name", "status", "start_time", "record_time", "seq", "tags", "params"]
@@ -52,34 +57,40 @@ def open_every_page(root, monkeypatch, ids):
         assert at.title, page
 
 
-@SETTINGS
-@given(
-    column=st_.sampled_from(RECORD_COLUMNS),
-    how=st_.sampled_from(["null", "text", "number"]),
-    text=HOSTILE_TEXT,
-    number=NUMBERS,
+MUTATION = st_.tuples(
+    st_.sampled_from(RECORD_COLUMNS), st_.sampled_from(["null", "text", "number"]), HOSTILE_TEXT, NUMBERS
 )
-def test_every_page_renders_over_a_mutated_record_field(
-    base_store, tmp_path_factory, monkeypatch, column, how, text, number
-):
+ENTRY = st_.sampled_from(sorted(NESTED)).flatmap(
+    lambda column: st_.tuples(
+        st_.just(column), st_.sampled_from(NESTED[column]), st_.one_of(st_.none(), HOSTILE_TEXT, NUMBERS)
+    )
+)
+
+
+def _victim(root, run_id):
+    (path,) = files_of(root / "records" / "project=p", f"run_id={run_id}")
+    return path, pq.read_table(path)
+
+
+@SETTINGS
+@given(mutations=st_.lists(MUTATION, min_size=3, max_size=3))
+def test_every_page_renders_over_mutated_record_fields(base_store, tmp_path_factory, monkeypatch, mutations):
     base, ids = base_store
     root = copy_split(base, ids, tmp_path_factory.mktemp("case") / "store")
-    (path,) = files_of(root / "records" / "project=p", f"run_id={ids[0]}")
-    table = pq.read_table(path)
-    rewrite(path, mutate_column(table, column, how, text, number), table.schema.metadata)
+    for run_id, (column, how, text, number) in zip(ids, mutations):
+        path, table = _victim(root, run_id)
+        rewrite(path, mutate_column(table, column, how, text, number), table.schema.metadata)
     open_every_page(root, monkeypatch, ids)
 
 
 @SETTINGS
-@given(column=st_.sampled_from(sorted(NESTED)), data=st_.data())
-def test_every_page_renders_over_a_mutated_entry(base_store, tmp_path_factory, monkeypatch, column, data):
+@given(mutations=st_.lists(ENTRY, min_size=3, max_size=3))
+def test_every_page_renders_over_mutated_entries(base_store, tmp_path_factory, monkeypatch, mutations):
     base, ids = base_store
-    field = data.draw(st_.sampled_from(NESTED[column]))
-    value = data.draw(st_.one_of(st_.none(), HOSTILE_TEXT, NUMBERS))
     root = copy_split(base, ids, tmp_path_factory.mktemp("case") / "store")
-    (path,) = files_of(root / "records" / "project=p", f"run_id={ids[0]}")
-    table = pq.read_table(path)
-    rewrite(path, mutate_entry(table, column, field, value, extra=True), table.schema.metadata)
+    for run_id, (column, field, value) in zip(ids, mutations):
+        path, table = _victim(root, run_id)
+        rewrite(path, mutate_entry(table, column, field, value, extra=True), table.schema.metadata)
     open_every_page(root, monkeypatch, ids)
 
 

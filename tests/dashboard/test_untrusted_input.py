@@ -99,7 +99,7 @@ _urls = hs.one_of(
 
 @pytest.mark.parametrize("page", list(PAGE_KEYS))
 @settings(
-    max_examples=6,
+    max_examples=4,
     deadline=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking reruns the page hundreds of times
     suppress_health_check=[HealthCheck.function_scoped_fixture],
