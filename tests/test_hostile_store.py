@@ -232,3 +232,30 @@ def test_broken_folders_links_and_metric_files_are_skipped_and_listed(copy_of, t
     assert any("p (copy)" in path for path in skipped)
     assert any(bad_metric.endswith(path) for path in skipped)
     assert any(env.endswith(path) for path in skipped)
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        "artifacts/project=digits/run_id={run}/x/../../../../records/secret.txt",
+        "artifacts/project=digits/run_id={run}/../run_id={other}/x/secret.txt",
+        "artifacts/project=digits/run_id={other}/{file}/secret.txt",
+        "/etc/passwd",
+        "artifacts/project=digits/run_id={run}/x//secret.txt",
+        "artifacts/project=digits/run_id={run}/x/a\\..\\secret.txt",
+    ],
+)
+def test_artifact_reads_stay_in_the_runs_own_folder_on_every_store(root, tmp_path, crafted):
+    """The path comes from a record anyone with write access can craft: on local disk, in
+    memory and on S3 alike, only the run's own artifacts are read."""
+    source = tmp_path / "secret.txt"
+    source.write_bytes(b"secret")
+    with root.init() as other:
+        secret = other.log_artifact(source)
+    with root.init() as run:
+        mine = run.log_artifact(source, name="mine.txt")
+    store = root.store()
+    assert store.read_artifact(mine.path, "digits", run.id) == b"secret"
+    path = crafted.format(run=run.id, other=other.id, file=secret.path.split("/")[3])
+    with pytest.raises(tracklib.UnsafePathError):
+        store.read_artifact(path, "digits", run.id)

@@ -236,3 +236,26 @@ def test_an_exception_quoting_a_non_utf8_path_still_fails_the_run_with_its_messa
             raise FileNotFoundError("no such file: /data/caf\udce9")
     details = memory_root.store().run("digits", run.id)
     assert details.status == "failed" and "/data/caf\\udce9" in details.error
+
+
+def test_a_batch_that_still_fails_to_build_loses_only_its_bad_values(memory_root, monkeypatch):
+    """Defence in depth behind the checks at the call: should building a metric part fail
+    anyway, the flusher drops only the values it cannot store, names them once (run, key,
+    step), writes the rest and keeps the run's record."""
+    build = tracklib.run.entries_to_table
+
+    def refusing(run_id, batch):
+        if any("poison" in values for _, _, values in batch):
+            raise OverflowError("cannot build")
+        return build(run_id, batch)
+
+    monkeypatch.setattr(tracklib.run, "entries_to_table", refusing)
+    run = memory_root.init()
+    run.log({"a": 1.0, "poison": 2.0}, step=7)
+    run.log({"b": 3.0}, step=8)
+    with pytest.warns(RuntimeWarning, match=rf"run {run.id}: dropped 1 value.*'poison' at step 7"):
+        run.finish()
+    store = memory_root.store()
+    history = store.history("digits", run_ids=[run.id])
+    assert sorted(zip(history["key"], history["step"])) == [("a", 7), ("b", 8)]
+    assert store.run("digits", run.id).status == "finished"
