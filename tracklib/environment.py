@@ -3,6 +3,11 @@
 Environment variable values are never captured; argv, the git remote and the diff go through
 ``masking.Redactor`` (secret-named variables' values, URL credentials, credential query
 parameters and well-known token formats become ``***``).
+
+A process that starts many runs (a sweep, an Optuna study) pays for the slow parts once: what
+cannot change within a process (host, Python, GPUs) is read once, the package list again only
+when a ``sys.path`` folder changed, and git costs one ``git status`` per run, the remote and
+the diff being read again only when what they come from changed (see ``_git``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +28,10 @@ from tracklib.masking import Redactor
 
 GIT_DIFF_MAX_BYTES = 100_000
 CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu")
+# A file changed this shortly before it was looked at can change again in the same timestamp
+# tick (file systems keep times in ticks of up to 2 s), leaving its stat as it was: nothing read
+# from such a file is reused. Git guards its own index the same way ("racy git").
+SETTLE_NS = 2_000_000_000
 
 
 def capture(
@@ -32,30 +42,49 @@ def capture(
     redact = redactor or Redactor(os.environ)
     env: dict[str, Any] = {}
     if "system" in wanted:
-        env.update(
-            host=socket.gethostname(),
-            user=_user(),
-            pid=os.getpid(),
-            python=sys.version.split()[0],
-            platform=platform.platform(),
-        )
+        host, user, python, platform_ = _system()
+        # the pid each time: a forked child is another process
+        env.update(host=host, user=user, pid=os.getpid(), python=python, platform=platform_)
     if "argv" in wanted:
-        env["argv"] = redact.argv(sys.argv)
+        env["argv"] = redact.argv(sys.argv)  # a few µs: masked afresh, so an edited sys.argv shows
     if "git" in wanted:
         env.update(_git(redact, with_diff="git_diff" in wanted, cwd=cwd))
     if "packages" in wanted:
         env["packages"] = list(_packages())
     if "gpu" in wanted:
-        env["gpus"] = _gpus()
+        env["gpus"] = list(_gpus())
     return env
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
+def _system() -> tuple[str, str | None, str, str]:
+    """Host, user, Python version and platform: fixed for the life of a process."""
+    return socket.gethostname(), _user(), sys.version.split()[0], platform.platform()
+
+
+# sys.path with its folders' stats, and the packages found in them
+_listed: tuple[tuple[Any, ...], tuple[str, ...]] | None = None
+
+
 def _packages() -> tuple[str, ...]:
-    """``name==version`` of every installed distribution, from the ``*.dist-info`` folder names.
+    """``name==version`` of every installed distribution, listed again only when ``sys.path`` or
+    one of its folders changed since (a ``pip install`` from within the process)."""
+    global _listed
+    now = time.time_ns()
+    key = tuple((folder, _stat(folder or ".", follow=True)) for folder in sys.path)
+    if _listed is not None and _listed[0] == key:
+        return _listed[1]
+    found = _list_packages()
+    if _settled([stat for _, stat in key], now):
+        _listed = (key, found)
+    return found
+
+
+def _list_packages() -> tuple[str, ...]:
+    """The ``*.dist-info`` folder names of ``sys.path``.
 
     The spec fixes those names as ``{name}-{version}.dist-info``; reading them is ~50x faster
-    than opening every METADATA file, and a process's packages do not change under it.
+    than opening every METADATA file.
     """
     found = set()
     for folder in sys.path:
@@ -79,19 +108,78 @@ def _user() -> str | None:
 
 
 def _run(args: list[str], cwd: str | None = None) -> str | None:
+    out = _run_bytes(args, cwd)
+    return None if out is None else out.decode("utf-8", errors="replace").strip()
+
+
+def _run_bytes(args: list[str], cwd: str | None = None) -> bytes | None:
     try:
         done = subprocess.run(args, capture_output=True, timeout=5, check=False, cwd=cwd)
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
         return None
-    return done.stdout.decode("utf-8", errors="replace").strip()
+    return done.stdout
+
+
+# -- git ---------------------------------------------------------------------------------------
+# What the last runs of this process found, each with what it was read from: reused while that
+# is unchanged (and settled, see SETTLE_NS). Replaced whole, never edited: threads share them.
+_repos: dict[str, tuple[Any, ...]] = {}  # cwd -> (key, toplevel, git dir, common dir)
+_remote: tuple[Any, str | None] | None = None
+_diff: tuple[Any, str, Redactor, str] | None = None  # key, diff, the redactor, the masked diff
 
 
 def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
-    if shutil.which("git") is None:
-        return {}
+    """The commit, branch, remote, whether the tree is dirty, and its diff against HEAD.
 
+    One ``git status`` per run says the commit, the branch and which files changed; the remote
+    is read again when a git config file changed, and the diff when the commit, the changed
+    files' status lines or their stats changed. Outside a work tree (a bare repository, inside
+    ``.git``) every value is asked of git each time.
+    """
+    if _which_git() is None:
+        return {}
+    try:
+        here = os.path.realpath(cwd or os.getcwd())
+    except OSError:  # the working directory was removed
+        return _git_each_time(redact, with_diff, cwd)
+    repo = _repo(here)
+    if repo is None:
+        return {}
+    if repo == _NO_WORK_TREE:
+        return _git_each_time(redact, with_diff, cwd)
+    toplevel, git_dir, common_dir = repo
+    now = time.time_ns()  # before any stat, so a change after it cannot look settled
+    configs = _config_key(git_dir, common_dir)
+    status = _status(cwd)
+    if status is None:
+        _repos.pop(here, None)
+        return _git_each_time(redact, with_diff, cwd)
+    commit, branch, changes, paths, plain = _parse_status(status)
+    if commit is None or commit == "(initial)":  # no commit yet: as `git rev-parse HEAD` failing
+        return {}
+    remote = _origin(cwd, configs, now)
+    found: dict[str, Any] = {
+        "git_commit": commit,
+        "git_branch": "HEAD" if branch == "(detached)" else branch,  # as `git rev-parse --abbrev-ref`
+        "git_dirty": bool(changes),
+        "git_remote": redact(remote) if remote else None,
+    }
+    if with_diff and changes:
+        key = (toplevel, status, configs)
+        found["git_diff"] = _masked_diff(redact, cwd, key, paths if plain else None, now)
+    return found
+
+
+def _status(cwd: str | None) -> bytes | None:
+    """Commit, branch and changed files in one call; no optional locks, so a run never holds
+    ``index.lock`` while the user commits."""
+    args = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no", "--no-ahead-behind"]
+    return _run_bytes(["git", "--no-optional-locks", *args], cwd=cwd)
+
+
+def _git_each_time(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         return _run(["git", *args], cwd=cwd)
 
@@ -107,15 +195,180 @@ def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
         "git_remote": redact(remote) if remote else None,
     }
     if with_diff and status:
-        diff = git("diff", "HEAD") or ""
-        if len(diff.encode()) > GIT_DIFF_MAX_BYTES:
-            diff = diff.encode()[:GIT_DIFF_MAX_BYTES].decode("utf-8", "ignore") + "\n[diff truncated]\n"
-        found["git_diff"] = redact(diff, code=True)
+        found["git_diff"] = redact(_read_diff(cwd), code=True)
     return found
 
 
-def _gpus() -> list[str]:
+def _read_diff(cwd: str | None) -> str:
+    diff = _run(["git", "diff", "HEAD"], cwd=cwd) or ""
+    if len(diff.encode()) > GIT_DIFF_MAX_BYTES:
+        diff = diff.encode()[:GIT_DIFF_MAX_BYTES].decode("utf-8", "ignore") + "\n[diff truncated]\n"
+    return diff
+
+
+@functools.cache
+def _which(path: str | None) -> str | None:
+    return shutil.which("git", path=path)
+
+
+def _which_git() -> str | None:
+    return _which(os.environ.get("PATH"))
+
+
+def _git_environ() -> tuple[tuple[str, str], ...]:
+    """The ``GIT_*`` variables: they can point git at another repository or config."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_")))
+
+
+_NO_WORK_TREE = "no work tree"
+
+
+def _repo(here: str) -> tuple[str, str, str] | str | None:
+    """The work tree's top folder, git folder and common git folder of ``here``; _NO_WORK_TREE
+    in a bare repository or a git folder; None outside any repository.
+
+    Reused while the folders from ``here`` up to the top are unchanged: a repository made
+    inside one of them (``git init``) changes that folder.
+    """
+    known = _repos.get(here)
+    if known is not None:
+        key, *repo = known
+        if key == (_git_environ(), _folder_stats(here, repo[0])):
+            return tuple(repo)  # type: ignore[return-value]
+    now = time.time_ns()
+    out = _run(["git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-inside-work-tree",
+                "--show-cdup"], cwd=here)  # fmt: skip
+    if out is None:
+        return None
+    lines = out.splitlines()
+    if len(lines) < 3 or lines[2] != "true":
+        return _NO_WORK_TREE
+    git_dir, common_dir = lines[0], os.path.join(here, lines[1])
+    toplevel = os.path.realpath(os.path.join(here, lines[3] if len(lines) > 3 else ""))
+    stats = _folder_stats(here, toplevel)
+    if _settled(stats, now):
+        _repos[here] = ((_git_environ(), stats), toplevel, git_dir, common_dir)
+    return toplevel, git_dir, common_dir
+
+
+def _folder_stats(here: str, toplevel: str) -> tuple[Any, ...]:
+    folders = [here]
+    while folders[-1] != toplevel and os.path.dirname(folders[-1]) != folders[-1]:
+        folders.append(os.path.dirname(folders[-1]))
+    return tuple(_stat(folder) for folder in folders)
+
+
+def _parse_status(out: bytes) -> tuple[str | None, str | None, tuple[bytes, ...], list[bytes], bool]:
+    """Commit, branch, the changed-file lines and the paths they name (relative to the top),
+    from ``git status --porcelain=v2 --branch -z``; ``plain``: no submodule and no entry of an
+    unknown kind, so the paths' stats say whether the diff changed."""
+    fields = iter(out.split(b"\0"))
+    commit = branch = None
+    changes: list[bytes] = []
+    paths: list[bytes] = []
+    plain = True
+    for field in fields:
+        if field.startswith(b"# branch.oid "):
+            commit = field[len(b"# branch.oid ") :].decode("utf-8", "replace")
+        elif field.startswith(b"# branch.head "):
+            branch = field[len(b"# branch.head ") :].decode("utf-8", "replace")
+        elif field and not field.startswith(b"#"):
+            changes.append(field)
+            spaces = {b"1": 8, b"2": 9, b"u": 10}.get(field[:1])
+            if spaces is None:
+                plain = False
+                continue
+            parts = field.split(b" ", spaces)
+            plain = plain and len(parts) == spaces + 1 and parts[2] == b"N..."
+            paths.append(parts[-1])
+            if field[:1] == b"2":  # a rename or copy: the path it came from is the next field
+                origin = next(fields, b"")
+                changes.append(origin)
+                paths.append(origin)
+    return commit, branch, tuple(changes), paths, plain
+
+
+def _config_key(git_dir: str, common_dir: str) -> tuple[Any, ...]:
+    """Every git config and attributes file that can change the remote's URL or the diff (their
+    stats), and the ``GIT_*`` variables."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files = [
+        os.path.join(common_dir, "config"),
+        os.path.join(git_dir, "config.worktree"),
+        os.path.join(common_dir, "info", "attributes"),
+        os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
+        os.path.join(xdg, "git", "config"),
+        os.path.join(xdg, "git", "attributes"),
+        os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig",
+    ]
+    return (_git_environ(), *((file, _stat(file, follow=True)) for file in files))
+
+
+def _origin(cwd: str | None, configs: tuple[Any, ...], now: int) -> str | None:
+    """``git remote get-url origin``, asked again when a config file changed."""
+    global _remote
+    if _remote is not None and _remote[0] == configs:
+        return _remote[1]
+    remote = _run(["git", "remote", "get-url", "origin"], cwd=cwd)
+    if _settled([stat for _, stat in configs[1:]], now):
+        _remote = (configs, remote)
+    return remote
+
+
+def _masked_diff(
+    redact: Redactor, cwd: str | None, key: tuple[Any, ...], paths: list[bytes] | None, now: int
+) -> str:
+    """``git diff HEAD`` (cut at GIT_DIFF_MAX_BYTES), masked: read again only when the commit,
+    the changed files' status lines or stats, or a config file changed; masked again when the
+    redactor masks other values. ``paths`` None: a submodule changed, whose stats say nothing."""
+    global _diff
+    if paths is None:
+        return redact(_read_diff(cwd), code=True)
+    toplevel, status, configs = key
+    top = os.fsencode(toplevel)
+    stats = tuple(_stat(os.path.join(top, path)) for path in paths)
+    key = (*key, stats)
+    if _diff is not None and _diff[0] == key:
+        _, diff, masked_by, masked = _diff
+        if masked_by == redact:
+            return masked
+        reread = False
+    else:
+        diff, reread = _read_diff(cwd), True
+    masked = redact(diff, code=True)
+    # Kept for the next run only if nothing changed while the diff was read (status and stats
+    # the same after it: a file edited and reverted in between would leave a wrong diff).
+    if (
+        _settled(stats, now)
+        and _settled([stat for _, stat in configs[1:]], now)
+        and (
+            not reread
+            or (_status(cwd) == status and tuple(_stat(os.path.join(top, p)) for p in paths) == stats)
+        )
+    ):
+        _diff = (key, diff, redact, masked)
+    return masked
+
+
+def _stat(path: str | bytes, follow: bool = False) -> tuple[int, ...] | None:
+    """What changes when a file or folder is written, replaced or removed; None if absent."""
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _settled(stats: Iterable[tuple[int, ...] | None], now: int) -> bool:
+    """Whether no stat taken at ``now`` (ns) is so recent that a change can hide in it."""
+    return all(stat is None or max(stat[4], stat[5]) < now - SETTLE_NS for stat in stats)
+
+
+@functools.cache
+def _gpus() -> tuple[str, ...]:
+    """The GPUs' names: asked of nvidia-smi once per process."""
     if shutil.which("nvidia-smi") is None:
-        return []
+        return ()
     names = _run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"])
-    return [line.strip() for line in (names or "").splitlines() if line.strip()]
+    return tuple(line.strip() for line in (names or "").splitlines() if line.strip())
