@@ -66,8 +66,16 @@ def test_git_state_is_captured_with_credentials_masked_in_the_remote(tmp_path):
 
 # A sweep's runs reuse what the last run read when its sources are unchanged; files younger
 # than SETTLE_NS are never trusted, so in a fresh test repository everything is read afresh.
-# With the window at 0 every stat is trusted: what is reused must still be right.
-WINDOWS = pytest.mark.parametrize("settle_ns", [environment.SETTLE_NS, 0], ids=["fresh", "reused"])
+# "reused": every stat is trusted, so what is reused must still be right; "status": the same
+# with more tracked files than are stat'ed (one `git status` per run, the diff reused).
+MODES = {"fresh": (environment.SETTLE_NS, 1_000), "reused": (0, 1_000), "status": (0, 0)}
+
+
+@pytest.fixture(params=list(MODES))
+def mode(request, monkeypatch) -> None:
+    settle, files = MODES[request.param]
+    monkeypatch.setattr(environment, "SETTLE_NS", settle)
+    monkeypatch.setattr(environment, "MAX_STAT_FILES", files)
 
 
 def _repo(path: Path) -> Path:
@@ -99,9 +107,7 @@ def _run_git_state(local_root) -> dict:
     return local_root.store().run("digits", run.id).environment
 
 
-@WINDOWS
-def test_each_run_of_a_sweep_records_the_git_state_at_its_start(local_root, tmp_path, monkeypatch, settle_ns):
-    monkeypatch.setattr(environment, "SETTLE_NS", settle_ns)
+def test_each_run_of_a_sweep_records_the_git_state_at_its_start(local_root, tmp_path, monkeypatch, mode):
     repo = _repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     first_commit = _git(repo, "rev-parse", "HEAD")
@@ -149,11 +155,7 @@ def test_each_run_of_a_sweep_records_the_git_state_at_its_start(local_root, tmp_
     assert reverted["git_dirty"] is False and reverted["git_diff"] is None
 
 
-@WINDOWS
-def test_a_secret_set_between_runs_is_masked_in_a_diff_read_before(
-    local_root, tmp_path, monkeypatch, settle_ns
-):
-    monkeypatch.setattr(environment, "SETTLE_NS", settle_ns)
+def test_a_secret_set_between_runs_is_masked_in_a_diff_read_before(local_root, tmp_path, monkeypatch, mode):
     repo = _repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     (repo / "train.py").write_text("connect('hunter2-but-longer')\n")
@@ -163,11 +165,10 @@ def test_a_secret_set_between_runs_is_masked_in_a_diff_read_before(
     assert "+connect('***')" in masked and "hunter2-but-longer" not in masked
 
 
-@WINDOWS
-def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, settle_ns):
-    """Renames, deletions, staged files, a detached HEAD, a nested repository: the state
-    captured is the one the step-by-step git commands report."""
-    monkeypatch.setattr(environment, "SETTLE_NS", settle_ns)
+def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, mode):
+    """Renames, deletions, staged files, a detached HEAD, a submodule, a nested repository: the
+    state captured is the one the step-by-step git commands report."""
+    monkeypatch.setenv("GIT_OPTIONAL_LOCKS", "0")  # those commands leave the index as it is
     repo = _repo(tmp_path / "repo")
     redact = environment.Redactor({})
 
@@ -178,6 +179,13 @@ def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, set
 
     _git(repo, "remote", "add", "origin", "https://example.com/outer.git")
     assert same(repo)["git_dirty"] is False
+    (repo / "train.py").write_text("print(2)\n")
+    assert "git_diff" not in environment.capture(("git",), redact, cwd=str(repo))  # not asked for
+    assert "+print(2)" in same(repo)["git_diff"]
+    _git(repo, "update-index", "--assume-unchanged", "train.py")  # only the index changes
+    assert same(repo)["git_dirty"] is False
+    _git(repo, "update-index", "--no-assume-unchanged", "train.py")
+    _git(repo, "checkout", "train.py")
     _git(repo, "mv", "train.py", "fit.py")
     assert "rename to fit.py" in same(repo)["git_diff"]
     (repo / "lib" / "data.py").unlink()

@@ -32,6 +32,9 @@ CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu")
 # tick (file systems keep times in ticks of up to 2 s), leaving its stat as it was: nothing read
 # from such a file is reused. Git guards its own index the same way ("racy git").
 SETTLE_NS = 2_000_000_000
+# Up to this many tracked files a run stats them all (~2 µs each) to know that git would say
+# what it said for the last run; past it, one `git status` per run costs about as much.
+MAX_STAT_FILES = 1_000
 
 
 def capture(
@@ -123,20 +126,26 @@ def _run_bytes(args: list[str], cwd: str | None = None) -> bytes | None:
 
 
 # -- git ---------------------------------------------------------------------------------------
-# What the last runs of this process found, each with what it was read from: reused while that
-# is unchanged (and settled, see SETTLE_NS). Replaced whole, never edited: threads share them.
-_repos: dict[str, tuple[Any, ...]] = {}  # cwd -> (key, toplevel, git dir, common dir)
-_remote: tuple[Any, str | None] | None = None
-_diff: tuple[Any, str, Redactor, str] | None = None  # key, diff, the redactor, the masked diff
+# What earlier runs of this process found, each with the stats of what it was read from: reused
+# while those are unchanged and were settled (SETTLE_NS). Replaced whole, never edited: the runs'
+# capture threads share them.
+_repos: dict[str, tuple[Any, tuple[str, str, str]]] = {}  # cwd -> (toplevel, git dir, common dir)
+_tracked: tuple[Any, tuple[bytes, ...] | None] | None = None  # index -> tracked paths
+_facts: tuple[Any, tuple[bytes, str | None, str | None]] | None = None  # tree -> status, remote, diff
+_remote: tuple[Any, str | None] | None = None  # config files -> remote
+_diff: tuple[Any, str] | None = None  # status and the changed files -> diff
+_masked: tuple[str, Redactor, str] | None = None  # diff and redactor -> masked diff
 
 
 def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
     """The commit, branch, remote, whether the tree is dirty, and its diff against HEAD.
 
-    One ``git status`` per run says the commit, the branch and which files changed; the remote
-    is read again when a git config file changed, and the diff when the commit, the changed
-    files' status lines or their stats changed. Outside a work tree (a bare repository, inside
-    ``.git``) every value is asked of git each time.
+    In a work tree of up to MAX_STAT_FILES tracked files, a run that finds HEAD, the index,
+    the git config and every tracked file (their stats) as the last run found them reuses what
+    git said then, and starts no process. Otherwise one ``git status`` says the commit, the
+    branch and the changed files; the remote is asked again when a config file changed, the
+    diff when the status or the changed files' stats did. Outside a work tree (a bare
+    repository, inside ``.git``) every value is asked of git each time.
     """
     if _which_git() is None:
         return {}
@@ -147,29 +156,103 @@ def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
     repo = _repo(here)
     if repo is None:
         return {}
-    if repo == _NO_WORK_TREE:
+    if not isinstance(repo, tuple):  # no work tree
         return _git_each_time(redact, with_diff, cwd)
-    toplevel, git_dir, common_dir = repo
-    now = time.time_ns()  # before any stat, so a change after it cannot look settled
-    configs = _config_key(git_dir, common_dir)
-    status = _status(cwd)
-    if status is None:
+    facts = _ask_git(cwd, repo, with_diff)
+    if facts is None:
         _repos.pop(here, None)
         return _git_each_time(redact, with_diff, cwd)
-    commit, branch, changes, paths, plain = _parse_status(status)
+    status, remote, diff = facts
+    commit, branch, changes, _, _ = _parse_status(status)
     if commit is None or commit == "(initial)":  # no commit yet: as `git rev-parse HEAD` failing
         return {}
-    remote = _origin(cwd, configs, now)
     found: dict[str, Any] = {
         "git_commit": commit,
         "git_branch": "HEAD" if branch == "(detached)" else branch,  # as `git rev-parse --abbrev-ref`
         "git_dirty": bool(changes),
         "git_remote": redact(remote) if remote else None,
     }
-    if with_diff and changes:
-        key = (toplevel, status, configs)
-        found["git_diff"] = _masked_diff(redact, cwd, key, paths if plain else None, now)
+    if diff is not None:
+        found["git_diff"] = _mask_diff(redact, diff)
     return found
+
+
+def _ask_git(
+    cwd: str | None, repo: tuple[str, str, str], with_diff: bool
+) -> tuple[bytes, str | None, str | None] | None:
+    """``git status`` (porcelain v2), the remote, and the diff (None when clean or not asked);
+    None if git status failed."""
+    global _facts
+    toplevel, git_dir, common_dir = repo
+    now = time.time_ns()  # before any stat, so a change after it cannot look settled
+    configs = _config_key(git_dir, common_dir)
+    tree = _tree_key(toplevel, git_dir, common_dir, now)
+    key = (toplevel, with_diff, configs, tree)
+    if tree is not None and _facts is not None and _facts[0] == key:
+        return _facts[1]
+    status = _status(cwd)
+    if status is None:
+        return None
+    _, _, changes, paths, plain = _parse_status(status)
+    remote = _origin(cwd, configs, now)
+    diff = None
+    if with_diff and changes:
+        if tree is not None:  # every tracked file's stat is in the key: a plain read will do
+            diff = _read_diff(cwd)
+        else:
+            diff = _changed_diff(cwd, (toplevel, status, configs), paths if plain else None, now)
+    if tree is not None and _settled(_stats_of(configs) + tree[1], now):
+        _facts = (key, (status, remote, diff))
+    return status, remote, diff
+
+
+def _tree_key(toplevel: str, git_dir: str, common_dir: str, now: int) -> tuple[bytes, tuple[Any, ...]] | None:
+    """HEAD's text, and the stats of HEAD, the refs, the index and every tracked file: what
+    ``git status`` reads. None past MAX_STAT_FILES, or with a submodule (whose own state no
+    stat here shows)."""
+    head_path = os.path.join(git_dir, "HEAD")
+    index = _stat(os.path.join(git_dir, "index"))
+    head = _stat(head_path)
+    tracked = _tracked_paths(toplevel, git_dir, index, now)
+    if tracked is None:
+        return None
+    try:
+        with open(head_path, "rb") as file:
+            head_text = file.read(4096)
+    except OSError:
+        return None
+    refs = [os.path.join(common_dir, "packed-refs"), os.path.join(common_dir, "reftable", "tables.list")]
+    if head_text.startswith(b"ref: "):
+        refs.append(os.path.join(common_dir, os.fsdecode(head_text[5:].strip())))
+    top = os.fsencode(toplevel)
+    stats = (
+        index,
+        head,
+        *(_stat(ref) for ref in refs),
+        *(_stat(os.path.join(top, path)) for path in tracked),
+    )
+    return head_text, stats
+
+
+def _tracked_paths(
+    toplevel: str, git_dir: str, index: tuple[int, ...] | None, now: int
+) -> tuple[bytes, ...] | None:
+    """The index's paths (``git ls-files``), listed again when the index changed; None past
+    MAX_STAT_FILES or when one is not a plain file or symlink (a submodule, a sparse folder)."""
+    global _tracked
+    if _tracked is not None and _tracked[0] == (git_dir, index):
+        return _tracked[1]
+    out = _run_bytes(["git", "ls-files", "--stage", "-z"], cwd=toplevel)
+    paths: tuple[bytes, ...] | None = None
+    if out is not None:
+        entries = [entry.split(b"\t", 1) for entry in out.split(b"\0") if entry]
+        if len(entries) <= MAX_STAT_FILES and all(
+            len(e) == 2 and e[0][:6] in (b"100644", b"100755", b"120000") for e in entries
+        ):
+            paths = tuple(dict.fromkeys(path for _, path in entries))  # conflicts list a path thrice
+    if _settled([index], now):
+        _tracked = ((git_dir, index), paths)
+    return paths
 
 
 def _status(cwd: str | None) -> bytes | None:
@@ -180,6 +263,8 @@ def _status(cwd: str | None) -> bytes | None:
 
 
 def _git_each_time(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
+    """Every value asked of git, one command each: where there is no work tree to stat."""
+
     def git(*args: str) -> str | None:
         return _run(["git", *args], cwd=cwd)
 
@@ -231,10 +316,8 @@ def _repo(here: str) -> tuple[str, str, str] | str | None:
     inside one of them (``git init``) changes that folder.
     """
     known = _repos.get(here)
-    if known is not None:
-        key, *repo = known
-        if key == (_git_environ(), _folder_stats(here, repo[0])):
-            return tuple(repo)  # type: ignore[return-value]
+    if known is not None and known[0] == (_git_environ(), _folder_stats(here, known[1][0])):
+        return known[1]
     now = time.time_ns()
     out = _run(["git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-inside-work-tree",
                 "--show-cdup"], cwd=here)  # fmt: skip
@@ -247,7 +330,7 @@ def _repo(here: str) -> tuple[str, str, str] | str | None:
     toplevel = os.path.realpath(os.path.join(here, lines[3] if len(lines) > 3 else ""))
     stats = _folder_stats(here, toplevel)
     if _settled(stats, now):
-        _repos[here] = ((_git_environ(), stats), toplevel, git_dir, common_dir)
+        _repos[here] = ((_git_environ(), stats), (toplevel, git_dir, common_dir))
     return toplevel, git_dir, common_dir
 
 
@@ -311,44 +394,49 @@ def _origin(cwd: str | None, configs: tuple[Any, ...], now: int) -> str | None:
     if _remote is not None and _remote[0] == configs:
         return _remote[1]
     remote = _run(["git", "remote", "get-url", "origin"], cwd=cwd)
-    if _settled([stat for _, stat in configs[1:]], now):
+    if _settled(_stats_of(configs), now):
         _remote = (configs, remote)
     return remote
 
 
-def _masked_diff(
-    redact: Redactor, cwd: str | None, key: tuple[Any, ...], paths: list[bytes] | None, now: int
-) -> str:
-    """``git diff HEAD`` (cut at GIT_DIFF_MAX_BYTES), masked: read again only when the commit,
-    the changed files' status lines or stats, or a config file changed; masked again when the
-    redactor masks other values. ``paths`` None: a submodule changed, whose stats say nothing."""
+def _changed_diff(cwd: str | None, key: tuple[Any, ...], paths: list[bytes] | None, now: int) -> str:
+    """``git diff HEAD`` where the tree is too large to stat whole: read again only when the
+    status, the changed files' stats or a config file changed. ``paths`` None: a submodule
+    changed, whose stats say nothing."""
     global _diff
     if paths is None:
-        return redact(_read_diff(cwd), code=True)
+        return _read_diff(cwd)
     toplevel, status, configs = key
     top = os.fsencode(toplevel)
     stats = tuple(_stat(os.path.join(top, path)) for path in paths)
     key = (*key, stats)
     if _diff is not None and _diff[0] == key:
-        _, diff, masked_by, masked = _diff
-        if masked_by == redact:
-            return masked
-        reread = False
-    else:
-        diff, reread = _read_diff(cwd), True
-    masked = redact(diff, code=True)
+        return _diff[1]
+    diff = _read_diff(cwd)
     # Kept for the next run only if nothing changed while the diff was read (status and stats
     # the same after it: a file edited and reverted in between would leave a wrong diff).
     if (
-        _settled(stats, now)
-        and _settled([stat for _, stat in configs[1:]], now)
-        and (
-            not reread
-            or (_status(cwd) == status and tuple(_stat(os.path.join(top, p)) for p in paths) == stats)
-        )
+        _settled(stats + _stats_of(configs), now)
+        and _status(cwd) == status
+        and tuple(_stat(os.path.join(top, path)) for path in paths) == stats
     ):
-        _diff = (key, diff, redact, masked)
+        _diff = (key, diff)
+    return diff
+
+
+def _mask_diff(redact: Redactor, diff: str) -> str:
+    """The diff masked (~16 ms for 100 kB), or as the last run masked the same diff alike."""
+    global _masked
+    last = _masked
+    if last is not None and (last[0] is diff or last[0] == diff) and last[1] == redact:
+        return last[2]
+    masked = redact(diff, code=True)
+    _masked = (diff, redact, masked)
     return masked
+
+
+def _stats_of(configs: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(stat for _, stat in configs[1:])
 
 
 def _stat(path: str | bytes, follow: bool = False) -> tuple[int, ...] | None:
