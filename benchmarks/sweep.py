@@ -1,9 +1,13 @@
 """W2: a sweep of 1,000 runs x 8 typed params x 3 metrics x 50 steps, then reading it back.
 
 Prints the write time of the whole sweep (one process, runs one after another, as a sweep
-driver would; median of --write-repeats sweeps, each into a fresh root), then - in a fresh
-process, as a dashboard or notebook would - the time of opening the store and getting the
-leaderboard (all runs with params and val_acc, sorted) and of the val_loss history of 20 runs. Medians of --repeats reads. Targets: write >= 20x faster per run than the fastest
+driver would; median of --write-repeats sweeps, each into a fresh root). tracklib captures its
+default environment (system, argv, git and its diff, packages, GPUs), as MLflow and W&B capture
+theirs; the same sweep with ``capture=False`` is written alternately and printed beside it. Git
+is captured in the folder the script runs in: run it from a git checkout, as a sweep would run.
+Then - in a fresh process, as a dashboard or notebook would - the time of opening the store and
+getting the leaderboard (all runs with params and val_acc, sorted) and of the val_loss history
+of 20 runs. Medians of --repeats reads. Targets: write >= 20x faster per run than the fastest
 peer, leaderboard >= 20x faster than MLflow's search_runs.
 
 Peers write --peer-runs runs (they take 0.1-1 s per run), also --write-repeats times, and are
@@ -30,6 +34,7 @@ import time
 import peers
 
 import tracklib
+from tracklib import environment
 
 STEPS = 50
 
@@ -55,10 +60,11 @@ def metrics(i: int, step: int) -> dict[str, float]:
     }
 
 
-def write_sweep(root: str, runs: int) -> float:
+def write_sweep(root: str, runs: int, capture: bool = True) -> float:
+    """Seconds to write the sweep; ``capture``: tracklib's default environment capture, or none."""
     started = time.perf_counter()
     for i in range(runs):
-        with tracklib.init("sweep", root=root, params=params(i), capture=False) as run:
+        with tracklib.init("sweep", root=root, params=params(i), capture=capture) as run:
             for step in range(STEPS):
                 run.log(metrics(i, step))
     return time.perf_counter() - started
@@ -113,6 +119,14 @@ def run_peers(names: list[str], args: argparse.Namespace, tmp: str) -> tuple[dic
     return written, skipped, read
 
 
+def _git_state() -> str:
+    """Whether the working folder is a git checkout, and a dirty one (what git capture costs)."""
+    found = environment.capture(("git",))
+    if not found:
+        return "not a git work tree"
+    return f"git commit {found['git_commit'][:7]}, {'dirty' if found['git_dirty'] else 'clean'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,10 +148,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TRACKLIB_SPOOL", os.path.join(tmp, "spool"))
         roots = [os.path.join(args.root or tmp, f"sweep-{i}") for i in range(args.write_repeats)]
-        if any(os.path.exists(r) for r in roots):
+        bare_roots = [f"{r}-capture-off" for r in roots]
+        if any(os.path.exists(r) for r in roots + bare_roots):
             parser.error(f"{args.root} already holds sweep-* folders: give an empty --root")
-        each = [write_sweep(r, args.runs) for r in roots]  # a fresh root each, on one filesystem
-        written = statistics.median(each)
+        each, each_bare = [], []
+        for r, bare in zip(roots, bare_roots):  # alternately, so both see the same machine
+            each.append(write_sweep(r, args.runs))  # a fresh root each, on one filesystem
+            each_bare.append(write_sweep(bare, args.runs, capture=False))
+        written, written_bare = statistics.median(each), statistics.median(each_bare)
         root = roots[0]  # the reads below use the first sweep
         out = subprocess.run(
             [sys.executable, "-c", READ, root, str(args.repeats)], capture_output=True, text=True, check=True
@@ -145,10 +163,18 @@ def main() -> None:
         read = json.loads(out)
         theirs, skipped, mlflow_read = run_peers(names, args, tmp)
     ms_per_run = written / args.runs * 1000
+    ms_per_run_bare = written_bare / args.runs * 1000
     print(f"W2 sweep: {args.runs} runs x 8 params x 3 metrics x {STEPS} steps (local root)")
     print(
+        f"  tracklib from {os.path.dirname(tracklib.__file__)}; git captured in {os.getcwd()}: {_git_state()}"
+    )
+    print(
         f"  write the sweep:                 {written:.2f} s  ({ms_per_run:.2f} ms per run; median of"
-        f" {args.write_repeats}: {', '.join(f'{x:.2f}' for x in each)} s)"
+        f" {args.write_repeats}: {', '.join(f'{x:.2f}' for x in each)} s; default capture)"
+    )
+    print(
+        f"  write it with capture=False:     {written_bare:.2f} s  ({ms_per_run_bare:.2f} ms per run;"
+        f" {', '.join(f'{x:.2f}' for x in each_bare)} s; capture costs {ms_per_run / ms_per_run_bare:.2f}x)"
     )
     print(
         f"  open + leaderboard, fresh:       {read['cold']:.3f} s  ({read['rows']} runs; "
@@ -189,6 +215,12 @@ def main() -> None:
             "steps": STEPS,
             "repeats": args.repeats,
             "tracklib": {"write_s": written, "write_s_each": each, "ms_per_run": ms_per_run, **read},
+            "tracklib_capture_off": {
+                "write_s": written_bare,
+                "write_s_each": each_bare,
+                "ms_per_run": ms_per_run_bare,
+            },
+            "capture": {"cwd": os.getcwd(), "git": _git_state()},
             "peers": theirs,
             "mlflow_read": mlflow_read,
             "skipped": skipped,
