@@ -224,21 +224,16 @@ def _tree_key(toplevel: str, git_dir: str, common_dir: str, now: int) -> tuple[b
     refs = [os.path.join(common_dir, "packed-refs"), os.path.join(common_dir, "reftable", "tables.list")]
     if head_text.startswith(b"ref: "):
         refs.append(os.path.join(common_dir, os.fsdecode(head_text[5:].strip())))
-    top = os.fsencode(toplevel)
-    stats = (
-        index,
-        head,
-        *(_stat(ref) for ref in refs),
-        *(_stat(os.path.join(top, path)) for path in tracked),
-    )
+    stats = (index, head, *(_stat(ref) for ref in refs), *(_stat(path) for path in tracked))
     return head_text, stats
 
 
 def _tracked_paths(
     toplevel: str, git_dir: str, index: tuple[int, ...] | None, now: int
 ) -> tuple[bytes, ...] | None:
-    """The index's paths (``git ls-files``), listed again when the index changed; None past
-    MAX_STAT_FILES or when one is not a plain file or symlink (a submodule, a sparse folder)."""
+    """The index's files (``git ls-files``, as absolute paths), listed again when the index
+    changed; None past MAX_STAT_FILES or when one is not a plain file or symlink (a submodule,
+    a sparse folder)."""
     global _tracked
     if _tracked is not None and _tracked[0] == (git_dir, index):
         return _tracked[1]
@@ -249,7 +244,8 @@ def _tracked_paths(
         if len(entries) <= MAX_STAT_FILES and all(
             len(e) == 2 and e[0][:6] in (b"100644", b"100755", b"120000") for e in entries
         ):
-            paths = tuple(dict.fromkeys(path for _, path in entries))  # conflicts list a path thrice
+            top = os.fsencode(toplevel)  # conflicts list a path thrice: once is enough
+            paths = tuple(dict.fromkeys(os.path.join(top, path) for _, path in entries))
     if _settled([index], now):
         _tracked = ((git_dir, index), paths)
     return paths
