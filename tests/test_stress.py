@@ -19,14 +19,19 @@ from tracklib.storage import Storage
 PROCESSES, RUNS_PER_PROCESS, STEPS, METRICS = 16, 20, 200, ("loss", "acc", "lr")
 
 WORKER = textwrap.dedent("""
-    import json, sys, tracklib
-    root, proc, options = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    import json, os, sys, time, tracklib
+    root, proc, options, go = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
     for i in range({runs}):
         with tracklib.init("stress", root=root, storage_options=options, params={{"proc": proc, "i": i}},
                            capture=False, flush_interval=0.05) as run:
             for step in range({steps}):
                 base = proc * 1_000_000 + i * 1_000 + step
                 run.log({{"loss": base + 0.25, "acc": base + 0.5, "lr": base + 0.75}})
+    # stay alive until a compaction has folded finished runs while writers were alive (60 s at
+    # most): on a busy machine the writers can otherwise all be done before a pass sees one
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.05)
 """).format(runs=RUNS_PER_PROCESS, steps=STEPS)
 
 
@@ -57,11 +62,13 @@ def _poll(root, stop: threading.Event, problems: list[str], polls: list[int]) ->
             problems.append(repr(exc))
 
 
-def _compact(root, stop: threading.Event, problems: list[str], reports: list) -> None:
+def _compact(root, stop: threading.Event, problems: list[str], reports: list, go) -> None:
     storage = Storage(root.url, root.storage_options)
     while not stop.is_set():
         try:
             reports.append(compact_project(storage, "stress"))
+            if reports[-1].runs_indexed:
+                go.touch()  # the writers may end now
         except Exception as exc:  # noqa: BLE001
             problems.append(f"compaction: {exc!r}")
 
@@ -74,13 +81,14 @@ def stress_root(request):
 def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root, tmp_path):
     stop, problems, polls, compactions = threading.Event(), [], [], []
     reader = threading.Thread(target=_poll, args=(stress_root, stop, problems, polls))
-    compactor = threading.Thread(target=_compact, args=(stress_root, stop, problems, compactions))
+    go = tmp_path / "compacted"
+    compactor = threading.Thread(target=_compact, args=(stress_root, stop, problems, compactions, go))
     reader.start()
     compactor.start()
     options = json.dumps(stress_root.storage_options)
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, stress_root.url, str(proc), options],
+            [sys.executable, "-c", WORKER, stress_root.url, str(proc), options, str(go)],
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -97,7 +105,9 @@ def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root,
     assert not any(errors), next(e for e in errors if e)[-2000:]  # e.g. "...wait in the spool"
     assert not problems, problems[:3]
     assert polls, "the reader never completed a poll"
-    assert sum(r.runs_indexed for r in compactions) > 0, "compaction never ran while runs were written"
+    assert sum(r.runs_indexed for r in compactions) > 0, (
+        f"compaction never folded a run while writers were alive ({len(compactions)} passes)"
+    )
     compact_project(Storage(stress_root.url, stress_root.storage_options), "stress")  # what is left
 
     store = stress_root.store()
