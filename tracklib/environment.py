@@ -6,8 +6,9 @@ parameters and well-known token formats become ``***``).
 
 A process that starts many runs (a sweep, an Optuna study) pays for the slow parts once: what
 cannot change within a process (host, Python, GPUs) is read once, the package list again only
-when a ``sys.path`` folder changed, and git costs one ``git status`` per run, the remote and
-the diff being read again only when what they come from changed (see ``_git``).
+when a ``sys.path`` folder changed, and git is asked again only when HEAD, the index, a config
+file or a tracked file changed (their stats; past MAX_STAT_FILES, one ``git status`` per run).
+What is captured is always what asking afresh would give at that moment (see ``_git``).
 """
 
 from __future__ import annotations
