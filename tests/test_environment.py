@@ -239,6 +239,24 @@ def test_an_environment_file_that_fails_to_write_is_retried(local_root, monkeypa
     assert failed
 
 
+def test_each_run_of_a_sweep_has_its_own_environment_file(local_root, monkeypatch):
+    monkeypatch.setattr(environment, "SETTLE_NS", 0)  # the later runs reuse the first one's row
+    ids = []
+    for _ in range(3):
+        with local_root.init(capture=("system", "argv", "packages")) as run:
+            pass
+        ids.append(run.id)
+    rows = [
+        pq.read_table(os.path.join(local_root.url, path)).to_pylist()[0]
+        for path in _parquet_files(local_root, "environment")
+    ]
+    assert sorted(row["run_id"] for row in rows) == sorted(ids)
+    by_id = {row["run_id"]: row for row in rows}
+    times = [by_id[run_id]["record_time"] for run_id in ids]
+    assert times == sorted(times) and len(set(times)) == 3
+    assert all(by_id[run_id]["packages"] == rows[0]["packages"] != [] for run_id in ids)
+
+
 def test_a_package_installed_mid_process_shows_in_the_next_run(tmp_path, monkeypatch):
     monkeypatch.setattr(environment, "SETTLE_NS", 0)
     site = tmp_path / "site"

@@ -389,9 +389,8 @@ class Run:
             self._state.host = self._state.host or env.get("host")
             self._state.git_commit = env.get("git_commit") or self._state.git_commit
             self._dirty = True
-        # argv and git diffs of non-UTF-8 file names hold lone surrogates: stored escaped
-        row = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()} | storable(env)
-        table = pa.Table.from_pylist([row], schema=ENVIRONMENT_SCHEMA)
+        head = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()}
+        table = environment.table(env, head, ENVIRONMENT_SCHEMA)  # a sweep's runs: built once
         rel = layout.part_path(layout.ENVIRONMENT, self.project, self.id, new_id())
         data = table_to_bytes(table)
         if self._storage.on_local_disk:
