@@ -93,7 +93,7 @@ print(json.dumps({"cold": cold, "warm": statistics.median(warm), "history": stat
 
 def run_peers(names: list[str], args: argparse.Namespace, tmp: str) -> tuple[dict, dict, dict | None]:
     """Per-run write figures of each peer, and MLflow's reads of a --runs sweep in a fresh process."""
-    skipped = peers.skipped(names)
+    skipped = peers.skipped(names) if names else {}  # --peers none: none to skip (skipped([]) checks all)
     written, read = {}, None
     for name in names:
         if name in skipped:
