@@ -257,6 +257,23 @@ def test_each_run_of_a_sweep_has_its_own_environment_file(local_root, monkeypatc
     assert all(by_id[run_id]["packages"] == rows[0]["packages"] != [] for run_id in ids)
 
 
+def test_a_reused_environment_that_fails_to_write_does_not_stop_the_run(local_root, monkeypatch):
+    monkeypatch.setattr(environment, "SETTLE_NS", 0)
+    with local_root.init(capture=("system",)):  # read afresh, then reused by the next run
+        pass
+
+    def broken(*args):
+        raise ValueError("no row")
+
+    monkeypatch.setattr(environment, "table", broken)
+    with pytest.warns(RuntimeWarning, match="writing the environment failed"):
+        run = local_root.init(capture=("system",))
+    with run:
+        run.log({"loss": 1.0})
+    details = local_root.store().run("digits", run.id)
+    assert details.status == "finished" and details.environment == {}
+
+
 def test_a_package_installed_mid_process_shows_in_the_next_run(tmp_path, monkeypatch):
     monkeypatch.setattr(environment, "SETTLE_NS", 0)
     site = tmp_path / "site"

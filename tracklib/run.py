@@ -93,7 +93,12 @@ class Run:
         )
         env = environment.reused(wanted, self._redact) if wanted else None
         if env is not None:
-            self._write_environment(wanted, env)
+            try:
+                self._write_environment(wanted, env)
+            except Exception as exc:  # noqa: BLE001 - as on the thread, the run goes on without it
+                warnings.warn(
+                    f"tracklib: writing the environment failed: {exc!r}", RuntimeWarning, stacklevel=3
+                )
         elif wanted:  # capture=False: no environment file at all, nothing to say in it
             self._environment.start()
         self._flusher = Flusher(self._flush, flush_interval, first=config.FIRST_RECORD_AFTER_S)
