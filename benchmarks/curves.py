@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import tracklib
-from tracklib import curves
+from tracklib.analysis import curves
 
 METRIC = "train/loss"
 

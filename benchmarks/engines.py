@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale import PROJECT, build  # noqa: E402
 
-from tracklib.storage import Storage  # noqa: E402
+from tracklib.storage.files import Storage  # noqa: E402
 
 PARAMS = {
     "lr": "DOUBLE",

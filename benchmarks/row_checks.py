@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tracklib import rules
-from tracklib.schema import RECORD_SCHEMA
-from tracklib.storage import table_to_bytes
+from tracklib.format import rules
+from tracklib.format.schema import RECORD_SCHEMA
+from tracklib.storage.files import table_to_bytes
 
 PARAMS = ("lr", "wd", "batch", "depth", "optimizer", "seed", "dropout", "warmup")
 METRICS = ("acc", "loss", "val/acc", "val/loss")

@@ -33,13 +33,13 @@ import pyarrow as pa
 from sweep import params  # the W2 sweep's 8 typed params
 from ulid import ULID
 
-from tracklib import layout
-from tracklib.compact import write_index
-from tracklib.ids import new_id
-from tracklib.record import RunState, record_table
-from tracklib.schema import FORMAT_VERSION, METRICS_SCHEMA, RECORD_SCHEMA, Status, encode_param
-from tracklib.storage import Storage, table_to_bytes
-from tracklib.summary import MetricSummary
+from tracklib.format import layout
+from tracklib.format.ids import new_id
+from tracklib.format.record import RunState, record_table
+from tracklib.format.schema import FORMAT_VERSION, METRICS_SCHEMA, RECORD_SCHEMA, Status, encode_param
+from tracklib.format.summary import MetricSummary
+from tracklib.ops.compact import write_index
+from tracklib.storage.files import Storage, table_to_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = "scale"

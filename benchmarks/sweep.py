@@ -34,7 +34,7 @@ import time
 import peers
 
 import tracklib
-from tracklib import environment
+from tracklib.write import environment
 
 STEPS = 50
 

@@ -107,7 +107,7 @@ def root(request) -> Root:
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory) -> tuple[str, list[str]]:
     """The real demo sweep (digits, scikit-learn), written once per session."""
-    from tracklib.demo import run_demo
+    from tracklib.ops.demo import run_demo
 
     base = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as patch:

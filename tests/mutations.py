@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from hypothesis import strategies as st
 
 import tracklib
-from tracklib.compact import compact
+from tracklib.ops.compact import compact
 
 INTACT = 4  # runs no mutation touches
 

@@ -10,11 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import tracklib
-import tracklib.cli
-from tracklib import compact, filecache, query, storage, tidy
-from tracklib.compact import compact_project, merge_run_metrics
-from tracklib.ids import new_id
-from tracklib.storage import Storage
+import tracklib.ops.cli
+from tracklib.format.ids import new_id
+from tracklib.ops import compact
+from tracklib.ops.compact import compact_project, merge_run_metrics
+from tracklib.read import filecache, query
+from tracklib.storage import files as storage
+from tracklib.storage.files import Storage
+from tracklib.write import compact_run
 
 STEPS = 30
 
@@ -172,7 +175,7 @@ def test_only_long_silent_running_runs_are_compacted(local_root):
 
 def test_compact_command(local_root, capsys):
     _write(local_root, "a")
-    assert tracklib.cli.main(["compact", "--root", local_root.url]) == 0
+    assert tracklib.ops.cli.main(["compact", "--root", local_root.url]) == 0
     assert "p: 1 run(s) indexed" in capsys.readouterr().out
     assert len(local_root.store().runs("p")) == 1
 
@@ -230,7 +233,7 @@ def test_a_long_running_run_keeps_one_or_two_record_files(root):
 
 
 def test_a_long_running_run_merges_its_metric_parts_as_it_goes(root, monkeypatch):
-    monkeypatch.setattr(tidy, "MERGE_PARTS_EVERY", 4)
+    monkeypatch.setattr(compact_run, "MERGE_PARTS_EVERY", 4)
     run = root.init("p", flush_interval=0.02)
     for step in range(60):
         run.log({"loss": float(step)})

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracklib import curves
+from tracklib.analysis import curves
 
 
 def test_ema_matches_tensorboards_debiased_smoothing_by_hand():

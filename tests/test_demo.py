@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import tracklib
-from tracklib.demo import run_demo
+from tracklib.ops.demo import run_demo
 
 PROJECT = "digits"
 METRICS = {"train/loss", "val/loss", "train/acc", "val/acc"}
@@ -70,6 +70,6 @@ def test_demo_without_sklearn_says_what_to_install(tmp_path, monkeypatch):
 
 
 def test_importing_tracklib_does_not_import_sklearn():
-    code = "import sys, tracklib, tracklib.demo; print('sklearn' in sys.modules)"
+    code = "import sys, tracklib, tracklib.ops.demo; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -27,8 +27,8 @@ import polars as pl
 import pytest
 
 import tracklib
-from tracklib.compact import compact_project
-from tracklib.storage import Storage
+from tracklib.ops.compact import compact_project
+from tracklib.storage.files import Storage
 
 PROJECT = "sweep"
 RUNS = 40

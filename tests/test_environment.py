@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tracklib import environment
-from tracklib.storage import Storage
+from tracklib.storage.files import Storage
+from tracklib.write import environment
 
 
 def test_secret_environment_values_never_reach_any_file(local_root, monkeypatch, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklib.filters import (
+from tracklib.analysis.filters import (
     MAX_DEPTH,
     MAX_LENGTH,
     FilterError,

@@ -25,9 +25,9 @@ import pytest
 from ulid import ULID
 
 import tracklib
-from tracklib.compact import compact_project
-from tracklib.schema import RECORD_SCHEMA
-from tracklib.storage import Storage
+from tracklib.format.schema import RECORD_SCHEMA
+from tracklib.ops.compact import compact_project
+from tracklib.storage.files import Storage
 
 SPEC = Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md"
 PROJECT = "digits"

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 import tracklib
-from tracklib.importers import import_mlflow
-from tracklib.importers.mlflow import parse_param, tracking_uri_of
+from tracklib.ops.importers import import_mlflow
+from tracklib.ops.importers.mlflow import parse_param, tracking_uri_of
 
 from servers import require
 from together import errors_running_at_once
@@ -387,7 +387,7 @@ def test_nan_and_inf_params_come_back_as_floats():
 
 def test_cli_imports_mlflow(sqlite_source, tmp_path, capsys):
     """Needs the `tracklib import` sub-command (tracklib/cli.py)."""
-    from tracklib.cli import main
+    from tracklib.ops.cli import main
 
     location, ids = sqlite_source
     root = str(tmp_path / "tracking")

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 import tracklib
-from tracklib.compact import compact
-from tracklib.importers import import_tensorboard
+from tracklib.ops.compact import compact
+from tracklib.ops.importers import import_tensorboard
 
 from servers import require
 from together import errors_running_at_once
@@ -201,7 +201,7 @@ def test_without_the_extra_the_error_says_what_to_install(logdir, tmp_path, monk
 
 def test_cli_imports_tensorboard(logdir, tmp_path, capsys):
     """Needs the `tracklib import` sub-command (tracklib/cli.py)."""
-    from tracklib.cli import main
+    from tracklib.ops.cli import main
 
     args = ["import", "tensorboard", str(logdir), "--root", str(tmp_path / "tracking"), "--project", "tb"]
     assert main(args) == 0

@@ -9,9 +9,9 @@ import time
 import pytest
 from ulid import ULID
 
-from tracklib import listing
-from tracklib.compact import compact_project
-from tracklib.storage import Storage
+from tracklib.ops.compact import compact_project
+from tracklib.read import listing
+from tracklib.storage.files import Storage
 
 
 def _old_id(hours: float) -> str:

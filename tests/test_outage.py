@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import tracklib
-from tracklib.cli import main
+from tracklib.ops.cli import main
 
 from faults import FaultyProxy
 from servers import S3Server
@@ -152,7 +152,7 @@ def test_the_next_run_on_the_machine_uploads_what_an_earlier_one_spooled(flaky_s
 def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout(tmp_path, monkeypatch):
     """A local root on a network mount (NFS, Lustre) that stops answering: the final files
     of a run shorter than its first flush are written off the caller's thread."""
-    from tracklib.storage import Storage
+    from tracklib.storage.files import Storage
 
     released = threading.Event()
     real_write = Storage.write_bytes
@@ -187,7 +187,7 @@ def _status_after_sync(root: str, run_id: str) -> str:
 
 
 def test_only_roots_on_a_disk_of_this_machine_count_as_local_disks(tmp_path):
-    from tracklib.storage import Storage, filesystem_type
+    from tracklib.storage.files import Storage, filesystem_type
 
     mounts = "/dev/sda1 / ext4 rw 0 0\nserver:/export /mnt/team\\040data nfs4 rw 0 0\nsshfs#h: /mnt/h fuse.sshfs rw 0 0\n"
     assert filesystem_type("/mnt/team data/runs", mounts) == "nfs4"
@@ -200,7 +200,7 @@ def test_only_roots_on_a_disk_of_this_machine_count_as_local_disks(tmp_path):
 def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatch):
     """Whether a local root is on a disk or a network mount is found out at init, while the
     mount answers: at finish, on a mount that died meanwhile, the lookup itself would hang."""
-    from tracklib import storage
+    from tracklib.storage import files as storage
 
     run = tracklib.init("digits", root=str(tmp_path / "fresh-root"), capture=False)
     run.log({"loss": 1.0})
@@ -216,8 +216,8 @@ def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatc
 def test_without_any_sending_thread_finish_spools_at_once(tmp_path, monkeypatch):
     """At interpreter exit (Python 3.12+) no thread can start: a network mount's final files
     go to the spool at once rather than being written where a dead mount could hang exit."""
-    from tracklib import uploader
-    from tracklib.storage import Storage
+    from tracklib.storage.files import Storage
+    from tracklib.write import uploader
 
     monkeypatch.setattr(Storage, "on_local_disk", False)
     no_threads = uploader._Senders()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tracklib import query
+from tracklib.read import query
 
 
 def _runs(*metrics):

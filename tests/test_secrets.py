@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tracklib
-from tracklib.masking import MASK, Redactor, secret_name
+from tracklib.write.masking import MASK, Redactor, secret_name
 
 FAST = settings(max_examples=150, deadline=None)
 END_TO_END = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,8 +13,8 @@ import warnings
 
 import pytest
 
-from tracklib.compact import compact_project
-from tracklib.storage import Storage
+from tracklib.ops.compact import compact_project
+from tracklib.storage.files import Storage
 
 PROCESSES, RUNS_PER_PROCESS, STEPS, METRICS = 16, 20, 200, ("loss", "acc", "lr")
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tracklib.downsample import minmax_downsample
-from tracklib.summary import MetricSummary, merge, summarize
+from tracklib.format.summary import MetricSummary, merge, summarize
+from tracklib.read.downsample import minmax_downsample
 
 
 def _summarize(rows):

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import tracklib
-from tracklib import indexer
-from tracklib.storage import Storage
+from tracklib.storage.files import Storage
+from tracklib.write import compact_records
 
 
 def _eventually(check, timeout=10.0):
@@ -84,9 +84,9 @@ def _sweep(root, runs: int, first: int = 0) -> list[str]:
 
 @pytest.fixture
 def index_every_5(monkeypatch):
-    monkeypatch.setattr(indexer, "INDEX_EVERY", 5)
+    monkeypatch.setattr(compact_records, "INDEX_EVERY", 5)
     yield
-    indexer.wait()
+    compact_records.wait()
 
 
 def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5):
@@ -94,7 +94,7 @@ def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5
     reader = root.store()
     assert len(reader.runs("sweep")) == 3  # read from their record files
     ids += _sweep(root, 4, first=3)
-    indexer.wait()
+    compact_records.wait()
     assert len(_files(root, "index/project=sweep")) == 1
     left = {path.split("run_id=")[1].split("/")[0] for path in _files(root, "records/project=sweep")}
     assert left == set(ids[5:])  # the first five moved into the index, the last two wait
@@ -108,7 +108,7 @@ def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5
 
 def test_an_indexed_run_resumes_where_it_stopped(root, index_every_5):
     ids = _sweep(root, 5)
-    indexer.wait()
+    compact_records.wait()
     assert not _files(root, "records/project=sweep")
     with root.init("sweep", run_id=ids[2], resume=True) as run:
         run.log({"acc": 100.0})
@@ -131,7 +131,7 @@ def test_runs_of_two_stores_behind_one_relative_root_are_never_indexed_together(
             with tracklib.init("sweep", root="./store", capture=False) as run:
                 run.log({"acc": 1.0})
             ids[job].append(run.id)
-    indexer.wait()
+    compact_records.wait()
     for job in ids:
         store = tracklib.open_store(str(tmp_path / job / "store"))
         assert sorted(store.runs("sweep")["run_id"]) == sorted(ids[job])

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracklib.query import varying_params
-from tracklib.sweeps import (
+from tracklib.analysis.sweeps import (
     best_run,
     chart_runs,
     heatmap,
@@ -20,6 +19,7 @@ from tracklib.sweeps import (
     parallel_coordinates,
     sweep_frame,
 )
+from tracklib.read.query import varying_params
 
 
 def _runs(n: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -236,7 +236,7 @@ def test_degenerate_sweeps_give_empty_or_neutral_answers_without_warnings():
 
 
 def test_importing_tracklib_does_not_import_scikit_learn():
-    code = "import sys, tracklib, tracklib.sweeps; sys.exit('sklearn' in sys.modules)"
+    code = "import sys, tracklib, tracklib.analysis.sweeps; sys.exit('sklearn' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

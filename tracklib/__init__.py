@@ -7,7 +7,7 @@ tracklib.open_store().runs("digits")
 
 from __future__ import annotations
 
-from tracklib.errors import (
+from tracklib.format.errors import (
     FormatVersionError,
     InvalidKeyError,
     InvalidStepError,
@@ -19,10 +19,10 @@ from tracklib.errors import (
     TracklibError,
     UnsafePathError,
 )
-from tracklib.run import Run
-from tracklib.schema import FORMAT_VERSION, Status
-from tracklib.start import init
-from tracklib.store import RunDetails, Store, open_store
+from tracklib.format.schema import FORMAT_VERSION, Status
+from tracklib.read.store import RunDetails, Store, open_store
+from tracklib.write.run import Run
+from tracklib.write.start import init
 
 __version__ = "0.1.0"
 

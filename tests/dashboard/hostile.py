@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import tracklib
-from tracklib.ids import new_id
+from tracklib.format.ids import new_id
 
 EVIL = "evil.example"
 PROJECT = "digits"

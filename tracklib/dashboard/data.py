@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from tracklib import sweeps
+from tracklib.analysis import sweeps
 from tracklib.dashboard import roots as roots_module
-from tracklib.store import Store, open_store
+from tracklib.read.store import Store, open_store
 
 RUNS_TTL_S = 30
 

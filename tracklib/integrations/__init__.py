@@ -20,11 +20,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tracklib.errors import RunNotFoundError
-from tracklib.ids import new_id
-from tracklib.run import Run
-from tracklib.schema import ParamValue, Status
-from tracklib.start import init
+from tracklib.format.errors import RunNotFoundError
+from tracklib.format.ids import new_id
+from tracklib.format.schema import ParamValue, Status
+from tracklib.write.run import Run
+from tracklib.write.start import init
 
 # The error of a run whose training began and never reached the framework's normal end (none of
 # the frameworks without an exception hook tells us which exception, nor whether it was caught).

@@ -23,7 +23,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tracklib.integrations import LazyRun, numeric_metrics, plain_params
-from tracklib.run import Run
+from tracklib.write.run import Run
 
 
 class TracklibCallback(TrainerCallback):

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from tracklib.integrations import LazyRun, numeric_metrics, plain_params
-from tracklib.run import Run
+from tracklib.write.run import Run
 
 _LAYER_NOISE = ("name", "trainable")  # the name is in the key; every layer has trainable=True
 

@@ -22,9 +22,9 @@ from typing import Any
 from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+from tracklib.format.schema import Status
 from tracklib.integrations import LazyRun, error_text, plain_params
-from tracklib.run import Run
-from tracklib.schema import Status
+from tracklib.write.run import Run
 
 
 class TracklibLogger(Logger):

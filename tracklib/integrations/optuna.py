@@ -25,9 +25,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from tracklib.format.schema import Status
 from tracklib.integrations import SWEEP_CAPTURE, plain_params
-from tracklib.schema import Status
-from tracklib.start import init
+from tracklib.write.start import init
 
 
 class TracklibCallback:

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from tracklib.ids import new_id
+from tracklib.format.ids import new_id
+from tracklib.format.schema import Status
 from tracklib.integrations import SWEEP_CAPTURE, plain_params
-from tracklib.schema import Status
-from tracklib.start import init
+from tracklib.write.start import init
 
 
 def log_search(

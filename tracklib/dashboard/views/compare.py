@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib import compare, curves, query
+from tracklib.analysis import compare, curves
 from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.dashboard.views.curves import main_metrics
+from tracklib.read import query
 
 CURVE_POINTS = 1000
 URL_KEYS = ("diff_only", "metrics")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib import curves, query
+from tracklib.analysis import curves
 from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
+from tracklib.read import query
 
 RECENT = 10
 GROUP_BINS = 200

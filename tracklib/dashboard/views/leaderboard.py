@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tracklib import query
+from tracklib.analysis.filters import FilterError, apply_filter
 from tracklib.dashboard import urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
-from tracklib.filters import FilterError, apply_filter
+from tracklib.read import query
 
 URL_KEYS = ("metric", "agg", "order", "top", "filter", "group_by", "columns")
 TOP = urlstate.Number(1, 10_000, whole=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib import query
 from tracklib.dashboard import charts, data, widgets
 from tracklib.dashboard.frame import Context, run_page
+from tracklib.read import query
 
 LATEST = 10
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from tracklib.dashboard import charts, data, widgets
 from tracklib.dashboard.frame import Context, run_page
-from tracklib.errors import UnsafePathError
+from tracklib.format.errors import UnsafePathError
 
 CURVE_POINTS = 1000
 

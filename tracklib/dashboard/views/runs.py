@@ -13,10 +13,10 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from tracklib import query
+from tracklib.analysis.filters import FilterError, apply_filter
 from tracklib.dashboard import app, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
-from tracklib.filters import FilterError, apply_filter
+from tracklib.read import query
 
 BASE_COLUMNS = ["name", "status", "start_time", "duration_s", "tags", "group"]
 STATUSES = ["running", "finished", "failed", "killed", "stale"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib import query, sweeps
+from tracklib.analysis import sweeps
 from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
+from tracklib.read import query
 
 URL_KEYS = ("metric", "agg", "params", "heat_x", "heat_y")
 IMPORTANCE_NOTE = (

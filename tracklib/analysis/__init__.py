@@ -1,0 +1,1 @@
+"""Pure transforms the dashboard pages call: filters, curves, sweeps, compare."""

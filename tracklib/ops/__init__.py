@@ -1,0 +1,1 @@
+"""Operations on a store: compaction, importers, the command line and the demo."""

@@ -1,0 +1,185 @@
+"""Compaction: the many small files of ended runs become a few, so listing and reading stay cheap.
+
+For every run that has ended, its metric parts merge into one file in the run's folder, and
+its newest record snapshot moves into an index file ``index/project=<p>/<file-id>.parquet``
+(small index files are merged in turn, so a project keeps only a handful). New files are
+always written before old ones are deleted; a merged metric file names the parts it
+replaces, so a reader that lists both in between never counts a row twice, and a crash in
+between leaves a store that reads correctly and that the next compaction tidies up.
+Running runs are never touched. See docs/FORMAT.md §8 and docs/SCALE.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from tracklib import config
+from tracklib.format import layout, rules
+from tracklib.format.ids import new_id
+from tracklib.format.schema import METRICS_SCHEMA, RECORD_SCHEMA, REPLACES_KEY, Status
+from tracklib.read import query
+from tracklib.storage.files import FileInfo, Storage, parse_part, table_to_bytes
+
+ENDED = {Status.FINISHED, Status.FAILED, Status.KILLED}
+# A run still "running" with no heartbeat for this long is compacted as it is (it reads as stale).
+ABANDONED_AFTER_S = 7 * 24 * 3600
+# More small index files than this are merged into one; bigger files are left alone, so a
+# compaction rewrites at most ~INDEX_SMALL_BYTES x INDEX_MERGE_AT however large the project.
+INDEX_MERGE_AT = 4
+INDEX_SMALL_BYTES = 64 * 1024 * 1024
+INDEX_ROW_GROUP_ROWS = 10_000  # a lookup of one run (the Run page) decodes one row group
+PARALLEL_RUNS = 8  # runs whose metrics are merged at once (object stores: mostly waiting)
+
+
+@dataclass
+class CompactionReport:
+    """What one compaction of one project did."""
+
+    project: str
+    runs_indexed: int = 0  # ended runs whose snapshots moved into the index
+    record_files_removed: int = 0
+    metric_files_merged: int = 0  # metric parts replaced by merged files
+    index_files_merged: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.project}: {self.runs_indexed} run(s) indexed, {self.record_files_removed} record "
+            f"file(s) and {self.metric_files_merged} metric part(s) folded, "
+            f"{self.index_files_merged} index file(s) merged"
+        )
+
+
+def compact(
+    root: str | None = None,
+    project: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[CompactionReport]:
+    """Compact one project, or every project of the store. Idempotent; safe while runs write."""
+    storage = Storage(config.resolve_root(root), storage_options)
+    if project is not None:
+        projects = [layout.check_project(project)]
+    else:
+        from tracklib.read.store import Store
+
+        projects = Store(storage).projects()
+    return [compact_project(storage, name) for name in projects]
+
+
+def compact_project(storage: Storage, project: str, now: float | None = None) -> CompactionReport:
+    """Fold the ended runs of ``project`` into the index and merge their metric parts."""
+    now = time.time() if now is None else now
+    report = CompactionReport(project)
+    listed = _data_files(storage, layout.project_dir(layout.RECORDS, project))
+    snapshots = _read(storage, listed, RECORD_SCHEMA)
+    ended, covered = _ended_runs(snapshots, now)
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        report.metric_files_merged = sum(
+            pool.map(lambda run_id: merge_run_metrics(storage, project, run_id), sorted(ended))
+        )
+    index_files = _data_files(storage, layout.project_dir(layout.INDEX, project))
+    small = [f for f in index_files if f.size < INDEX_SMALL_BYTES]
+    to_merge = _read(storage, small, RECORD_SCHEMA) if len(small) >= INDEX_MERGE_AT else {}
+    if ended or to_merge:
+        rows = query.newest_records(pa.concat_tables([*to_merge.values(), *ended.values()]))
+        write_index(storage, project, rows, replaces=sorted(to_merge))
+    storage.delete(covered)  # only after the index that carries them is published
+    storage.delete(list(to_merge))
+    report.runs_indexed = len(ended)
+    report.record_files_removed = len(covered)
+    report.index_files_merged = len(to_merge)
+    return report
+
+
+def write_index(storage: Storage, project: str, rows: pa.Table, replaces: Sequence[str] = ()) -> None:
+    """Publish ``rows`` (newest records, one per run) as a new index file of ``project``,
+    naming the index files it replaces; the caller deletes what it covers only after this."""
+    rows = rows.sort_by("run_id")  # row-group statistics then narrow a lookup by run id
+    storage.write_bytes(
+        layout.index_path(project, new_id()),
+        table_to_bytes(rows, {REPLACES_KEY: json.dumps(list(replaces)).encode()}, INDEX_ROW_GROUP_ROWS),
+    )
+
+
+def merge_run_metrics(storage: Storage, project: str, run_id: str) -> int:
+    """Merge a run's metric parts into one file; returns how many parts it replaced.
+
+    Parts that a present merged file already replaces (left by a crash between write
+    and delete) are only deleted.
+    """
+    files = _data_files(storage, layout.run_dir(layout.METRICS, project, run_id))
+    if len(files) < 2:
+        return 0
+    parts = _read(storage, files, METRICS_SCHEMA, with_replaces=True)
+    if len(parts) != len(files):
+        return 0  # something unreadable or vanishing (another compaction): leave it be
+    skipped = rules.superseded({path: replaces for path, (_, replaces) in parts.items()})
+    current = [path for path in sorted(parts) if path not in skipped]
+    leftovers = sorted(skipped & set(parts))
+    if len(current) > 1:
+        merged = pa.concat_tables([parts[path][0] for path in current])
+        storage.write_bytes(
+            layout.part_path(layout.METRICS, project, run_id, new_id()),
+            table_to_bytes(merged, {REPLACES_KEY: json.dumps(current + leftovers).encode()}),
+        )
+        storage.delete(current)
+        storage.delete(leftovers)
+        return len(current) + len(leftovers)
+    storage.delete(leftovers)
+    return len(leftovers)
+
+
+def _ended_runs(snapshots: Mapping[str, pa.Table], now: float) -> tuple[dict[str, pa.Table], list[str]]:
+    """Newest snapshot of every ended run (run_id -> one-row table) and the files they cover."""
+    by_run: dict[str, list[tuple[tuple[int, float], str, pa.Table]]] = {}
+    for path, table in snapshots.items():
+        for row, (run_id, seq, record_time) in enumerate(
+            zip(*(table[c].to_pylist() for c in ("run_id", "seq", "record_time")))
+        ):
+            by_run.setdefault(run_id, []).append(((seq, record_time.timestamp()), path, table.slice(row, 1)))
+    ended, covered = {}, []
+    for run_id, versions in by_run.items():
+        _, _, newest = max(versions, key=lambda version: version[0])
+        status = newest["status"][0].as_py()
+        heartbeat = newest["heartbeat_time"][0].as_py().timestamp()
+        if status in ENDED or now - heartbeat > ABANDONED_AFTER_S:
+            ended[run_id] = newest
+            covered += sorted({path for _, path, _ in versions})
+    return ended, covered
+
+
+def _data_files(storage: Storage, prefix: str) -> list[FileInfo]:
+    return [f for f in storage.list_files(prefix) if rules.is_data_file(f.path)]
+
+
+def _read(
+    storage: Storage, files: Sequence[FileInfo], schema: pa.Schema, with_replaces: bool = False
+) -> dict[str, Any]:
+    """path -> table (or (table, replaced paths)) of the files that could be read.
+
+    Files that vanished (another compaction) or cannot be parsed are left out and left in
+    place; an unparsable one is named in a warning.
+    """
+    out: dict[str, Any] = {}
+    for path, data in storage.read_many(f.path for f in files).items():
+        if isinstance(data, Exception):
+            if not isinstance(data, FileNotFoundError):
+                warnings.warn(f"tracklib compact: leaving {path} alone: {data}", stacklevel=3)
+            continue
+        try:
+            table, replaces = parse_part(data, path, schema)
+            _, problems = rules.clean(table, path)
+            if problems:  # rows it cannot fold: the file stays, for its owner to see
+                raise ValueError("; ".join(problems))
+        except Exception as exc:  # noqa: BLE001 - a broken file is not ours to delete
+            warnings.warn(f"tracklib compact: leaving {path} alone: {exc}", stacklevel=3)
+            continue
+        out[path] = (table, replaces) if with_replaces else table
+    return out

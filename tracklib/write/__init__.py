@@ -1,0 +1,1 @@
+"""The writer: init, Run, and the threads of one process that carry a run's data to the store."""

@@ -1,0 +1,478 @@
+"""A run you hold: ``log`` buffers in memory, a background thread writes Parquet parts."""
+
+from __future__ import annotations
+
+import operator
+import os
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from tracklib import config
+from tracklib.format import layout
+from tracklib.format.errors import InvalidStepError, InvalidValueError, RunFinishedError
+from tracklib.format.ids import new_id
+from tracklib.format.record import Artifact, RunState, record_table
+from tracklib.format.schema import (
+    ENVIRONMENT_SCHEMA,
+    FLOAT_INT_LIMIT,
+    FORMAT_VERSION,
+    MAX_STEP,
+    Status,
+    check_key,
+    flatten_params,
+    metric_value,
+    storable,
+)
+from tracklib.format.summary import merge, summarize
+from tracklib.storage.files import Storage, file_sha256, table_to_bytes
+from tracklib.write import compact_records, environment, exit_hooks
+from tracklib.write.buffer import Entry, Flusher, drain, entries_to_table
+from tracklib.write.compact_run import RunTidy
+from tracklib.write.spool import Spool
+from tracklib.write.uploader import Uploader
+
+
+class Run:
+    """One training run. Create it with :func:`tracklib.init`; finish it (or use ``with``)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        state: RunState,
+        *,
+        capture: Iterable[str],
+        flush_interval: float,
+        heartbeat_interval: float,
+        finish_timeout: float,
+        redact: environment.Redactor | None = None,
+        at_once: bool = False,
+    ) -> None:
+        """``at_once``: write the first snapshot now rather than a second later. start.init
+        asks it for a resumed run (its claim reserved that seq: the session must end past it,
+        so the next resume can claim its own) and for a chosen id (so a crash in the first
+        second leaves a run to resume, not just a claim marker)."""
+        self._storage = storage
+        self._state = state
+        self._redact = redact or environment.Redactor(os.environ)
+        self._spool = Spool(config.spool_dir(), storage.url)
+        self._tidy = RunTidy(storage, state.project, state.run_id)
+        self._uploader = Uploader(
+            storage,
+            self._spool,
+            config.UPLOAD_QUEUE_MAX_BYTES,
+            f"tracklib-upload-{state.run_id}",
+            on_landed=self._tidy.landed,
+        )
+        self._entries: deque[Entry] = deque()
+        self._flush_at = config.FLUSH_MAX_CALLS
+        self._next_step = state.next_step()
+        self._known_keys: set[str] = set()
+        self._heartbeat_interval = heartbeat_interval
+        self._finish_timeout = finish_timeout
+        self._lock = threading.Lock()  # guards _state and _dirty against the flusher thread
+        self._dirty = True
+        self._last_record_time = 0.0
+        self._last_record: tuple[str, pa.Table] | None = None  # path and table of the newest snapshot
+        self._finished = False
+        self.summary = Summary(self)
+        if at_once:
+            self._flush()
+        # git and package listing take ~0.1 s: done beside training, joined at finish; unless
+        # what an earlier run of this process read still holds (a sweep): then written at once
+        wanted = tuple(capture)
+        self._environment = threading.Thread(
+            target=self._write_environment,
+            args=(wanted,),
+            name=f"tracklib-env-{state.run_id}",
+            daemon=True,
+        )
+        env = environment.reused(wanted, self._redact) if wanted else None
+        if env is not None:
+            try:
+                self._write_environment(wanted, env)
+            except Exception as exc:  # noqa: BLE001 - as on the thread, the run goes on without it
+                warnings.warn(
+                    f"tracklib: writing the environment failed: {exc!r}", RuntimeWarning, stacklevel=3
+                )
+        elif wanted:  # capture=False: no environment file at all, nothing to say in it
+            self._environment.start()
+        self._flusher = Flusher(self._flush, flush_interval, first=config.FIRST_RECORD_AFTER_S)
+        exit_hooks.track(self)
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._state.run_id
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def project(self) -> str:
+        return self._state.project
+
+    @property
+    def root(self) -> str:
+        return self._storage.url
+
+    @property
+    def status(self) -> Status:
+        return self._state.status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._state.params)
+
+    def __repr__(self) -> str:
+        return f"<tracklib.Run {self.project}/{self.name} id={self.id} {self.status}>"
+
+    # -- the hot path -----------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
+        """Record metric values at ``step`` (default: one past the previous step).
+
+        Does no I/O: the values are validated, then appended to an in-memory buffer.
+
+        Raises:
+            InvalidValueError: a value is not a number (a TypeError).
+            InvalidKeyError: a key is not a non-empty string.
+            InvalidStepError: ``step`` is not an integer >= 0.
+            RunFinishedError: the run is finished.
+        """
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is {self._state.status}; start a new run to log more")
+        if step is None:
+            step = self._next_step
+            if step > MAX_STEP:
+                raise InvalidStepError(f"the next step would be {step}, past the largest step {MAX_STEP}")
+        elif type(step) is not int or not 0 <= step <= MAX_STEP:
+            step = _check_step(step)
+        if type(data) is not dict and not isinstance(data, Mapping):  # the ABC check costs ~0.2 us
+            raise InvalidValueError(f"log takes a mapping of metric values, got {type(data).__name__}")
+        values = dict(data)
+        known = self._known_keys
+        for key, value in values.items():
+            if key not in known:
+                check_key(key)
+                known.add(key)
+            kind = type(value)
+            if kind is not float and (kind is not int or not -FLOAT_INT_LIMIT <= value <= FLOAT_INT_LIMIT):
+                values[key] = metric_value(key, value)
+        if step >= self._next_step:
+            self._next_step = step + 1
+        if values:
+            self._entries.append((step, time.time(), values))
+            if len(self._entries) >= self._flush_at:
+                self._flusher.wake()
+
+    # -- the rest of the API ------------------------------------------------------------
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Merge more params in (nested dicts become dotted keys; types are kept)."""
+        self._check_open()
+        flat = redact_params(flatten_params(params), self._redact)
+        with self._lock:
+            self._state.params.update(flat)
+            self._dirty = True
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
+        """Copy a local file into the run's artifacts (uploaded in the background).
+
+        Raises:
+            FileNotFoundError: ``path`` is not a file.
+            InvalidKeyError: ``name`` would leave the run's folder.
+        """
+        self._check_open()
+        source = os.fspath(path)
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"log_artifact: {source!r} is not a file")
+        name = layout.check_artifact_name(name if name is not None else os.path.basename(source))
+        rel = layout.artifact_path(self.project, self.id, new_id(), name)
+        staged = self._spool.stage_file(rel, source)
+        artifact = Artifact(name=name, path=rel, size=os.path.getsize(staged), sha256=file_sha256(staged))
+        self._uploader.submit_spooled(rel)
+        with self._lock:
+            self._state.artifacts[name] = artifact
+            self._dirty = True
+        return artifact
+
+    # Set only by tracklib.integrations, which see what the caller's code does not:
+    # _cut_short while a framework's training is under way: finishing the run as finished
+    # meanwhile (its exception was caught and swallowed, or the interpreter exits) fails it
+    # with this text instead; _end_time when the work ended before it was recorded (an
+    # Optuna trial): end_time is then that, not the moment of finish.
+    _cut_short: str | None = None
+    _end_time: float | None = None
+
+    def _set_times(self, start_time: float, end_time: float | None) -> None:
+        """Times of work recorded after it happened (see ``_end_time``)."""
+        with self._lock:
+            self._state.start_time = start_time
+            self._dirty = True
+        self._end_time = end_time
+
+    def finish(self, status: Status | str = Status.FINISHED, error: str | None = None) -> None:
+        """Flush everything, write the final record and stop the background threads.
+
+        Waits up to ``finish_timeout`` seconds for the store; what has not arrived by then
+        stays in the local spool (see ``tracklib sync``). Calling it twice is harmless.
+        """
+        if self._finished:
+            return
+        final = Status(status)
+        if final not in (Status.FINISHED, Status.FAILED, Status.KILLED):
+            raise ValueError(f"a run finishes as finished, failed or killed, not {final}")
+        if final is Status.FINISHED and self._cut_short is not None:
+            final, error = Status.FAILED, self._cut_short
+        self._finished = True
+        self._flusher.stop()
+        self._uploader.defer_to_close()  # the final files: written by close, after the queue
+        if self._environment.ident is not None:  # started (capture on)
+            self._environment.join()
+        with self._lock:
+            self._state.status = final
+            # an exception's text may quote a non-UTF-8 file name: kept, escaped
+            # and may quote a URL with its credentials (`401 ... for url: https://...?api_key=...`)
+            self._state.error = None if error is None else self._redact(storable(str(error)))
+            self._state.end_time = time.time() if self._end_time is None else self._end_time
+            self._dirty = True
+        self._flush()
+        spooled = self._uploader.close(self._finish_timeout)
+        exit_hooks.forget(self)
+        if not spooled:
+            self._tidy.finish()
+            if self._last_record is not None:
+                compact_records.run_finished(self._storage, self.project, *self._last_record)
+        if spooled:
+            warnings.warn(
+                f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "
+                f"in time; they wait in {self._spool.dir} and `tracklib sync` uploads them",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None)):  # type: ignore[union-attr]
+            self.finish(Status.FINISHED)
+        elif issubclass(exc_type, Exception) or issubclass(exc_type, SystemExit):
+            self.finish(Status.FAILED, f"{exc_type.__name__}: {_text_of(exc)}")
+        else:  # KeyboardInterrupt, GeneratorExit: stopped from outside
+            self.finish(Status.KILLED, exc_type.__name__)
+
+    # -- background work ----------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is {self._state.status}")
+
+    def _flush(self) -> None:
+        """Turn buffered log calls into a metric part and, when due, a new record.
+
+        Total: values are checked at the call, but should a batch still fail to build or
+        encode, its offending rows are dropped (one warning naming run, key and step), the
+        others written, and the record goes on (``_metric_part``, ``_record``).
+        """
+        try:
+            files: list[tuple[str, bytes]] = []  # handed over together, below: the uploader
+            due = False
+            try:  # does not compete for the GIL meanwhile, and a part built is never dropped
+                batch = drain(self._entries)
+                part = self._metric_part(batch) if batch else None
+                if part is not None:
+                    table, data = part
+                    new = summarize(
+                        table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
+                    )
+                    rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
+                    self._tidy.part_written(rel, table)
+                    files.append((rel, data))
+                now = time.time()
+                with self._lock:
+                    if part is not None:
+                        self._state.summary = merge(self._state.summary, new)
+                    due = (
+                        bool(batch) or self._dirty or now - self._last_record_time >= self._heartbeat_interval
+                    )
+                    if due:
+                        self._state.seq += 1
+                        record, data = self._record(now)
+                        self._dirty = False
+                        self._last_record_time = now
+                if due:
+                    snapshot = (layout.part_path(layout.RECORDS, self.project, self.id, new_id()), record)
+                    files.append((snapshot[0], data))
+            finally:
+                handed = [rel for rel, data in files if self._hand_over(rel, data)]
+            if due and snapshot[0] in handed:
+                self._last_record = snapshot  # the indexer may fold it once it lands
+        except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
+            warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
+
+    def _metric_part(self, batch: list[Entry]) -> tuple[pa.Table, bytes] | None:
+        """The batch as a metric part and its bytes; rows that cannot be built are dropped
+        and named once, never the whole batch."""
+        try:
+            table = entries_to_table(self.id, batch)
+            return table, table_to_bytes(table)
+        except Exception:  # noqa: BLE001 - isolated below, value by value
+            pass
+        kept: list[Entry] = []
+        dropped: list[str] = []
+        for step, at, values in batch:
+            good = {}
+            for key, value in values.items():
+                try:
+                    table_to_bytes(entries_to_table(self.id, [(step, at, {key: value})]))
+                    good[key] = value
+                except Exception as exc:  # noqa: BLE001 - named in the warning
+                    dropped.append(f"{key!r} at step {step} ({type(exc).__name__})")
+            if good:
+                kept.append((step, at, good))
+        warnings.warn(
+            f"tracklib: run {self.id}: dropped {len(dropped)} value(s) that could not be stored: "
+            + ", ".join(dropped[:10])
+            + (" ..." if len(dropped) > 10 else ""),
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        if not kept:
+            return None
+        table = entries_to_table(self.id, kept)
+        return table, table_to_bytes(table)
+
+    def _record(self, now: float) -> tuple[pa.Table, bytes]:
+        """The run's snapshot and its bytes. Text that Parquet refuses (which the checks at
+        the call should have stopped) is stored with its bad characters escaped, said once,
+        rather than lose the run's record."""
+        try:
+            record = record_table(self._state, now)
+            return record, table_to_bytes(record)
+        except Exception as exc:  # noqa: BLE001 - repaired below
+            warnings.warn(
+                f"tracklib: run {self.id}: the record needed repair to be stored ({exc!r}); "
+                "text that is not valid UTF-8 is kept with backslash escapes",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        record = record_table(self._state, now, repair=True)
+        return record, table_to_bytes(record)
+
+    def _hand_over(self, rel: str, data: bytes) -> bool:
+        """Give a built file to the uploader; one that fails (the spool's disk is full)
+        must not keep the others from going."""
+        try:
+            self._uploader.submit(rel, data)
+        except Exception as exc:  # noqa: BLE001 - warned, and the run goes on
+            warnings.warn(
+                f"tracklib: {rel} of run {self.id} could not be queued: {exc!r}", RuntimeWarning, stacklevel=2
+            )
+            return False
+        return True
+
+    def _write_environment(self, capture: Iterable[str], env: dict[str, Any] | None = None) -> None:
+        """Write the environment row; ``env``: already captured.
+
+        On a local disk it is written here, as ``Uploader.close`` writes a short run's files:
+        handed over, it would start the uploader's thread, which costs a sweep's run of a few
+        milliseconds ~1.5 ms more (the thread, then its GIL contention with finish). A failed
+        write is handed over, to be retried or spooled.
+        """
+        try:
+            env = environment.capture(capture, self._redact) if env is None else env
+        except Exception as exc:  # noqa: BLE001 - a broken git or package must not stop the run
+            warnings.warn(
+                f"tracklib: capturing the environment failed: {exc!r}", RuntimeWarning, stacklevel=1
+            )
+            env = {}
+        with self._lock:
+            self._state.host = self._state.host or env.get("host")
+            self._state.git_commit = env.get("git_commit") or self._state.git_commit
+            self._dirty = True
+        head = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()}
+        table = environment.table(env, head, ENVIRONMENT_SCHEMA)  # a sweep's runs: built once
+        rel = layout.part_path(layout.ENVIRONMENT, self.project, self.id, new_id())
+        data = table_to_bytes(table)
+        if self._storage.on_local_disk:
+            try:
+                self._storage.write_bytes(rel, data)
+                return
+            except Exception:  # noqa: BLE001, S110 - the uploader retries, then spools
+                pass
+        self._uploader.submit(rel, data)
+
+    def _set_user_summary(self, key: str, value: Any) -> None:
+        self._check_open()
+        check_key(key, "summary")
+        number = metric_value(key, value)
+        with self._lock:
+            self._state.user_summary[key] = number
+            self._dirty = True
+
+
+class Summary(MutableMapping[str, float]):
+    """``run.summary``: the last value of every metric, overridable by explicit values."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def _view(self) -> dict[str, float]:
+        state = self._run._state
+        return {k: s.last for k, s in state.summary.items()} | state.user_summary
+
+    def __getitem__(self, key: str) -> float:
+        return self._view()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._run._set_user_summary(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._run._check_open()
+        with self._run._lock:
+            del self._run._state.user_summary[key]
+            self._run._dirty = True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._view())
+
+    def __len__(self) -> int:
+        return len(self._view())
+
+    def __repr__(self) -> str:
+        return f"Summary({self._view()!r})"
+
+
+def _check_step(step: object) -> int:
+    if isinstance(step, bool):
+        raise InvalidStepError(f"step must be an integer >= 0, got {step!r}")
+    try:
+        value = operator.index(step)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidStepError(f"step must be an integer >= 0, got {type(step).__name__} {step!r}") from None
+    if not 0 <= value <= MAX_STEP:
+        raise InvalidStepError(f"step must be an integer from 0 to {MAX_STEP} (int64), got {value}")
+    return value
+
+
+def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
+    """String params with secrets masked, whole when the key names one (see masking.Redactor.param)."""
+    return {key: redact.param(key, value) for key, value in params.items()}
+
+
+def _text_of(exc: BaseException | None) -> str:
+    """str(exc), or its repr when its __str__ itself fails: the run must still end."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return object.__repr__(exc)
+
+
+def _now_ts() -> datetime:
+    return datetime.now(tz=UTC)

@@ -1,0 +1,164 @@
+"""``tracklib.init``: resolve the root, validate what the user passed, start or resume a run."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tracklib import config
+from tracklib.format import layout
+from tracklib.format.errors import InvalidValueError, ResumeConflictError, RunNotFoundError, StoreError
+from tracklib.format.ids import new_id, new_run_name
+from tracklib.format.record import RunState, state_from_record
+from tracklib.format.schema import Status, check_text, flatten_params
+from tracklib.read.store import Store
+from tracklib.storage.files import Storage
+from tracklib.write import environment
+from tracklib.write.run import Run, redact_params
+from tracklib.write.spool import Spool
+
+
+def init(
+    project: str,
+    *,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] | None = None,
+    group: str | None = None,
+    notes: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    capture: Iterable[str] | bool = True,
+    flush_interval: float = config.FLUSH_INTERVAL_S,
+    heartbeat_interval: float = config.HEARTBEAT_INTERVAL_S,
+    finish_timeout: float = config.FINISH_TIMEOUT_S,
+) -> Run:
+    """Start (or, with ``resume=True``, continue) a run and return it.
+
+    Args:
+        project: the project the run belongs to (a folder name).
+        name: a readable name; generated (``crimson-otter``) when omitted.
+        params: hyperparameters; nested dicts flatten to dotted keys.
+        tags, group, notes: for filtering and grouping in the dashboard.
+        root: the store (any fsspec URL); default ``$TRACKLIB_ROOT`` or ``./tracking``.
+        storage_options: passed to fsspec unchanged.
+        run_id: the id of the run to resume (or a custom id for a new run).
+        resume: continue ``run_id`` after its last step, keeping params, tags and history.
+        capture: ``True`` (all), ``False`` (none) or a subset of
+            ``("system", "argv", "git", "git_diff", "packages", "gpu")``.
+        flush_interval: seconds between metric parts while logging.
+        heartbeat_interval: seconds between record refreshes of an idle running run.
+        finish_timeout: how long ``finish`` waits for the store before spooling locally.
+
+    Raises:
+        StoreError: the root cannot be written (missing bucket, read-only folder).
+        RunNotFoundError: ``resume=True`` and no run ``run_id`` exists in ``project``.
+    """
+    layout.check_project(project)
+    if resume and run_id is None:
+        raise ValueError("resume=True needs the run_id of the run to continue")
+    if run_id is not None:
+        layout.check_run_id(run_id)
+    # every value is checked before anything is written: a refused init leaves no trace
+    check_text(name, "name", optional=True)
+    check_text(group, "group", optional=True)
+    check_text(notes, "notes", optional=True)
+    if isinstance(tags, str):
+        raise InvalidValueError(f"tags must be a list of strings, not one string {tags!r}")
+    checked_tags = [_check_tag(tag) for tag in (tags or [])]
+    flat_params = flatten_params(params or {})
+    storage = Storage(config.resolve_root(root), storage_options)
+    storage.check_writable()
+    _sync_leftovers(storage)
+    redact = environment.Redactor(os.environ)
+    flat_params = redact_params(flat_params, redact)
+    tag_list = [redact(tag) for tag in checked_tags]
+    notes = redact(notes) if notes is not None else None
+    if resume:
+        state = _read_state(storage, project, layout.check_run_id(run_id))
+        # Claim the snapshot we continue from and the one we will write first: a second writer
+        # resuming at the same time reads one of the two and is refused.
+        for seq in (state.seq, state.seq + 1):
+            _claim(storage, project, state.run_id, f"resume-{seq}")
+        state.status, state.error, state.end_time = Status.RUNNING, None, None
+        state.params.update(flat_params)
+        state.tags += [tag for tag in tag_list if tag not in state.tags]
+        state.name = name or state.name
+        state.group = group if group is not None else state.group
+        state.notes = notes if notes is not None else state.notes
+    else:
+        if run_id is not None and Store(storage).newest_record(project, layout.check_run_id(run_id)).num_rows:
+            raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
+        if run_id is not None:  # a chosen id: two writers must not both start it
+            _claim(storage, project, run_id, "start")
+        state = RunState(
+            run_id=run_id or new_id(),
+            project=project,
+            name=name or new_run_name(),
+            group=group,
+            tags=tag_list,
+            notes=notes,
+            start_time=time.time(),
+            params=flat_params,
+        )
+    wanted = environment.CAPTURE_ALL if capture is True else () if capture is False else tuple(capture)
+    return Run(
+        storage,
+        state,
+        capture=wanted,
+        flush_interval=flush_interval,
+        heartbeat_interval=heartbeat_interval,
+        finish_timeout=finish_timeout,
+        redact=redact,
+        at_once=resume or run_id is not None,
+    )
+
+
+def _sync_leftovers(storage: Storage) -> None:
+    """Upload, beside the new run, what earlier runs on this machine left in the spool."""
+    spool = Spool(config.spool_dir(), storage.url)
+    leftovers = spool.pending()
+    if leftovers:
+        threading.Thread(
+            target=spool.sync, args=(storage, leftovers), name="tracklib-sync", daemon=True
+        ).start()
+
+
+def _claim(storage: Storage, project: str, run_id: str, what: str) -> None:
+    """Exclusive create of a marker: of two writers starting or resuming the same run from the
+    same snapshot, exactly one gets it; the other is refused before it writes anything.
+    A marker a 1.1 writer left beside the records counts too."""
+    rel = layout.claim_path(project, run_id, what)
+    legacy = layout.legacy_claim_path(project, run_id, what)
+    try:
+        if storage.exists(legacy):
+            rel = legacy
+            raise FileExistsError(legacy)
+        storage.write_bytes(rel, run_id.encode())
+    except FileExistsError:
+        raise ResumeConflictError(
+            f"run {run_id} is already being started or resumed by another writer (marker {rel}); "
+            "if that writer is gone, resume again once its last record is written, or delete the marker"
+        ) from None
+
+
+def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
+    """The newest snapshot of the run, whether still in its folder or compacted."""
+    store = Store(storage)
+    newest = store.newest_record(project, run_id)
+    if store.skipped_files:  # continuing from an older snapshot would lose what the broken one said
+        raise StoreError(f"cannot resume run {run_id!r}: unreadable record files {store.skipped_files}")
+    if newest.num_rows == 0:
+        raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
+    return state_from_record(newest.to_pylist()[0])
+
+
+def _check_tag(tag: object) -> str:
+    if not isinstance(tag, str) or not tag:
+        raise InvalidValueError(f"tags must be non-empty strings, got {tag!r}")
+    return check_text(tag, "tag")
