@@ -15,7 +15,7 @@ from tracklib.format.ids import new_id
 from tracklib.ops import compact
 from tracklib.ops.compact import compact_project, merge_run_metrics
 from tracklib.read import filecache, query
-from tracklib.storage import files as storage
+from tracklib.storage import parquet
 from tracklib.storage.files import Storage
 from tracklib.write import compact_run
 
@@ -299,7 +299,7 @@ def test_a_reader_of_many_live_runs_follows_snapshots_replaced_under_it(local_ro
 
 def test_a_run_is_found_in_an_index_file_of_many_row_groups(local_root, monkeypatch):
     monkeypatch.setattr(compact, "INDEX_ROW_GROUP_ROWS", 2)  # a 100,000-run index file, in small
-    monkeypatch.setattr(storage, "SMALL_FILE_ROWS", 1)  # with row-group statistics
+    monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 1)  # with row-group statistics
     ids = [_write(local_root, f"r{i}", steps=2, params={"i": i}) for i in range(7)]
     compact_project(_storage(local_root), "p")
     (index,) = _parquet(local_root, "index/project=p")

@@ -8,16 +8,21 @@ import posixpath
 import shutil
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import fsspec
-import pyarrow as pa
-import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from tracklib.format.errors import StoreError
-from tracklib.format.rules import check_format_version, replaced_paths
+from tracklib.storage.parquet import (  # noqa: F401 - re-exported until callers import parquet
+    SMALL_FILE_ROWS,
+    bytes_to_table,
+    conform,
+    parse_batches,
+    parse_part,
+    table_to_bytes,
+)
 
 WRITE_TIMEOUT_S = 30.0
 MIN_UPLOAD_BYTES_PER_S = 1_000_000
@@ -70,62 +75,10 @@ def filesystem_type(path: str, mounts: str) -> str | None:
     return kind
 
 
-SMALL_FILE_ROWS = 1_000
-# A one-row snapshot is mostly footer: compression, dictionaries and statistics buy nothing
-# there and cost two thirds of the write time, which a writer pays per flush.
-_SMALL = {"compression": "none", "use_dictionary": False, "write_statistics": False}
-_LARGE = {"compression": "zstd"}  # metric parts of a busy flush, index files, merged parts
-
-
-def table_to_bytes(
-    table: pa.Table, extra_metadata: Mapping[bytes, bytes] | None = None, row_group_rows: int | None = None
-) -> bytes:
-    """Parquet bytes of ``table``, readable by DuckDB, Polars, Spark and pandas."""
-    if extra_metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra_metadata})
-    sink = pa.BufferOutputStream()  # Arrow's own buffer: ~10% faster than a Python BytesIO
-    options = _SMALL if table.num_rows < SMALL_FILE_ROWS else _LARGE
-    pq.write_table(table, sink, row_group_size=row_group_rows, **options)
-    return sink.getvalue().to_pybytes()
-
-
 def file_sha256(path: str) -> str:
     """Hex SHA-256 of a local file, read in blocks (artifacts can be large)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def parse_part(data: bytes, where: str, schema: pa.Schema) -> tuple[pa.Table, frozenset[str]]:
-    """A tracklib file's rows in ``schema`` (another minor version conformed to it) and the
-    files it replaces (its ``tracklib.replaces`` entry; empty for most files)."""
-    table = bytes_to_table(data, where)
-    return conform(table, schema), replaced_paths(table.schema.metadata or {})
-
-
-def parse_batches(
-    data: bytes, where: str, schema: pa.Schema, rows: int
-) -> tuple[Iterator[pa.Table], frozenset[str]]:
-    """``parse_part`` a batch of ``rows`` rows at a time, for files too big to decode whole
-    at once (an index file of 100,000 runs: 55 MB of Arrow): memory holds one batch."""
-    file = pq.ParquetFile(pa.BufferReader(data))
-    metadata = file.schema_arrow.metadata or {}
-    check_format_version(metadata, where)
-    batches = (
-        conform(pa.Table.from_batches([batch]), schema) for batch in file.iter_batches(batch_size=rows)
-    )
-    return batches, replaced_paths(metadata)
-
-
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` (from another minor format version, or with extra metadata) in ``schema``."""
-    return table if table.schema.equals(schema) else table.select(schema.names).cast(schema)
-
-
-def bytes_to_table(data: bytes, where: str) -> pa.Table:
-    """Parse a Parquet file written by tracklib, refusing a newer format version."""
-    table = pq.ParquetFile(pa.BufferReader(data)).read()  # half the cost of read_table on small files
-    check_format_version(table.schema.metadata, where)
-    return table
 
 
 class Storage:
