@@ -1,11 +1,12 @@
-"""docs/FORMAT.md is executable: its DuckDB and Polars snippets read a store tracklib wrote.
+"""The engine recipes of the spec are executable: the DuckDB and Polars snippets of
+docs/ENGINES.md (the recipes docs/FORMAT.md §14 points to) read a store tracklib wrote.
 
-The ```python blocks of the spec that import duckdb and polars are extracted from the
+The ```python blocks of docs/ENGINES.md that import duckdb and polars are extracted from the
 markdown and run with ``exec`` against a small store, as written, compacted, and caught
 between a compaction's writes and its deletes; each must build the same leaderboard as
 ``tracklib.open_store(root).leaderboard("digits", "val/acc", agg="max")`` and the same
-``val/acc`` history as ``store.history("digits", keys=["val/acc"])``. The spec's Spark
-example is a ```python block too, but imports neither and is not run here (no JVM).
+``val/acc`` history as ``store.history("digits", keys=["val/acc"])``. The Spark recipe is
+a ```python block too, but imports neither and is not run here (no JVM).
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from tracklib.format.schema import RECORD_SCHEMA
 from tracklib.ops.compact import compact_project
 from tracklib.storage.files import Storage
 
-SPEC = Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md"
+RECIPES = Path(__file__).resolve().parents[1] / "docs" / "ENGINES.md"  # FORMAT.md §14 links here
 PROJECT = "digits"
 METRIC = "val/acc"
 NAN = float("nan")
 INF = float("inf")
 
 
-# -- the spec's code blocks --------------------------------------------------------------------
+# -- the recipes' code blocks -----------------------------------------------------------------
 def python_blocks(markdown: str) -> list[str]:
     """The bodies of the fenced blocks tagged exactly ```python, in document order."""
     blocks: list[str] = []
@@ -51,15 +52,15 @@ def python_blocks(markdown: str) -> list[str]:
             body = None
         else:
             body.append(line)
-    assert body is None, "docs/FORMAT.md has an unclosed ```python block"
+    assert body is None, "docs/ENGINES.md has an unclosed ```python block"
     return blocks
 
 
 def snippet(module: str) -> str:
-    """The one ```python block of the spec that imports ``module``."""
+    """The one ```python block of docs/ENGINES.md that imports ``module``."""
     found = [
         block
-        for block in python_blocks(SPEC.read_text(encoding="utf-8"))
+        for block in python_blocks(RECIPES.read_text(encoding="utf-8"))
         if re.search(rf"^\s*(import {module}\b|from {module}\b)", block, re.M)
     ]
     assert len(found) == 1, f"expected one ```python block importing {module}, found {len(found)}"
@@ -69,7 +70,7 @@ def snippet(module: str) -> str:
 def run_snippet(module: str, root: str) -> dict[str, Any]:
     """The block's namespace after running it: ``leaderboard`` and ``history`` among others."""
     namespace: dict[str, Any] = {"ROOT": root, "__name__": f"format_spec_{module}"}
-    exec(compile(snippet(module), f"docs/FORMAT.md ({module} block)", "exec"), namespace)
+    exec(compile(snippet(module), f"docs/ENGINES.md ({module} block)", "exec"), namespace)
     for name in ("leaderboard", "history"):
         assert name in namespace, f"the {module} block must assign `{name}`"
     return namespace
@@ -293,7 +294,7 @@ def compacted_store(store: Path, request: pytest.FixtureRequest) -> Path:
 
 # -- tests -------------------------------------------------------------------------------------------
 def test_spec_has_one_duckdb_and_one_polars_block():
-    blocks = python_blocks(SPEC.read_text(encoding="utf-8"))
+    blocks = python_blocks(RECIPES.read_text(encoding="utf-8"))
     assert len(blocks) >= 3
     assert "duckdb" in snippet("duckdb") and "polars" not in snippet("duckdb")
     assert "polars" in snippet("polars") and "duckdb" not in snippet("polars")
