@@ -1,10 +1,10 @@
-"""The operator's allow-list of roots (pure)."""
+"""The dashboard's allow-list of roots, from tracklib.config (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tracklib.dashboard.roots import configured_roots, parse_roots, storage_options_for
+from tracklib.config import configured_roots, parse_roots, storage_options_for
 
 
 def test_roots_parse_from_the_environment_format():

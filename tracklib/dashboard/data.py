@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from tracklib import config
 from tracklib.analysis import sweeps
-from tracklib.dashboard import roots as roots_module
 from tracklib.read.store import Store, open_store
 
 RUNS_TTL_S = 30
@@ -30,13 +30,13 @@ def _secrets() -> dict[str, Any]:
 
 
 def roots() -> dict[str, str]:
-    return roots_module.configured_roots(_secrets())
+    return config.configured_roots(_secrets())
 
 
 @st.cache_resource(show_spinner=False)
 def store_for(root_name: str) -> Store:
     url = roots()[root_name]
-    return open_store(url, roots_module.storage_options_for(root_name, _secrets()))
+    return open_store(url, config.storage_options_for(root_name, _secrets()))
 
 
 @dataclass(frozen=True)
