@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tracklib.storage.files import Storage
-from tracklib.write import environment
+from tracklib.write import environment, git_state, probes
 
 
 def test_secret_environment_values_never_reach_any_file(local_root, monkeypatch, tmp_path):
@@ -68,14 +68,14 @@ def test_git_state_is_captured_with_credentials_masked_in_the_remote(tmp_path):
 # than SETTLE_NS are never trusted, so in a fresh test repository everything is read afresh.
 # "reused": every stat is trusted, so what is reused must still be right; "status": the same
 # with more tracked files than are stat'ed (one `git status` per run, the diff reused).
-MODES = {"fresh": (environment.SETTLE_NS, 1_000), "reused": (0, 1_000), "status": (0, 0)}
+MODES = {"fresh": (probes.SETTLE_NS, 1_000), "reused": (0, 1_000), "status": (0, 0)}
 
 
 @pytest.fixture(params=list(MODES))
 def mode(request, monkeypatch) -> None:
     settle, files = MODES[request.param]
-    monkeypatch.setattr(environment, "SETTLE_NS", settle)
-    monkeypatch.setattr(environment, "MAX_STAT_FILES", files)
+    monkeypatch.setattr(probes, "SETTLE_NS", settle)
+    monkeypatch.setattr(git_state, "MAX_STAT_FILES", files)
 
 
 def _repo(path: Path) -> Path:
@@ -177,7 +177,7 @@ def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, mod
 
     def same(cwd: Path) -> dict:
         env = environment.capture(("git", "git_diff"), redact, cwd=str(cwd))
-        assert env == environment._git_each_time(redact, True, str(cwd))
+        assert env == git_state.capture_each_time(redact, True, str(cwd))
         return env
 
     _git(repo, "remote", "add", "origin", "https://example.com/outer.git")
@@ -240,7 +240,7 @@ def test_an_environment_file_that_fails_to_write_is_retried(local_root, monkeypa
 
 
 def test_each_run_of_a_sweep_has_its_own_environment_file(local_root, monkeypatch):
-    monkeypatch.setattr(environment, "SETTLE_NS", 0)  # the later runs reuse the first one's row
+    monkeypatch.setattr(probes, "SETTLE_NS", 0)  # the later runs reuse the first one's row
     ids = []
     for _ in range(3):
         with local_root.init(capture=("system", "argv", "packages")) as run:
@@ -258,7 +258,7 @@ def test_each_run_of_a_sweep_has_its_own_environment_file(local_root, monkeypatc
 
 
 def test_a_reused_environment_that_fails_to_write_does_not_stop_the_run(local_root, monkeypatch):
-    monkeypatch.setattr(environment, "SETTLE_NS", 0)
+    monkeypatch.setattr(probes, "SETTLE_NS", 0)
     with local_root.init(capture=("system",)):  # read afresh, then reused by the next run
         pass
 
@@ -275,7 +275,7 @@ def test_a_reused_environment_that_fails_to_write_does_not_stop_the_run(local_ro
 
 
 def test_a_package_installed_mid_process_shows_in_the_next_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(environment, "SETTLE_NS", 0)
+    monkeypatch.setattr(probes, "SETTLE_NS", 0)
     site = tmp_path / "site"
     (site / "alpha-1.0.dist-info").mkdir(parents=True)
     monkeypatch.syspath_prepend(str(site))

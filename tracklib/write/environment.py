@@ -6,21 +6,19 @@ parameters and well-known token formats become ``***``).
 
 A process that starts many runs (a sweep, an Optuna study) pays for the slow parts once: what
 cannot change within a process (host, Python, GPUs) is read once, the package list again only
-when a ``sys.path`` folder changed, and git is asked again only when HEAD, the index, a config
-file or a tracked file changed (their stats; past MAX_STAT_FILES, one ``git status`` per run).
-What is captured is always what asking afresh would give at that moment (see ``_git``).
+when a ``sys.path`` folder changed (their stats, see ``probes``), and git is asked again only
+when HEAD, the index, a config file or a tracked file changed (``git_state``). What is captured
+is always what asking afresh would give at that moment.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import getpass
 import os
 import platform
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -29,17 +27,10 @@ from typing import Any
 import pyarrow as pa
 
 from tracklib.format.schema import storable
+from tracklib.write import git_state, probes
 from tracklib.write.masking import Redactor
 
-GIT_DIFF_MAX_BYTES = 100_000
 CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu")
-# A file changed this shortly before it was looked at can change again in the same timestamp
-# tick (file systems keep times in ticks of up to 2 s), leaving its stat as it was: nothing read
-# from such a file is reused. Git guards its own index the same way ("racy git").
-SETTLE_NS = 2_000_000_000
-# Up to this many tracked files a run stats them all (~2 µs each) to know that git would say
-# what it said for the last run; past it, one `git status` per run costs about as much.
-MAX_STAT_FILES = 1_000
 
 
 def reused(
@@ -49,13 +40,11 @@ def reused(
     of it unchanged since (stats only, well under a millisecond); None when a process would
     have to be started (the first run, a change, a large tree). A sweep's run then writes its
     environment at once, without a thread that its few milliseconds could not hide."""
-    token = _NO_PROCESS.set(True)
     try:
-        return _capture(capture, redactor, cwd)
+        with probes.no_process():
+            return _capture(capture, redactor, cwd)
     except Exception:  # noqa: BLE001 - a process needed, or a failure the full capture will report
         return None
-    finally:
-        _NO_PROCESS.reset(token)
 
 
 def capture(
@@ -76,7 +65,7 @@ def _capture(capture: Iterable[str], redactor: Redactor | None, cwd: str | None)
     if "argv" in wanted:
         env["argv"] = redact.argv(sys.argv)  # a few µs: masked afresh, so an edited sys.argv shows
     if "git" in wanted:
-        env.update(_git(redact, with_diff="git_diff" in wanted, cwd=cwd))
+        env.update(git_state.capture(redact, with_diff="git_diff" in wanted, cwd=cwd))
     if "packages" in wanted:
         env["packages"] = list(_packages())
     if "gpu" in wanted:
@@ -120,11 +109,11 @@ def _packages() -> tuple[str, ...]:
     one of its folders changed since (a ``pip install`` from within the process)."""
     global _listed
     now = time.time_ns()
-    key = tuple((folder, _stat(folder or ".", follow=True)) for folder in sys.path)
+    key = tuple((folder, probes.stat(folder or ".", follow=True)) for folder in sys.path)
     if _listed is not None and _listed[0] == key:
         return _listed[1]
     found = _list_packages()
-    if _settled([stat for _, stat in key], now):
+    if probes.settled([stat for _, stat in key], now):
         _listed = (key, found)
     return found
 
@@ -156,370 +145,10 @@ def _user() -> str | None:
         return None
 
 
-def _run(args: list[str], cwd: str | None = None) -> str | None:
-    out = _run_bytes(args, cwd)
-    return None if out is None else out.decode("utf-8", errors="replace").strip()
-
-
-class _ProcessNeeded(Exception):
-    """Raised instead of starting a process within ``reused``."""
-
-
-_NO_PROCESS: contextvars.ContextVar[bool] = contextvars.ContextVar("tracklib_no_process", default=False)
-
-
-def _run_bytes(args: list[str], cwd: str | None = None) -> bytes | None:
-    if _NO_PROCESS.get():
-        raise _ProcessNeeded(args[0])
-    try:
-        done = subprocess.run(args, capture_output=True, timeout=5, check=False, cwd=cwd)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout
-
-
-# -- git ---------------------------------------------------------------------------------------
-# What earlier runs of this process found, each with the stats of what it was read from: reused
-# while those are unchanged and were settled (SETTLE_NS). Replaced whole, never edited: the runs'
-# capture threads share them.
-_repos: dict[str, tuple[Any, tuple[str, str, str]]] = {}  # cwd -> (toplevel, git dir, common dir)
-_tracked: tuple[Any, tuple[bytes, ...] | None] | None = None  # index -> tracked paths
-_facts: tuple[Any, tuple[bytes, str | None, str | None]] | None = None  # tree -> status, remote, diff
-_remote: tuple[Any, str | None] | None = None  # config files -> remote
-_diff: tuple[Any, str] | None = None  # status and the changed files -> diff
-_masked: tuple[str, Redactor, str] | None = None  # diff and redactor -> masked diff
-
-
-def _git(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
-    """The commit, branch, remote, whether the tree is dirty, and its diff against HEAD.
-
-    In a work tree of up to MAX_STAT_FILES tracked files, a run that finds HEAD, the index,
-    the git config and every tracked file (their stats) as the last run found them reuses what
-    git said then, and starts no process. Otherwise one ``git status`` says the commit, the
-    branch and the changed files; the remote is asked again when a config file changed, the
-    diff when the status or the changed files' stats did. Outside a work tree (a bare
-    repository, inside ``.git``) every value is asked of git each time.
-    """
-    if _which_git() is None:
-        return {}
-    try:
-        here = os.path.realpath(cwd or os.getcwd())
-    except OSError:  # the working directory was removed
-        return _git_each_time(redact, with_diff, cwd)
-    repo = _repo(here)
-    if repo is None:
-        return {}
-    if not isinstance(repo, tuple):  # no work tree
-        return _git_each_time(redact, with_diff, cwd)
-    facts = _ask_git(cwd, repo, with_diff)
-    if facts is None:
-        _repos.pop(here, None)
-        return _git_each_time(redact, with_diff, cwd)
-    status, remote, diff = facts
-    commit, branch, changes, _, _ = _parse_status(status)
-    if commit is None or commit == "(initial)":  # no commit yet: as `git rev-parse HEAD` failing
-        return {}
-    found: dict[str, Any] = {
-        "git_commit": commit,
-        "git_branch": "HEAD" if branch == "(detached)" else branch,  # as `git rev-parse --abbrev-ref`
-        "git_dirty": bool(changes),
-        "git_remote": redact(remote) if remote else None,
-    }
-    if diff is not None:
-        found["git_diff"] = _mask_diff(redact, diff)
-    return found
-
-
-def _ask_git(
-    cwd: str | None, repo: tuple[str, str, str], with_diff: bool
-) -> tuple[bytes, str | None, str | None] | None:
-    """``git status`` (porcelain v2), the remote, and the diff (None when clean or not asked);
-    None if git status failed."""
-    global _facts
-    toplevel, git_dir, common_dir = repo
-    now = time.time_ns()  # before any stat, so a change after it cannot look settled
-    configs = _config_key(git_dir, common_dir)
-    tree = _tree_key(toplevel, git_dir, common_dir, now)
-    key = (toplevel, with_diff, configs, tree)
-    if tree is not None and _facts is not None and _facts[0] == key:
-        return _facts[1]
-    status = _status(cwd)
-    if status is None:
-        return None
-    _, _, changes, paths, plain = _parse_status(status)
-    remote = _origin(cwd, configs, now)
-    diff = None
-    if with_diff and changes:
-        if tree is not None:  # every tracked file's stat is in the key: a plain read will do
-            diff = _read_diff(cwd)
-        else:
-            diff = _changed_diff(cwd, (toplevel, status, configs), paths if plain else None, now)
-    if tree is not None and _settled(_stats_of(configs) + tree[1], now):
-        _facts = (key, (status, remote, diff))
-    return status, remote, diff
-
-
-def _tree_key(toplevel: str, git_dir: str, common_dir: str, now: int) -> tuple[bytes, tuple[Any, ...]] | None:
-    """HEAD's text, and the stats of HEAD, the refs, the index and every tracked file: what
-    ``git status`` reads. None past MAX_STAT_FILES, or with a submodule (whose own state no
-    stat here shows)."""
-    head_path = os.path.join(git_dir, "HEAD")
-    index = _stat(os.path.join(git_dir, "index"))
-    head = _stat(head_path)
-    tracked = _tracked_paths(toplevel, git_dir, index, now)
-    if tracked is None:
-        return None
-    try:
-        with open(head_path, "rb") as file:
-            head_text = file.read(4096)
-    except OSError:
-        return None
-    refs = [os.path.join(common_dir, "packed-refs"), os.path.join(common_dir, "reftable", "tables.list")]
-    if head_text.startswith(b"ref: "):
-        refs.append(os.path.join(common_dir, os.fsdecode(head_text[5:].strip())))
-    return head_text, (index, head, *(_stat(ref) for ref in refs), *_lstats(tracked))
-
-
-def _tracked_paths(
-    toplevel: str, git_dir: str, index: tuple[int, ...] | None, now: int
-) -> tuple[bytes, ...] | None:
-    """The index's files (``git ls-files``, as absolute paths), listed again when the index
-    changed; None past MAX_STAT_FILES or when one is not a plain file or symlink (a submodule,
-    a sparse folder)."""
-    global _tracked
-    if _tracked is not None and _tracked[0] == (git_dir, index):
-        return _tracked[1]
-    out = _run_bytes(["git", "ls-files", "--stage", "-z"], cwd=toplevel)
-    paths: tuple[bytes, ...] | None = None
-    if out is not None:
-        entries = [entry.split(b"\t", 1) for entry in out.split(b"\0") if entry]
-        if len(entries) <= MAX_STAT_FILES and all(
-            len(e) == 2 and e[0][:6] in (b"100644", b"100755", b"120000") for e in entries
-        ):
-            top = os.fsencode(toplevel)  # conflicts list a path thrice: once is enough
-            paths = tuple(dict.fromkeys(os.path.join(top, path) for _, path in entries))
-    if _settled([index], now):
-        _tracked = ((git_dir, index), paths)
-    return paths
-
-
-def _status(cwd: str | None) -> bytes | None:
-    """Commit, branch and changed files in one call; no optional locks, so a run never holds
-    ``index.lock`` while the user commits."""
-    args = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no", "--no-ahead-behind"]
-    return _run_bytes(["git", "--no-optional-locks", *args], cwd=cwd)
-
-
-def _git_each_time(redact: Redactor, with_diff: bool, cwd: str | None) -> dict[str, Any]:
-    """Every value asked of git, one command each: where there is no work tree to stat."""
-
-    def git(*args: str) -> str | None:
-        return _run(["git", *args], cwd=cwd)
-
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    remote = git("remote", "get-url", "origin")
-    found: dict[str, Any] = {
-        "git_commit": commit,
-        "git_branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-        "git_dirty": bool(status),
-        "git_remote": redact(remote) if remote else None,
-    }
-    if with_diff and status:
-        found["git_diff"] = redact(_read_diff(cwd), code=True)
-    return found
-
-
-def _read_diff(cwd: str | None) -> str:
-    diff = _run(["git", "diff", "HEAD"], cwd=cwd) or ""
-    if len(diff.encode()) > GIT_DIFF_MAX_BYTES:
-        diff = diff.encode()[:GIT_DIFF_MAX_BYTES].decode("utf-8", "ignore") + "\n[diff truncated]\n"
-    return diff
-
-
-@functools.cache
-def _which(path: str | None) -> str | None:
-    return shutil.which("git", path=path)
-
-
-def _which_git() -> str | None:
-    return _which(os.environ.get("PATH"))
-
-
-def _git_environ() -> tuple[tuple[str, str], ...]:
-    """The ``GIT_*`` variables: they can point git at another repository or config."""
-    return tuple(sorted((k, os.environ[k]) for k in os.environ if k.startswith("GIT_")))  # 3x items()
-
-
-_NO_WORK_TREE = "no work tree"
-
-
-def _repo(here: str) -> tuple[str, str, str] | str | None:
-    """The work tree's top folder, git folder and common git folder of ``here``; _NO_WORK_TREE
-    in a bare repository or a git folder; None outside any repository.
-
-    Reused while the folders from ``here`` up to the top are unchanged: a repository made
-    inside one of them (``git init``) changes that folder.
-    """
-    known = _repos.get(here)
-    if known is not None and known[0] == (_git_environ(), _folder_stats(here, known[1][0])):
-        return known[1]
-    now = time.time_ns()
-    out = _run(["git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-inside-work-tree",
-                "--show-cdup"], cwd=here)  # fmt: skip
-    if out is None:
-        return None
-    lines = out.splitlines()
-    if len(lines) < 3 or lines[2] != "true":
-        return _NO_WORK_TREE
-    git_dir, common_dir = lines[0], os.path.join(here, lines[1])
-    toplevel = os.path.realpath(os.path.join(here, lines[3] if len(lines) > 3 else ""))
-    stats = _folder_stats(here, toplevel)
-    if _settled(stats, now):
-        _repos[here] = ((_git_environ(), stats), (toplevel, git_dir, common_dir))
-    return toplevel, git_dir, common_dir
-
-
-def _folder_stats(here: str, toplevel: str) -> tuple[Any, ...]:
-    folders = [here]
-    while folders[-1] != toplevel and os.path.dirname(folders[-1]) != folders[-1]:
-        folders.append(os.path.dirname(folders[-1]))
-    return tuple(_stat(folder) for folder in folders)
-
-
-def _parse_status(out: bytes) -> tuple[str | None, str | None, tuple[bytes, ...], list[bytes], bool]:
-    """Commit, branch, the changed-file lines and the paths they name (relative to the top),
-    from ``git status --porcelain=v2 --branch -z``; ``plain``: no submodule and no entry of an
-    unknown kind, so the paths' stats say whether the diff changed."""
-    fields = iter(out.split(b"\0"))
-    commit = branch = None
-    changes: list[bytes] = []
-    paths: list[bytes] = []
-    plain = True
-    for field in fields:
-        if field.startswith(b"# branch.oid "):
-            commit = field[len(b"# branch.oid ") :].decode("utf-8", "replace")
-        elif field.startswith(b"# branch.head "):
-            branch = field[len(b"# branch.head ") :].decode("utf-8", "replace")
-        elif field and not field.startswith(b"#"):
-            changes.append(field)
-            spaces = {b"1": 8, b"2": 9, b"u": 10}.get(field[:1])
-            if spaces is None:
-                plain = False
-                continue
-            parts = field.split(b" ", spaces)
-            plain = plain and len(parts) == spaces + 1 and parts[2] == b"N..."
-            paths.append(parts[-1])
-            if field[:1] == b"2":  # a rename or copy: the path it came from is the next field
-                origin = next(fields, b"")
-                changes.append(origin)
-                paths.append(origin)
-    return commit, branch, tuple(changes), paths, plain
-
-
-def _config_key(git_dir: str, common_dir: str) -> tuple[Any, ...]:
-    """Every git config and attributes file that can change the remote's URL or the diff (their
-    stats), and the ``GIT_*`` variables."""
-    home = os.path.expanduser("~")
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    files = [
-        os.path.join(common_dir, "config"),
-        os.path.join(git_dir, "config.worktree"),
-        os.path.join(common_dir, "info", "attributes"),
-        os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
-        os.path.join(xdg, "git", "config"),
-        os.path.join(xdg, "git", "attributes"),
-        os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig",
-    ]
-    return (_git_environ(), *((file, _stat(file, follow=True)) for file in files))
-
-
-def _origin(cwd: str | None, configs: tuple[Any, ...], now: int) -> str | None:
-    """``git remote get-url origin``, asked again when a config file changed."""
-    global _remote
-    if _remote is not None and _remote[0] == configs:
-        return _remote[1]
-    remote = _run(["git", "remote", "get-url", "origin"], cwd=cwd)
-    if _settled(_stats_of(configs), now):
-        _remote = (configs, remote)
-    return remote
-
-
-def _changed_diff(cwd: str | None, key: tuple[Any, ...], paths: list[bytes] | None, now: int) -> str:
-    """``git diff HEAD`` where the tree is too large to stat whole: read again only when the
-    status, the changed files' stats or a config file changed. ``paths`` None: a submodule
-    changed, whose stats say nothing."""
-    global _diff
-    if paths is None:
-        return _read_diff(cwd)
-    toplevel, status, configs = key
-    top = os.fsencode(toplevel)
-    stats = tuple(_stat(os.path.join(top, path)) for path in paths)
-    key = (*key, stats)
-    if _diff is not None and _diff[0] == key:
-        return _diff[1]
-    diff = _read_diff(cwd)
-    # Kept for the next run only if nothing changed while the diff was read (status and stats
-    # the same after it: a file edited and reverted in between would leave a wrong diff).
-    if (
-        _settled(stats + _stats_of(configs), now)
-        and _status(cwd) == status
-        and tuple(_stat(os.path.join(top, path)) for path in paths) == stats
-    ):
-        _diff = (key, diff)
-    return diff
-
-
-def _mask_diff(redact: Redactor, diff: str) -> str:
-    """The diff masked (~16 ms for 100 kB), or as the last run masked the same diff alike."""
-    global _masked
-    last = _masked
-    if last is not None and (last[0] is diff or last[0] == diff) and last[1] == redact:
-        return last[2]
-    masked = redact(diff, code=True)
-    _masked = (diff, redact, masked)
-    return masked
-
-
-def _stats_of(configs: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(stat for _, stat in configs[1:])
-
-
-def _stat(path: str | bytes, follow: bool = False) -> tuple[int, ...] | None:
-    """What changes when a file or folder is written, replaced or removed; None if absent."""
-    try:
-        st = os.stat(path) if follow else os.lstat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _lstats(paths: Iterable[bytes]) -> list[tuple[int, ...] | None]:
-    """``_stat`` of many paths, in one loop: ~30% faster for a tree's files."""
-    lstat, found = os.lstat, []
-    for path in paths:
-        try:
-            st = lstat(path)
-        except OSError:
-            found.append(None)
-            continue
-        found.append((st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-    return found
-
-
-def _settled(stats: Iterable[tuple[int, ...] | None], now: int) -> bool:
-    """Whether no stat taken at ``now`` (ns) is so recent that a change can hide in it."""
-    return all(stat is None or max(stat[4], stat[5]) < now - SETTLE_NS for stat in stats)
-
-
 @functools.cache
 def _gpus() -> tuple[str, ...]:
     """The GPUs' names: asked of nvidia-smi once per process."""
     if shutil.which("nvidia-smi") is None:
         return ()
-    names = _run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"])
+    names = probes.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"])
     return tuple(line.strip() for line in (names or "").splitlines() if line.strip())
