@@ -12,6 +12,7 @@ import pytest
 
 import tracklib
 from tracklib.ops.cli import main
+from tracklib.write.runtime import Runtime
 
 from faults import FaultyProxy
 from servers import S3Server
@@ -152,27 +153,29 @@ def test_the_next_run_on_the_machine_uploads_what_an_earlier_one_spooled(flaky_s
 def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout(tmp_path, monkeypatch):
     """A local root on a network mount (NFS, Lustre) that stops answering: the final files
     of a run shorter than its first flush are written off the caller's thread."""
-    from tracklib.storage.files import Storage
+    from tracklib.storage import LocalStorage
 
     released = threading.Event()
-    real_write = Storage.write_bytes
+    real_write = LocalStorage.write_bytes
 
     def stalled(self, rel, data):
         released.wait(30)  # the mount answers again only when the test says so
         return real_write(self, rel, data)
 
-    monkeypatch.setattr(Storage, "write_bytes", stalled)
-    monkeypatch.setattr(Storage, "on_local_disk", False)  # as /proc/self/mounts says of NFS
+    monkeypatch.setattr(LocalStorage, "write_bytes", stalled)
+    monkeypatch.setattr(LocalStorage, "on_local_disk", False)  # as /proc/self/mounts says of NFS
     root = str(tmp_path / "store")
     run = _short_run_finished_into_the_spool(root, finish_timeout=0.5, within=3.0)
     released.set()
-    monkeypatch.setattr(Storage, "write_bytes", real_write)
+    monkeypatch.setattr(LocalStorage, "write_bytes", real_write)
     assert _status_after_sync(root, run.id) == "finished"
 
 
-def _short_run_finished_into_the_spool(root: str, finish_timeout: float, within: float) -> tracklib.Run:
+def _short_run_finished_into_the_spool(
+    root: str, finish_timeout: float, within: float, runtime: Runtime | None = None
+) -> tracklib.Run:
     """A run shorter than its first flush, finished within ``within`` s with its files spooled."""
-    run = tracklib.init("digits", root=root, capture=False, finish_timeout=finish_timeout)
+    run = tracklib.init("digits", root=root, capture=False, finish_timeout=finish_timeout, runtime=runtime)
     run.log({"loss": 1.0})
     started = time.perf_counter()
     with pytest.warns(RuntimeWarning, match="tracklib sync"):
@@ -187,20 +190,21 @@ def _status_after_sync(root: str, run_id: str) -> str:
 
 
 def test_only_roots_on_a_disk_of_this_machine_count_as_local_disks(tmp_path):
-    from tracklib.storage.files import Storage, filesystem_type
+    from tracklib.storage import open_storage
+    from tracklib.storage.local import filesystem_type
 
     mounts = "/dev/sda1 / ext4 rw 0 0\nserver:/export /mnt/team\\040data nfs4 rw 0 0\nsshfs#h: /mnt/h fuse.sshfs rw 0 0\n"
     assert filesystem_type("/mnt/team data/runs", mounts) == "nfs4"
     assert filesystem_type("/mnt/teamdata/runs", mounts) == "ext4"
     assert filesystem_type("/mnt/h/x", mounts) == "fuse.sshfs"
-    assert Storage(str(tmp_path)).on_local_disk  # this machine's temp folder
-    assert not Storage("memory://x").on_local_disk
+    assert open_storage(str(tmp_path)).on_local_disk  # this machine's temp folder
+    assert not open_storage("memory://x").on_local_disk
 
 
 def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatch):
     """Whether a local root is on a disk or a network mount is found out at init, while the
     mount answers: at finish, on a mount that died meanwhile, the lookup itself would hang."""
-    from tracklib.storage import files as storage
+    from tracklib.storage import local
 
     run = tracklib.init("digits", root=str(tmp_path / "fresh-root"), capture=False)
     run.log({"loss": 1.0})
@@ -208,7 +212,7 @@ def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatc
     def looked_up_at_finish(path, mounts):
         raise AssertionError("the filesystem type was looked up at finish")
 
-    monkeypatch.setattr(storage, "filesystem_type", looked_up_at_finish)
+    monkeypatch.setattr(local, "filesystem_type", looked_up_at_finish)
     run.finish()
     assert tracklib.open_store(str(tmp_path / "fresh-root")).run("digits", run.id).status == "finished"
 
@@ -216,13 +220,11 @@ def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatc
 def test_without_any_sending_thread_finish_spools_at_once(tmp_path, monkeypatch):
     """At interpreter exit (Python 3.12+) no thread can start: a network mount's final files
     go to the spool at once rather than being written where a dead mount could hang exit."""
-    from tracklib.storage.files import Storage
-    from tracklib.write import uploader
+    from tracklib.storage import LocalStorage
 
-    monkeypatch.setattr(Storage, "on_local_disk", False)
-    no_threads = uploader._Senders()
-    monkeypatch.setattr(no_threads, "_start", lambda: False)
-    monkeypatch.setattr(uploader, "_senders", no_threads)
+    monkeypatch.setattr(LocalStorage, "on_local_disk", False)
+    no_threads = Runtime()
+    monkeypatch.setattr(no_threads.senders, "_start", lambda: False)
     root = str(tmp_path / "store")
-    run = _short_run_finished_into_the_spool(root, finish_timeout=30, within=2.0)
+    run = _short_run_finished_into_the_spool(root, finish_timeout=30, within=2.0, runtime=no_threads)
     assert _status_after_sync(root, run.id) == "finished"

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import tracklib
-from tracklib.storage.files import Storage
-from tracklib.write import compact_records
+from tracklib.storage import open_storage
+from tracklib.write.runtime import Runtime
 
 
 def _eventually(check, timeout=10.0):
@@ -23,7 +23,7 @@ def _eventually(check, timeout=10.0):
 
 
 def _files(root, prefix: str) -> list[str]:
-    storage = Storage(root.url, root.storage_options)
+    storage = open_storage(root.url, root.storage_options)
     return [f.path for f in storage.list_files(prefix) if f.path.endswith(".parquet")]
 
 
@@ -52,11 +52,15 @@ def test_a_short_run_writes_one_snapshot_and_keeps_every_point(local_root):
 
 
 def test_runs_of_one_process_share_one_flushing_thread_and_each_flushes(memory_root):
-    runs = [memory_root.init(name=f"r{i}", flush_interval=0.05) for i in range(4)]
+    earlier = set(threading.enumerate())  # other tests' runtimes keep theirs
+    runtime = Runtime()
+    runs = [memory_root.init(name=f"r{i}", flush_interval=0.05, runtime=runtime) for i in range(4)]
     try:
         for i, run in enumerate(runs):
             run.log({"loss": float(i)})
-        flushers = [t for t in threading.enumerate() if t.name.startswith("tracklib-flush")]
+        flushers = [
+            t for t in threading.enumerate() if t.name.startswith("tracklib-flush") and t not in earlier
+        ]
         assert len(flushers) == 1
 
         def all_live():
@@ -72,10 +76,10 @@ def test_runs_of_one_process_share_one_flushing_thread_and_each_flushes(memory_r
             run.finish()
 
 
-def _sweep(root, runs: int, first: int = 0) -> list[str]:
+def _sweep(root, runtime: Runtime, runs: int, first: int = 0) -> list[str]:
     ids = []
     for i in range(first, first + runs):
-        with root.init("sweep", params={"seed": i, "lr": 0.1 * i}) as run:
+        with root.init("sweep", params={"seed": i, "lr": 0.1 * i}, runtime=runtime) as run:
             for step in range(10):
                 run.log({"acc": i + step / 10})
         ids.append(run.id)
@@ -83,18 +87,19 @@ def _sweep(root, runs: int, first: int = 0) -> list[str]:
 
 
 @pytest.fixture
-def index_every_5(monkeypatch):
-    monkeypatch.setattr(compact_records, "INDEX_EVERY", 5)
-    yield
-    compact_records.wait()
+def index_every_5():
+    """A runtime of its own that folds every 5 finished runs into an index file."""
+    runtime = Runtime(index_every=5)
+    yield runtime
+    runtime.wait()
 
 
 def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5):
-    ids = _sweep(root, 3)
+    ids = _sweep(root, index_every_5, 3)
     reader = root.store()
     assert len(reader.runs("sweep")) == 3  # read from their record files
-    ids += _sweep(root, 4, first=3)
-    compact_records.wait()
+    ids += _sweep(root, index_every_5, 4, first=3)
+    index_every_5.wait()
     assert len(_files(root, "index/project=sweep")) == 1
     left = {path.split("run_id=")[1].split("/")[0] for path in _files(root, "records/project=sweep")}
     assert left == set(ids[5:])  # the first five moved into the index, the last two wait
@@ -107,10 +112,10 @@ def test_every_batch_of_finished_runs_becomes_one_index_file(root, index_every_5
 
 
 def test_an_indexed_run_resumes_where_it_stopped(root, index_every_5):
-    ids = _sweep(root, 5)
-    compact_records.wait()
+    ids = _sweep(root, index_every_5, 5)
+    index_every_5.wait()
     assert not _files(root, "records/project=sweep")
-    with root.init("sweep", run_id=ids[2], resume=True) as run:
+    with root.init("sweep", run_id=ids[2], resume=True, runtime=index_every_5) as run:
         run.log({"acc": 100.0})
     details = root.store().run("sweep", ids[2])
     assert details.status == "finished"
@@ -128,10 +133,10 @@ def test_runs_of_two_stores_behind_one_relative_root_are_never_indexed_together(
         monkeypatch.chdir(tmp_path / job)
         ids[job] = []
         for _ in range(runs):
-            with tracklib.init("sweep", root="./store", capture=False) as run:
+            with tracklib.init("sweep", root="./store", capture=False, runtime=index_every_5) as run:
                 run.log({"acc": 1.0})
             ids[job].append(run.id)
-    compact_records.wait()
+    index_every_5.wait()
     for job in ids:
         store = tracklib.open_store(str(tmp_path / job / "store"))
         assert sorted(store.runs("sweep")["run_id"]) == sorted(ids[job])

@@ -63,6 +63,12 @@ def smooth(history: pd.DataFrame, weight: float) -> pd.DataFrame:
     return history.assign(smoothed=smoothed)
 
 
+def positive(history: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The points a log scale can draw (value > 0), and how many are <= 0 (missing values
+    are dropped without being counted)."""
+    return history[history["value"] > 0], int((history["value"] <= 0).sum())
+
+
 def group_labels(runs: pd.DataFrame, group_by: str) -> pd.DataFrame:
     """``run_id, group`` pairs; a run with several tags belongs to each tag's group."""
     if group_by == "tags":

@@ -244,3 +244,21 @@ def _forest_importance(features: np.ndarray, y: np.ndarray, seed: int, repeats: 
         drops[j] = base - r2.mean()
     weights = np.clip(drops, 0.0, None)
     return weights / weights.sum() if weights.sum() > 0 else weights
+
+
+def brushed_runs(long: pd.DataFrame, axes: list[str], brush: dict[str, list[float]]) -> list[str] | None:
+    """Runs whose line passes through the brushed rectangle on every axis it covers."""
+    if not brush or "axis_index" not in brush or "position" not in brush:
+        return None
+    (x0, x1), (y0, y1) = sorted(brush["axis_index"]), sorted(brush["position"])
+    covered = [axis for i, axis in enumerate(axes) if x0 <= i <= x1]
+    if not covered:
+        return None
+    on_axes = long[long["axis"].isin(covered)]
+    passing = on_axes["position"].between(y0, y1).groupby(on_axes["run_id"]).all()
+    return passing[passing].index.tolist()
+
+
+def best_first(frame: pd.DataFrame, target: str = "target", higher_is_better: bool = True) -> pd.DataFrame:
+    """The runs ordered best target first (runs without one last)."""
+    return frame.sort_values(target, ascending=not higher_is_better)

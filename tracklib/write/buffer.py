@@ -7,7 +7,6 @@ columns every ``interval`` seconds, or sooner when woken because the buffer grew
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -47,24 +46,27 @@ class Flusher:
     """Calls ``flush`` every ``interval`` seconds (the first time after ``first``, if sooner)
     and whenever woken, on the process's one flushing thread.
 
-    One thread serves every run of the process: a sweep starting a run every few
-    milliseconds would otherwise spend a third of its time starting and joining threads.
+    One thread serves every run of the process (its runtime's ``scheduler``): a sweep starting a
+    run every few milliseconds would otherwise spend a third of its time starting and joining threads.
     """
 
-    def __init__(self, flush: Callable[[], None], interval: float, first: float | None = None) -> None:
+    def __init__(
+        self, flush: Callable[[], None], interval: float, scheduler: Scheduler, first: float | None = None
+    ) -> None:
         self._flush = flush
+        self._scheduler = scheduler
         self.interval = interval
         self.due = time.monotonic() + (interval if first is None else min(first, interval))
         self._busy = threading.Lock()  # held while flushing: stop() waits for a flush under way
         self._stopped = False
-        _scheduler.add(self)
+        scheduler.add(self)
 
     def wake(self) -> None:
-        _scheduler.wake(self)
+        self._scheduler.wake(self)
 
     def stop(self) -> None:
         """No flush after this returns; the caller does the final flush itself, on its own thread."""
-        _scheduler.remove(self)
+        self._scheduler.remove(self)
         with self._busy:
             self._stopped = True
 
@@ -79,13 +81,23 @@ class Flusher:
                 self._flush()
 
 
-class _Scheduler:
+class Scheduler:
     """The flushing thread, started with the first run, and the flushers it serves."""
 
     def __init__(self) -> None:
         self._flushers: set[Flusher] = set()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+
+    def forked(self) -> None:
+        """In a forked child, which has no flushing thread: the parent's flushers stop (a lock a
+        parent's flush held at the fork would never be freed) and the child's runs start afresh.
+        Reset in place: a parent's run the child still holds must not wait on the parent's lock."""
+        for flusher in self._flushers:
+            flusher.forked()
+        self._flushers = set()
+        self._changed = threading.Condition()
+        self._thread = None
 
     def add(self, flusher: Flusher) -> None:
         with self._changed:
@@ -94,9 +106,6 @@ class _Scheduler:
                 self._thread = threading.Thread(target=self._loop, name="tracklib-flush", daemon=True)
                 self._thread.start()
             self._changed.notify()
-
-    def flushers(self) -> list[Flusher]:
-        return list(self._flushers)  # no lock: called in a forked child, single-threaded
 
     def wake(self, flusher: Flusher) -> None:
         with self._changed:
@@ -123,18 +132,3 @@ class _Scheduler:
                     flusher.run_once()
                 except Exception:  # noqa: BLE001, S112 - a run's flush reports its own errors
                     continue
-
-
-_scheduler = _Scheduler()
-
-
-def _after_fork_in_child() -> None:
-    """The child has no flushing thread: its own runs get a scheduler of their own, and the
-    parent's flushers stop (a lock a parent's flush held at the fork would never be freed)."""
-    global _scheduler
-    for flusher in _scheduler.flushers():
-        flusher.forked()
-    _scheduler = _Scheduler()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

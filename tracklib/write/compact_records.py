@@ -14,48 +14,64 @@ leaves the record files in place, where `tracklib compact` picks them up.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import defaultdict
 
 import pyarrow as pa
 
 from tracklib.ops.compact import write_index
-from tracklib.storage.files import Storage
+from tracklib.storage import Storage
 
 INDEX_EVERY = 100  # finished runs per index file; fewer would add files, not remove them
 MAX_BATCHES = 16  # stores x projects with a batch under way; memory stays bounded however many
 
-_lock = threading.Lock()
-_pending: dict[tuple[str, str], list[tuple[str, pa.Table]]] = defaultdict(list)
-_writers: list[threading.Thread] = []
 
+class IndexBatches:
+    """The final records waiting to be folded, per store and project, and the threads folding them."""
 
-def run_finished(storage: Storage, project: str, record_path: str, record: pa.Table) -> None:
-    """The final record of a run (``record_path``, one row) reached the store. Never raises."""
-    try:
-        key = (_store_key(storage), project)
-        with _lock:
-            if key not in _pending and len(_pending) >= MAX_BATCHES:
-                del _pending[next(iter(_pending))]  # the oldest: its records stay for compaction
-            batch = _pending[key]
-            batch.append((record_path, record))
-            if len(batch) < INDEX_EVERY:
-                return
-            del _pending[key]
-            if storage.on_local_disk:  # ~11 ms per 100 runs: cheaper here than a thread's GIL traffic
-                writer = None
+    def __init__(self, every: int = INDEX_EVERY) -> None:
+        self.every = every
+        self.forked()
+
+    def forked(self) -> None:
+        """Also in a forked child: it must not fold (and delete) its parent's runs a second time."""
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], list[tuple[str, pa.Table]]] = defaultdict(list)
+        self._writers: list[threading.Thread] = []
+
+    def run_finished(self, storage: Storage, project: str, record_path: str, record: pa.Table) -> None:
+        """The final record of a run (``record_path``, one row) reached the store. Never raises."""
+        try:
+            key = (_store_key(storage), project)
+            with self._lock:
+                pending = self._pending
+                if key not in pending and len(pending) >= MAX_BATCHES:
+                    del pending[next(iter(pending))]  # the oldest: its records stay for compaction
+                batch = pending[key]
+                batch.append((record_path, record))
+                if len(batch) < self.every:
+                    return
+                del pending[key]
+                if storage.on_local_disk:  # ~11 ms per 100 runs: cheaper here than a thread's GIL traffic
+                    writer = None
+                else:
+                    writer = threading.Thread(
+                        target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
+                    )
+                    self._writers[:] = [w for w in self._writers if w.is_alive()] + [writer]
+            if writer is None:
+                _fold(storage, project, batch)
             else:
-                writer = threading.Thread(
-                    target=_fold, args=(storage, project, batch), name="tracklib-index", daemon=True
-                )
-                _writers[:] = [w for w in _writers if w.is_alive()] + [writer]
-        if writer is None:
-            _fold(storage, project, batch)
-        else:
-            writer.start()
-    except Exception:  # noqa: BLE001, S110 - no thread at exit, say: the records stay where they are
-        pass
+                writer.start()
+        except Exception:  # noqa: BLE001, S110 - no thread at exit, say: the records stay where they are
+            pass
+
+    def wait(self) -> None:
+        """Until the index files being written are written (for tests and benchmarks)."""
+        with self._lock:
+            writers = list(self._writers)
+        for writer in writers:
+            writer.join()
 
 
 def _store_key(storage: Storage) -> tuple[str, str, str]:
@@ -67,25 +83,6 @@ def _store_key(storage: Storage) -> tuple[str, str, str]:
         repr(sorted(fs.storage_options.items())),
         storage.root,
     )
-
-
-def _forget_in_child() -> None:
-    """A forked child must not fold (and delete) its parent's runs a second time."""
-    global _lock
-    _lock = threading.Lock()
-    _pending.clear()
-    _writers.clear()
-
-
-os.register_at_fork(after_in_child=_forget_in_child)
-
-
-def wait() -> None:
-    """Until the index files being written are written (for tests and benchmarks)."""
-    with _lock:
-        writers = list(_writers)
-    for writer in writers:
-        writer.join()
 
 
 def _fold(storage: Storage, project: str, batch: list[tuple[str, pa.Table]]) -> None:

@@ -1,7 +1,7 @@
 """What happens to open runs when the process ends: normally, by an exception, or by SIGTERM.
 
-W&B and MLflow close runs at exit too. The hooks are installed by the first run, never at
-import, and a SIGTERM handler only when the program has none of its own: a preempted job
+W&B and MLflow close runs at exit too. The hooks are installed by a runtime's first run, never
+at import, and a SIGTERM handler only when the program has none of its own: a preempted job
 (SIGTERM) flushes and records ``killed``, then dies of SIGTERM as it would have.
 """
 
@@ -12,73 +12,79 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tracklib.format.schema import Status
 
-if TYPE_CHECKING:
-    from tracklib.write.run import Run
 
-_live_runs: set[Run] = set()
-_uncaught: list[str] = []
-_installed = threading.Lock()
-_hooks: list[str] = []
+class Finishable(Protocol):
+    """What the hooks need of a run (a ``Run``; not imported, it imports this module)."""
 
+    @property
+    def id(self) -> str: ...
 
-def track(run: Run) -> None:
-    """Remember ``run`` until it finishes; install the exit hooks once."""
-    with _installed:
-        if not _hooks:
-            _install()
-    _live_runs.add(run)
+    def finish(self, status: Status, error: str | None) -> None: ...
 
 
-def forget(run: Run) -> None:
-    _live_runs.discard(run)
+class LiveRuns:
+    """A runtime's unfinished runs and the hooks that finish them when the process ends."""
 
+    def __init__(self) -> None:
+        self._runs: set[Finishable] = set()
+        self._uncaught: list[str] = []
+        self._installed = threading.Lock()
+        self._hooks: list[str] = []
 
-def _install() -> None:
-    previous_excepthook = sys.excepthook
+    def track(self, run: Finishable) -> None:
+        """Remember ``run`` until it finishes; install the exit hooks once."""
+        with self._installed:
+            if not self._hooks:
+                self._install()
+        self._runs.add(run)
 
-    def excepthook(kind, value, tb):  # type: ignore[no-untyped-def]
-        _uncaught.append(f"{kind.__name__}: {value}")
-        previous_excepthook(kind, value, tb)
+    def forget(self, run: Finishable) -> None:
+        self._runs.discard(run)
 
-    sys.excepthook = excepthook
-    atexit.register(_finish_at_exit)
-    _hooks.append("atexit")
-    if (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    ):
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        _hooks.append("sigterm")
+    def forked(self) -> None:
+        """A forked child (a DataLoader worker) must not finish its parent's runs when it exits.
+        The hooks stay: the child inherited them, and they finish the child's own runs."""
+        self._runs.clear()
+        self._installed = threading.Lock()
 
+    def _install(self) -> None:
+        previous_excepthook = sys.excepthook
 
-def _finish_at_exit() -> None:
-    if _uncaught:
-        _finish_all(Status.FAILED, _uncaught[-1])
-    else:
-        _finish_all(Status.FINISHED, None)
+        def excepthook(kind, value, tb):  # type: ignore[no-untyped-def]
+            self._uncaught.append(f"{kind.__name__}: {value}")
+            previous_excepthook(kind, value, tb)
 
+        sys.excepthook = excepthook
+        atexit.register(self._finish_at_exit)
+        self._hooks.append("atexit")
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGTERM)
+            if previous == signal.SIG_DFL or isinstance(getattr(previous, "__self__", None), LiveRuns):
+                self._previous_sigterm = previous  # another runtime's: it is called after this one
+                signal.signal(signal.SIGTERM, self._on_sigterm)
+                self._hooks.append("sigterm")
 
-def _finish_all(status: Status, error: str | None) -> None:
-    for run in list(_live_runs):
-        try:  # each run on its own: one failing must not leave the others open
-            run.finish(status, error)
-        except Exception as exc:  # noqa: BLE001 - exiting anyway; say what was not finished
-            print(f"tracklib: could not finish run {run.id} at exit: {exc!r}", file=sys.stderr)
+    def _finish_at_exit(self) -> None:
+        if self._uncaught:
+            self._finish_all(Status.FAILED, self._uncaught[-1])
+        else:
+            self._finish_all(Status.FINISHED, None)
 
+    def _finish_all(self, status: Status, error: str | None) -> None:
+        for run in list(self._runs):
+            try:  # each run on its own: one failing must not leave the others open
+                run.finish(status, error)
+            except Exception as exc:  # noqa: BLE001 - exiting anyway; say what was not finished
+                print(f"tracklib: could not finish run {run.id} at exit: {exc!r}", file=sys.stderr)
 
-def _forget_in_child() -> None:
-    """A forked child (a DataLoader worker) must not finish its parent's runs when it exits."""
-    _live_runs.clear()
-
-
-os.register_at_fork(after_in_child=_forget_in_child)
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    _finish_all(Status.KILLED, "SIGTERM")
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)  # end as SIGTERM would have, with its exit status
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        self._finish_all(Status.KILLED, "SIGTERM")
+        if callable(self._previous_sigterm):
+            self._previous_sigterm(signum, frame)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)  # end as SIGTERM would have, with its exit status

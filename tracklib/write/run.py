@@ -31,10 +31,12 @@ from tracklib.format.schema import (
     storable,
 )
 from tracklib.format.summary import merge, summarize
-from tracklib.storage.files import Storage, file_sha256, table_to_bytes
-from tracklib.write import compact_records, environment, exit_hooks
+from tracklib.storage import Storage, file_sha256
+from tracklib.storage.parquet import table_to_bytes
+from tracklib.write import environment
 from tracklib.write.buffer import Entry, Flusher, drain, entries_to_table
 from tracklib.write.compact_run import RunTidy
+from tracklib.write.runtime import Runtime
 from tracklib.write.spool import Spool
 from tracklib.write.uploader import Uploader
 
@@ -53,11 +55,14 @@ class Run:
         finish_timeout: float,
         redact: environment.Redactor | None = None,
         at_once: bool = False,
+        runtime: Runtime,
     ) -> None:
         """``at_once``: write the first snapshot now rather than a second later. start.init
         asks it for a resumed run (its claim reserved that seq: the session must end past it,
         so the next resume can claim its own) and for a chosen id (so a crash in the first
-        second leaves a run to resume, not just a claim marker)."""
+        second leaves a run to resume, not just a claim marker). ``runtime``: the threads and
+        exit hooks the run uses (``runtime.current()`` unless a test or embedder has its own)."""
+        self._runtime = runtime
         self._storage = storage
         self._state = state
         self._redact = redact or environment.Redactor(os.environ)
@@ -68,6 +73,7 @@ class Run:
             self._spool,
             config.UPLOAD_QUEUE_MAX_BYTES,
             f"tracklib-upload-{state.run_id}",
+            runtime.senders,
             on_landed=self._tidy.landed,
         )
         self._entries: deque[Entry] = deque()
@@ -103,8 +109,10 @@ class Run:
                 )
         elif wanted:  # capture=False: no environment file at all, nothing to say in it
             self._environment.start()
-        self._flusher = Flusher(self._flush, flush_interval, first=config.FIRST_RECORD_AFTER_S)
-        exit_hooks.track(self)
+        self._flusher = Flusher(
+            self._flush, flush_interval, runtime.scheduler, first=config.FIRST_RECORD_AFTER_S
+        )
+        runtime.live.track(self)
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -244,11 +252,11 @@ class Run:
             self._dirty = True
         self._flush()
         spooled = self._uploader.close(self._finish_timeout)
-        exit_hooks.forget(self)
+        self._runtime.live.forget(self)
         if not spooled:
             self._tidy.finish()
             if self._last_record is not None:
-                compact_records.run_finished(self._storage, self.project, *self._last_record)
+                self._runtime.index.run_finished(self._storage, self.project, *self._last_record)
         if spooled:
             warnings.warn(
                 f"tracklib: the store {self.root!r} did not take {spooled} file(s) of run {self.id} "

@@ -17,6 +17,7 @@ from tracklib.format.schema import Status, check_text, flatten_params
 from tracklib.read.store import Store
 from tracklib.storage.files import Storage
 from tracklib.write import environment
+from tracklib.write import runtime as runtimes
 from tracklib.write.run import Run, redact_params
 from tracklib.write.spool import Spool
 
@@ -37,6 +38,7 @@ def init(
     flush_interval: float = config.FLUSH_INTERVAL_S,
     heartbeat_interval: float = config.HEARTBEAT_INTERVAL_S,
     finish_timeout: float = config.FINISH_TIMEOUT_S,
+    runtime: runtimes.Runtime | None = None,
 ) -> Run:
     """Start (or, with ``resume=True``, continue) a run and return it.
 
@@ -54,6 +56,8 @@ def init(
         flush_interval: seconds between metric parts while logging.
         heartbeat_interval: seconds between record refreshes of an idle running run.
         finish_timeout: how long ``finish`` waits for the store before spooling locally.
+        runtime: the threads and exit hooks the run uses; default the process's own. For tests
+            and embedding, to keep runs apart from the rest of the process.
 
     Raises:
         StoreError: the root cannot be written (missing bucket, read-only folder).
@@ -116,6 +120,7 @@ def init(
         finish_timeout=finish_timeout,
         redact=redact,
         at_once=resume or run_id is not None,
+        runtime=runtime if runtime is not None else runtimes.current(),
     )
 
 

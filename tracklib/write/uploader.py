@@ -16,7 +16,6 @@ twice as fast).
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -25,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tracklib.storage.files import Storage
+from tracklib.storage import Storage
 from tracklib.write.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -52,9 +51,11 @@ class Uploader:
         spool: Spool,
         max_queue_bytes: int,
         name: str,
+        senders: Senders,
         on_landed: Callable[[str], None] | None = None,
     ) -> None:
         self._storage = storage
+        self._senders = senders  # the runtime's shared threads, for the hand-off at close
         self._on_landed = on_landed  # called on this thread with each rel that reached the store
         self._spool = spool
         self._max_queue_bytes = max_queue_bytes
@@ -74,7 +75,7 @@ class Uploader:
         if not storage.is_local:
             self._thread.start()  # at once: at interpreter exit no thread may start any more
         elif not self._on_local_disk:
-            _senders.ready()  # likewise, for the hand-off at close
+            senders.ready()  # likewise, for the hand-off at close
 
     def defer_to_close(self) -> None:
         """From now on only queue files: ``close`` sends them (itself, on a local root)."""
@@ -116,7 +117,7 @@ class Uploader:
         elif self._queue and self._on_local_disk:
             self._loop()  # a local disk does not hang: write here, no hand-over at all
         elif self._queue:  # a network mount may hang: only another thread can be given up on
-            _senders.run(self._loop, timeout + CLOSE_GRACE_S)
+            self._senders.run(self._loop, timeout + CLOSE_GRACE_S)
         with self._lock:
             self._abandoned = True
             left = list(self._queue)
@@ -183,7 +184,7 @@ class Uploader:
             pass  # names are unique: an earlier, timed-out attempt had landed
 
 
-class _Senders:
+class Senders:
     """A few daemon threads that run uploader loops handed to them.
 
     Daemon threads (ThreadPoolExecutor's are not): a write hung on a dead mount must not
@@ -192,6 +193,10 @@ class _Senders:
     """
 
     def __init__(self) -> None:
+        self.forked()
+
+    def forked(self) -> None:
+        """Also in a forked child, which has none of the parent's threads: none yet, none busy."""
         self._tasks: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]] = queue.SimpleQueue()
         self._threads = 0
         self._idle = 0  # threads waiting for a task and not yet promised one
@@ -240,14 +245,3 @@ class _Senders:
                         self._waiting -= 1  # the next get() takes a task already queued
                     else:
                         self._idle += 1
-
-
-_senders = _Senders()
-
-
-def _forget_in_child() -> None:
-    global _senders
-    _senders = _Senders()
-
-
-os.register_at_fork(after_in_child=_forget_in_child)
