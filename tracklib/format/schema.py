@@ -219,7 +219,7 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Par
             flat.update(flatten_params(value, prefix=f"{name}."))
             continue
         if not (value is None or isinstance(value, (bool, int, float, str))):
-            item = _scalar_item(value)
+            item = scalar_item(value)
             if isinstance(item, (bool, int, float, str)):
                 value = item
             else:
@@ -251,7 +251,7 @@ def _storable_param(name: str, value: ParamValue) -> ParamValue:
     return value
 
 
-def _scalar_item(value: object) -> ParamValue | object:
+def scalar_item(value: object) -> ParamValue | object:
     """numpy scalars, 0-d arrays and 0-d tensors carry a plain Python value in ``.item()``."""
     if getattr(value, "shape", None) == () and hasattr(value, "item"):
         return value.item()  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from typing import Any
 
 from tracklib.format.errors import RunNotFoundError
 from tracklib.format.ids import new_id
-from tracklib.format.schema import ParamValue, Status
+from tracklib.format.schema import ParamValue, Status, flatten_params, scalar_item
 from tracklib.write.run import Run
 from tracklib.write.start import init
 
@@ -39,13 +39,16 @@ SWEEP_CAPTURE = ("system", "argv")
 def plain_params(params: Mapping[Any, Any]) -> dict[str, ParamValue]:
     """Framework configs as params stored without a warning: nested mappings, dataclasses and
     namespaces become dotted keys (lists of mappings by index), lists of values JSON text,
-    numpy/tensor scalars their ``item()``, classes their name, anything else its ``str()``."""
-    flat: dict[str, ParamValue] = {}
-    _flatten(params, "", flat)
-    return flat
+    numpy/tensor scalars their ``item()``, classes their name, anything else its ``str()``.
+
+    Only the turning of framework objects into plain values is done here; the dotted keys and
+    the checks are :func:`~tracklib.format.schema.flatten_params`, as for ``tracklib.init``."""
+    return flatten_params(_plain_tree(params))
 
 
-def _flatten(value: Any, name: str, out: dict[str, ParamValue]) -> None:
+def _plain_tree(value: Any) -> Any:
+    """``value`` as nested dicts of str keys (empty keys, which cannot be param names, dropped)
+    with plain leaves."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     elif isinstance(value, argparse.Namespace):
@@ -55,11 +58,8 @@ def _flatten(value: Any, name: str, out: dict[str, ParamValue]) -> None:
     elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
         items = enumerate(value)
     else:
-        out[name] = _plain(value)
-        return
-    for key, item in items:
-        if str(key):  # an empty key cannot be a param name
-            _flatten(item, f"{name}.{key}" if name else str(key), out)
+        return _plain(value)
+    return {str(key): _plain_tree(item) for key, item in items if str(key)}
 
 
 def _plain(value: Any) -> ParamValue:
@@ -69,7 +69,7 @@ def _plain(value: Any) -> ParamValue:
         return _plain(value.value)
     if isinstance(value, type):
         return value.__name__
-    item = _scalar(value)
+    item = scalar_item(value)
     if item is not value:
         return _plain(item)
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -82,17 +82,10 @@ def numeric_metrics(values: Mapping[Any, Any], prefix: str = "") -> dict[str, fl
     not metrics and are skipped (the framework, not the user, chose to put them there)."""
     out = {}
     for key, value in values.items():
-        value = _scalar(value)
+        value = scalar_item(value)
         if str(key) and isinstance(value, (int, float)) and not isinstance(value, bool):
             out[f"{prefix}{key}"] = float(value)
     return out
-
-
-def _scalar(value: Any) -> Any:
-    """numpy scalars, 0-d arrays and 0-d tensors carry a plain Python value in ``.item()``."""
-    if getattr(value, "shape", None) == () and hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 class LazyRun:
