@@ -33,13 +33,14 @@ import pyarrow as pa
 from sweep import params  # the W2 sweep's 8 typed params
 from ulid import ULID
 
+from tracklib.compaction import write_index
 from tracklib.format import layout
 from tracklib.format.ids import new_id
 from tracklib.format.record import RunState, record_table
 from tracklib.format.schema import FORMAT_VERSION, METRICS_SCHEMA, RECORD_SCHEMA, Status, encode_param
 from tracklib.format.summary import MetricSummary
-from tracklib.ops.compact import write_index
-from tracklib.storage.files import Storage, table_to_bytes
+from tracklib.storage import Storage, open_storage
+from tracklib.storage.parquet import table_to_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = "scale"
@@ -230,7 +231,7 @@ def main() -> None:
                 env = env | S3_CREDENTIALS
             try:
                 built = build(
-                    Storage(url, options),
+                    open_storage(url, options),
                     args.runs,
                     args.live,
                     HISTORY_AGE_S if kind.endswith("-history") else 0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tracklib.ops.cli import main
+from tracklib.cli import main
 
 
 def test_ls_prints_each_run_with_status_and_metrics(local_root, capsys):
@@ -26,7 +26,7 @@ def test_console_script_runs_as_a_module(local_root):
     with local_root.init(name="cli-run"):
         pass
     done = subprocess.run(
-        [sys.executable, "-m", "tracklib.ops.cli", "ls", "--root", local_root.url, "--project", "digits"],
+        [sys.executable, "-m", "tracklib.cli", "ls", "--root", local_root.url, "--project", "digits"],
         capture_output=True,
         text=True,
         check=True,

@@ -10,13 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 import tracklib
-import tracklib.ops.cli
+import tracklib.cli
+from tracklib import compaction
+from tracklib.compaction import merge_run_metrics
 from tracklib.format.ids import new_id
-from tracklib.ops import compact
-from tracklib.ops.compact import compact_project, merge_run_metrics
+from tracklib.ops.compact import compact_project
 from tracklib.read import filecache, query
-from tracklib.storage import parquet
-from tracklib.storage.files import Storage
+from tracklib.storage import Storage, open_storage, parquet
 from tracklib.write import compact_run
 
 STEPS = 30
@@ -39,7 +39,7 @@ def _write(root, name: str, status: str = "finished", steps: int = STEPS, **kwar
 
 
 def _storage(root) -> Storage:
-    return Storage(root.url, root.storage_options)
+    return open_storage(root.url, root.storage_options)
 
 
 def _parquet(root, prefix: str) -> list[str]:
@@ -175,7 +175,7 @@ def test_only_long_silent_running_runs_are_compacted(local_root):
 
 def test_compact_command(local_root, capsys):
     _write(local_root, "a")
-    assert tracklib.ops.cli.main(["compact", "--root", local_root.url]) == 0
+    assert tracklib.cli.main(["compact", "--root", local_root.url]) == 0
     assert "p: 1 run(s) indexed" in capsys.readouterr().out
     assert len(local_root.store().runs("p")) == 1
 
@@ -298,7 +298,7 @@ def test_a_reader_of_many_live_runs_follows_snapshots_replaced_under_it(local_ro
 
 
 def test_a_run_is_found_in_an_index_file_of_many_row_groups(local_root, monkeypatch):
-    monkeypatch.setattr(compact, "INDEX_ROW_GROUP_ROWS", 2)  # a 100,000-run index file, in small
+    monkeypatch.setattr(compaction, "INDEX_ROW_GROUP_ROWS", 2)  # a 100,000-run index file, in small
     monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 1)  # with row-group statistics
     ids = [_write(local_root, f"r{i}", steps=2, params={"i": i}) for i in range(7)]
     compact_project(_storage(local_root), "p")

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracklib
-from tracklib.ops import cli
+from tracklib import cli
 
 from mutations import (
     HOSTILE_TEXT,

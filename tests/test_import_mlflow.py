@@ -387,7 +387,7 @@ def test_nan_and_inf_params_come_back_as_floats():
 
 def test_cli_imports_mlflow(sqlite_source, tmp_path, capsys):
     """Needs the `tracklib import` sub-command (tracklib/cli.py)."""
-    from tracklib.ops.cli import main
+    from tracklib.cli import main
 
     location, ids = sqlite_source
     root = str(tmp_path / "tracking")

@@ -201,7 +201,7 @@ def test_without_the_extra_the_error_says_what_to_install(logdir, tmp_path, monk
 
 def test_cli_imports_tensorboard(logdir, tmp_path, capsys):
     """Needs the `tracklib import` sub-command (tracklib/cli.py)."""
-    from tracklib.ops.cli import main
+    from tracklib.cli import main
 
     args = ["import", "tensorboard", str(logdir), "--root", str(tmp_path / "tracking"), "--project", "tb"]
     assert main(args) == 0

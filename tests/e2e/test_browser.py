@@ -116,7 +116,7 @@ def test_tracklib_ui_serves_an_installed_copy_from_outside_the_checkout(
     assert where.startswith(str(target))  # the installed copy, not the checkout
     server = start_streamlit(
         e2e_store[0],
-        command=[sys.executable, "-m", "tracklib.ops.cli", "ui"],
+        command=[sys.executable, "-m", "tracklib.cli", "ui"],
         cwd=tmp_path,
         extra_env={"PYTHONPATH": str(target)},
     )

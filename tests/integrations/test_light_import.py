@@ -23,7 +23,7 @@ FRAMEWORKS = (
 
 def test_import_tracklib_imports_no_framework():
     code = (
-        "import sys, tracklib, tracklib.integrations, tracklib.ops.importers, tracklib.ops.cli; "
+        "import sys, tracklib, tracklib.integrations, tracklib.ops.importers, tracklib.cli; "
         f"print(sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -17,8 +17,9 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.linear_model import SGDClassifier  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from tracklib import query, sweeps  # noqa: E402
+from tracklib.analysis import sweeps  # noqa: E402
 from tracklib.integrations.optuna import TracklibCallback  # noqa: E402
+from tracklib.read import query  # noqa: E402
 
 EPOCHS = 5
 FAILING_TRIAL = 3

@@ -272,3 +272,16 @@ def clean(table: pa.Table, path: str) -> tuple[pa.Table, list[str]]:
     if "seq" in table.column_names:
         return clean_records(table, path)
     return clean_run_rows(table, path)
+
+
+def newest_records(records: pa.Table) -> pa.Table:
+    """One row per run: its newest snapshot by (seq, record_time); seq never goes back."""
+    if records.num_rows == 0 or pc.count_distinct(records["run_id"]).as_py() == records.num_rows:
+        return records  # one snapshot per run already (an index file, a fresh sweep)
+    order = pc.sort_indices(
+        records, [("run_id", "ascending"), ("seq", "descending"), ("record_time", "descending")]
+    )
+    ordered = records.take(order)
+    run_ids = ordered["run_id"].to_numpy(zero_copy_only=False)
+    first = np.r_[True, run_ids[1:] != run_ids[:-1]]
+    return ordered.filter(pa.array(first))

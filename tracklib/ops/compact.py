@@ -11,7 +11,6 @@ Running runs are never touched. See docs/FORMAT.md §8 and docs/SCALE.md.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -22,11 +21,10 @@ from typing import Any
 import pyarrow as pa
 
 from tracklib import config
+from tracklib.compaction import data_files, merge_run_metrics, read_whole, write_index
 from tracklib.format import layout, rules
-from tracklib.format.ids import new_id
-from tracklib.format.schema import METRICS_SCHEMA, RECORD_SCHEMA, REPLACES_KEY, Status
-from tracklib.read import query
-from tracklib.storage.files import FileInfo, Storage, parse_part, table_to_bytes
+from tracklib.format.schema import RECORD_SCHEMA, Status
+from tracklib.storage import FileInfo, Storage, open_storage
 
 ENDED = {Status.FINISHED, Status.FAILED, Status.KILLED}
 # A run still "running" with no heartbeat for this long is compacted as it is (it reads as stale).
@@ -35,7 +33,6 @@ ABANDONED_AFTER_S = 7 * 24 * 3600
 # compaction rewrites at most ~INDEX_SMALL_BYTES x INDEX_MERGE_AT however large the project.
 INDEX_MERGE_AT = 4
 INDEX_SMALL_BYTES = 64 * 1024 * 1024
-INDEX_ROW_GROUP_ROWS = 10_000  # a lookup of one run (the Run page) decodes one row group
 PARALLEL_RUNS = 8  # runs whose metrics are merged at once (object stores: mostly waiting)
 
 
@@ -63,7 +60,7 @@ def compact(
     storage_options: Mapping[str, Any] | None = None,
 ) -> list[CompactionReport]:
     """Compact one project, or every project of the store. Idempotent; safe while runs write."""
-    storage = Storage(config.resolve_root(root), storage_options)
+    storage = open_storage(config.resolve_root(root), storage_options)
     if project is not None:
         projects = [layout.check_project(project)]
     else:
@@ -77,18 +74,18 @@ def compact_project(storage: Storage, project: str, now: float | None = None) ->
     """Fold the ended runs of ``project`` into the index and merge their metric parts."""
     now = time.time() if now is None else now
     report = CompactionReport(project)
-    listed = _data_files(storage, layout.project_dir(layout.RECORDS, project))
+    listed = data_files(storage, layout.project_dir(layout.RECORDS, project))
     snapshots = _read(storage, listed, RECORD_SCHEMA)
     ended, covered = _ended_runs(snapshots, now)
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
         report.metric_files_merged = sum(
             pool.map(lambda run_id: merge_run_metrics(storage, project, run_id), sorted(ended))
         )
-    index_files = _data_files(storage, layout.project_dir(layout.INDEX, project))
+    index_files = data_files(storage, layout.project_dir(layout.INDEX, project))
     small = [f for f in index_files if f.size < INDEX_SMALL_BYTES]
     to_merge = _read(storage, small, RECORD_SCHEMA) if len(small) >= INDEX_MERGE_AT else {}
     if ended or to_merge:
-        rows = query.newest_records(pa.concat_tables([*to_merge.values(), *ended.values()]))
+        rows = rules.newest_records(pa.concat_tables([*to_merge.values(), *ended.values()]))
         write_index(storage, project, rows, replaces=sorted(to_merge))
     storage.delete(covered)  # only after the index that carries them is published
     storage.delete(list(to_merge))
@@ -96,44 +93,6 @@ def compact_project(storage: Storage, project: str, now: float | None = None) ->
     report.record_files_removed = len(covered)
     report.index_files_merged = len(to_merge)
     return report
-
-
-def write_index(storage: Storage, project: str, rows: pa.Table, replaces: Sequence[str] = ()) -> None:
-    """Publish ``rows`` (newest records, one per run) as a new index file of ``project``,
-    naming the index files it replaces; the caller deletes what it covers only after this."""
-    rows = rows.sort_by("run_id")  # row-group statistics then narrow a lookup by run id
-    storage.write_bytes(
-        layout.index_path(project, new_id()),
-        table_to_bytes(rows, {REPLACES_KEY: json.dumps(list(replaces)).encode()}, INDEX_ROW_GROUP_ROWS),
-    )
-
-
-def merge_run_metrics(storage: Storage, project: str, run_id: str) -> int:
-    """Merge a run's metric parts into one file; returns how many parts it replaced.
-
-    Parts that a present merged file already replaces (left by a crash between write
-    and delete) are only deleted.
-    """
-    files = _data_files(storage, layout.run_dir(layout.METRICS, project, run_id))
-    if len(files) < 2:
-        return 0
-    parts = _read(storage, files, METRICS_SCHEMA, with_replaces=True)
-    if len(parts) != len(files):
-        return 0  # something unreadable or vanishing (another compaction): leave it be
-    skipped = rules.superseded({path: replaces for path, (_, replaces) in parts.items()})
-    current = [path for path in sorted(parts) if path not in skipped]
-    leftovers = sorted(skipped & set(parts))
-    if len(current) > 1:
-        merged = pa.concat_tables([parts[path][0] for path in current])
-        storage.write_bytes(
-            layout.part_path(layout.METRICS, project, run_id, new_id()),
-            table_to_bytes(merged, {REPLACES_KEY: json.dumps(current + leftovers).encode()}),
-        )
-        storage.delete(current)
-        storage.delete(leftovers)
-        return len(current) + len(leftovers)
-    storage.delete(leftovers)
-    return len(leftovers)
 
 
 def _ended_runs(snapshots: Mapping[str, pa.Table], now: float) -> tuple[dict[str, pa.Table], list[str]]:
@@ -155,31 +114,10 @@ def _ended_runs(snapshots: Mapping[str, pa.Table], now: float) -> tuple[dict[str
     return ended, covered
 
 
-def _data_files(storage: Storage, prefix: str) -> list[FileInfo]:
-    return [f for f in storage.list_files(prefix) if rules.is_data_file(f.path)]
-
-
-def _read(
-    storage: Storage, files: Sequence[FileInfo], schema: pa.Schema, with_replaces: bool = False
-) -> dict[str, Any]:
-    """path -> table (or (table, replaced paths)) of the files that could be read.
-
-    Files that vanished (another compaction) or cannot be parsed are left out and left in
-    place; an unparsable one is named in a warning.
-    """
-    out: dict[str, Any] = {}
-    for path, data in storage.read_many(f.path for f in files).items():
-        if isinstance(data, Exception):
-            if not isinstance(data, FileNotFoundError):
-                warnings.warn(f"tracklib compact: leaving {path} alone: {data}", stacklevel=3)
-            continue
-        try:
-            table, replaces = parse_part(data, path, schema)
-            _, problems = rules.clean(table, path)
-            if problems:  # rows it cannot fold: the file stays, for its owner to see
-                raise ValueError("; ".join(problems))
-        except Exception as exc:  # noqa: BLE001 - a broken file is not ours to delete
-            warnings.warn(f"tracklib compact: leaving {path} alone: {exc}", stacklevel=3)
-            continue
-        out[path] = (table, replaces) if with_replaces else table
-    return out
+def _read(storage: Storage, files: Sequence[FileInfo], schema: pa.Schema) -> dict[str, pa.Table]:
+    """path -> table of the files that could be read whole; the others are left in place,
+    and an unusable one is named in a warning (a broken file is not ours to delete)."""
+    parsed, unusable = read_whole(storage, files, schema)
+    for path, why in unusable.items():
+        warnings.warn(f"tracklib compact: leaving {path} alone: {why}", stacklevel=3)
+    return {path: table for path, (table, _) in parsed.items()}

@@ -16,13 +16,14 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import pyarrow as pa
 
+from tracklib.compaction import BATCH_ROWS, concat_tables
 from tracklib.format import rules
 from tracklib.format.errors import FormatVersionError
-from tracklib.storage.files import FileInfo, Storage, parse_batches, parse_part
+from tracklib.storage import FileInfo, Storage
+from tracklib.storage.parquet import parse_batches, parse_part
 
 _RELISTS = 3
 _ASSEMBLE_FROM = 64  # files below one prefix from which their joined table is kept and grown
-BATCH_ROWS = 10_000  # read_parts decodes this many rows at a time (peak memory, measured fastest)
 
 T = TypeVar("T")
 
@@ -273,10 +274,3 @@ def _cleaned(batches: Iterator[pa.Table], path: str, problems: list[str]) -> Ite
         batch, found = rules.clean(batch, path)
         problems.extend(found)
         yield batch
-
-
-def concat_tables(tables: Sequence[pa.Table], schema: pa.Schema) -> pa.Table:
-    """One table in one chunk (sorting and taking across thousands of chunks is slow)."""
-    if len(tables) == 1:
-        return tables[0]
-    return pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()

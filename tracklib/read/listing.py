@@ -23,9 +23,8 @@ import pyarrow.compute as pc
 from ulid import ULID
 
 from tracklib.format import rules
-from tracklib.read import query
 from tracklib.read.filecache import Listed
-from tracklib.storage.files import FileInfo
+from tracklib.storage import FileInfo
 
 FULL_EVERY_S = 60.0
 WINDOW_S = 30.0
@@ -85,7 +84,7 @@ def _oldest_open(live: Listed, alive_since: float) -> str | None:
         for f in live.files
         if "/run_id=" in f.path and rules.is_data_file(f.path)
     }
-    newest = query.newest_records(live.table)
+    newest = rules.newest_records(live.table)
     alive = pc.and_(
         pc.equal(newest["status"], "running"),
         pc.greater(newest["heartbeat_time"], pa.scalar(int(alive_since * 1e6), pa.timestamp("us", "UTC"))),

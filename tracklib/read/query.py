@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tracklib.format.rules import newest_records
 from tracklib.format.schema import RECORD_SCHEMA, Status, decode_param
 
 RUN_COLUMNS = [
@@ -29,19 +30,6 @@ RUN_COLUMNS = [
     "git_commit",
 ]
 AGGREGATES = ("last", "min", "max")
-
-
-def newest_records(records: pa.Table) -> pa.Table:
-    """One row per run: its newest snapshot by (seq, record_time); seq never goes back."""
-    if records.num_rows == 0 or pc.count_distinct(records["run_id"]).as_py() == records.num_rows:
-        return records  # one snapshot per run already (an index file, a fresh sweep)
-    order = pc.sort_indices(
-        records, [("run_id", "ascending"), ("seq", "descending"), ("record_time", "descending")]
-    )
-    ordered = records.take(order)
-    run_ids = ordered["run_id"].to_numpy(zero_copy_only=False)
-    first = np.r_[True, run_ids[1:] != run_ids[:-1]]
-    return ordered.filter(pa.array(first))
 
 
 def _list_column(records: pa.Table, column: str) -> pd.DataFrame:

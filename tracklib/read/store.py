@@ -18,17 +18,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tracklib import config
+from tracklib.compaction import concat_tables, index_records
 from tracklib.format import layout, rules
 from tracklib.format.errors import RunNotFoundError, UnsafePathError
 from tracklib.format.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
 from tracklib.read import query
 from tracklib.read.downsample import minmax_indices
-from tracklib.read.filecache import BATCH_ROWS, FileCache, Listed, concat_tables
+from tracklib.read.filecache import FileCache, Listed
 from tracklib.read.listing import RecordListing
-from tracklib.storage.files import FileInfo, Storage, conform
+from tracklib.storage import FileInfo, Storage, open_storage
 
 
 @dataclass
@@ -70,15 +70,8 @@ class IndexFile:
         return bool((self.runs.versions["run_id"] == run_id).any())
 
     def records(self, run_id: str | None = None) -> pa.Table:
-        """The file's records (only ``run_id``'s), decoded again from its bytes: only the row
-        groups whose statistics can hold ``run_id``, ``BATCH_ROWS`` rows at a time."""
-        file = pq.ParquetFile(pa.BufferReader(self.data))
-        if run_id is None:
-            return rules.clean(conform(file.read(), RECORD_SCHEMA), self.path)[0]
-        groups = _row_groups_holding(file.metadata, run_id)
-        batches = file.iter_batches(BATCH_ROWS, row_groups=groups) if groups else []
-        found = [pa.Table.from_batches([b]).filter(pc.equal(b["run_id"], run_id)) for b in batches]
-        return rules.clean(conform(concat_tables(found, file.schema_arrow), RECORD_SCHEMA), self.path)[0]
+        """The file's records (only ``run_id``'s), decoded again from its bytes."""
+        return index_records(self.data, self.path, run_id)
 
 
 def open_store(
@@ -94,7 +87,7 @@ def open_store(
         storage_options: passed to fsspec unchanged.
         stale_after: seconds without a heartbeat after which a running run reads as stale.
     """
-    return Store(Storage(config.resolve_root(root), storage_options), stale_after=stale_after)
+    return Store(open_storage(config.resolve_root(root), storage_options), stale_after=stale_after)
 
 
 class Store:
@@ -298,7 +291,7 @@ class Store:
         )
         index, _ = self._index_files(project)
         mine = [part.records(run_id) for part in index if part.holds(run_id)]
-        return query.newest_records(pa.concat_tables([live.table, *mine]))
+        return rules.newest_records(pa.concat_tables([live.table, *mine]))
 
     def read_artifact(self, path: str, project: str | None = None, run_id: str | None = None) -> bytes:
         """The bytes of an artifact, by the ``path`` listed in ``run(...).artifacts``.
@@ -322,18 +315,6 @@ class Store:
             inside = os.path.realpath(self.storage.full_path(run_folder))
             if os.path.commonpath([inside, os.path.realpath(self.storage.full_path(path))]) != inside:
                 raise UnsafePathError(f"artifact path {path!r} leads out of {run_folder!r}")
-
-
-def _row_groups_holding(metadata: pq.FileMetaData, run_id: str) -> list[int]:
-    """Row groups whose run_id statistics do not rule ``run_id`` out (index files are
-    sorted by run id, in row groups of ``compact.INDEX_ROW_GROUP_ROWS``)."""
-    leaf = next(i for i in range(metadata.num_columns) if metadata.schema.column(i).path == "run_id")
-    groups = []
-    for i in range(metadata.num_row_groups):
-        stats = metadata.row_group(i).column(leaf).statistics
-        if stats is None or not stats.has_min_max or stats.min <= run_id <= stats.max:
-            groups.append(i)
-    return groups
 
 
 def _sorted_series(table: pa.Table) -> tuple[pa.Table, np.ndarray]:

@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-from tracklib.ops.compact import write_index
+from tracklib.compaction import write_index
 from tracklib.storage import Storage
 
 INDEX_EVERY = 100  # finished runs per index file; fewer would add files, not remove them

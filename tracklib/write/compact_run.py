@@ -10,17 +10,14 @@ never less data, and `tracklib compact` finishes the job.
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pyarrow as pa
 
 from tracklib import config
+from tracklib.compaction import merge_run_metrics, write_merged_part
 from tracklib.format import layout
-from tracklib.format.ids import new_id
-from tracklib.format.schema import REPLACES_KEY
-from tracklib.ops.compact import merge_run_metrics
-from tracklib.storage.files import Storage, table_to_bytes
+from tracklib.storage import Storage
 
 MERGE_PARTS_EVERY = 32  # landed metric parts merged into one while the run goes on
 _KEEP_AT_MOST = 2 * MERGE_PARTS_EVERY  # parts held for merging; beyond (store away), give up
@@ -78,9 +75,5 @@ class RunTidy:
             del self._parts[:MERGE_PARTS_EVERY]
             self._landed_parts.difference_update(r for r, _ in batch)
         rels = [r for r, _ in batch]
-        merged = pa.concat_tables([table for _, table in batch])
-        self._storage.write_bytes(
-            layout.part_path(layout.METRICS, self._project, self._run_id, new_id()),
-            table_to_bytes(merged, {REPLACES_KEY: json.dumps(rels).encode()}),
-        )
+        write_merged_part(self._storage, self._project, self._run_id, [table for _, table in batch], rels)
         self._storage.delete(rels)

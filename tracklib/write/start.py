@@ -8,14 +8,13 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tracklib import config
+from tracklib import compaction, config
 from tracklib.format import layout
 from tracklib.format.errors import InvalidValueError, ResumeConflictError, RunNotFoundError, StoreError
 from tracklib.format.ids import new_id, new_run_name
 from tracklib.format.record import RunState, state_from_record
 from tracklib.format.schema import Status, check_text, flatten_params
-from tracklib.read.store import Store
-from tracklib.storage.files import Storage
+from tracklib.storage import Storage, open_storage
 from tracklib.write import environment
 from tracklib.write import runtime as runtimes
 from tracklib.write.run import Run, redact_params
@@ -76,7 +75,7 @@ def init(
         raise InvalidValueError(f"tags must be a list of strings, not one string {tags!r}")
     checked_tags = [_check_tag(tag) for tag in (tags or [])]
     flat_params = flatten_params(params or {})
-    storage = Storage(config.resolve_root(root), storage_options)
+    storage = open_storage(config.resolve_root(root), storage_options)
     storage.check_writable()
     _sync_leftovers(storage)
     redact = environment.Redactor(os.environ)
@@ -96,7 +95,10 @@ def init(
         state.group = group if group is not None else state.group
         state.notes = notes if notes is not None else state.notes
     else:
-        if run_id is not None and Store(storage).newest_record(project, layout.check_run_id(run_id)).num_rows:
+        if (
+            run_id is not None
+            and compaction.newest_record(storage, project, layout.check_run_id(run_id))[0].num_rows
+        ):
             raise ValueError(f"run {run_id} already exists in {project!r}; pass resume=True to continue it")
         if run_id is not None:  # a chosen id: two writers must not both start it
             _claim(storage, project, run_id, "start")
@@ -154,10 +156,9 @@ def _claim(storage: Storage, project: str, run_id: str, what: str) -> None:
 
 def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
     """The newest snapshot of the run, whether still in its folder or compacted."""
-    store = Store(storage)
-    newest = store.newest_record(project, run_id)
-    if store.skipped_files:  # continuing from an older snapshot would lose what the broken one said
-        raise StoreError(f"cannot resume run {run_id!r}: unreadable record files {store.skipped_files}")
+    newest, unusable = compaction.newest_record(storage, project, run_id)
+    if unusable:  # continuing from an older snapshot would lose what the broken one said
+        raise StoreError(f"cannot resume run {run_id!r}: unreadable record files {unusable}")
     if newest.num_rows == 0:
         raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
     return state_from_record(newest.to_pylist()[0])
