@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale import PROJECT, build  # noqa: E402
 
-from tracklib.storage.files import Storage  # noqa: E402
+from tracklib.storage import open_storage  # noqa: E402
 
 PARAMS = {
     "lr": "DOUBLE",
@@ -100,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = os.path.join(tmp, "store")
-        build(Storage(root), args.runs, args.live)
+        build(open_storage(root), args.runs, args.live)
         print(
             f"Leaderboard of {args.runs} compacted + {args.live} uncompacted runs, local root, cold process"
         )

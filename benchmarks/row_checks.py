@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from tracklib.format import rules
 from tracklib.format.schema import RECORD_SCHEMA
-from tracklib.storage.files import table_to_bytes
+from tracklib.storage.parquet import table_to_bytes
 
 PARAMS = ("lr", "wd", "batch", "depth", "optimizer", "seed", "dropout", "warmup")
 METRICS = ("acc", "loss", "val/acc", "val/loss")

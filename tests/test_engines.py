@@ -28,7 +28,7 @@ import pytest
 
 import tracklib
 from tracklib.ops.compact import compact_project
-from tracklib.storage.files import Storage
+from tracklib.storage import open_storage
 
 PROJECT = "sweep"
 RUNS = 40
@@ -117,7 +117,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
             folder = Path(root, "metrics", f"project={PROJECT}", f"run_id={ids[i]}")
             assert len(_parquet_files(folder)) >= 2
             shutil.copytree(folder, kept / ids[i])
-        report = compact_project(Storage(root), PROJECT)
+        report = compact_project(open_storage(root), PROJECT)
         assert report.runs_indexed == RUNS // 2 and report.metric_files_merged >= RUNS
         for i in INTERRUPTED:
             folder = Path(root, "metrics", f"project={PROJECT}", f"run_id={ids[i]}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tracklib.storage.files import Storage
+from tracklib.storage import LocalStorage, open_storage
 from tracklib.write import environment, git_state, probes
 
 
@@ -223,7 +223,7 @@ def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, mod
 
 
 def test_an_environment_file_that_fails_to_write_is_retried(local_root, monkeypatch):
-    write, failed = Storage.write_bytes, []
+    write, failed = LocalStorage.write_bytes, []
 
     def flaky(self, rel, data):
         if rel.startswith("environment/") and not failed:
@@ -231,7 +231,7 @@ def test_an_environment_file_that_fails_to_write_is_retried(local_root, monkeypa
             raise OSError("disk busy")
         write(self, rel, data)
 
-    monkeypatch.setattr(Storage, "write_bytes", flaky)
+    monkeypatch.setattr(LocalStorage, "write_bytes", flaky)
     for _ in range(2):  # the second run reuses the first one's capture
         with local_root.init(capture=("system", "argv")) as run:
             pass
@@ -313,4 +313,4 @@ def test_capture_can_be_switched_off(local_root):
 
 
 def _parquet_files(root, kind: str) -> list[str]:
-    return [f.path for f in Storage(root.url).list_files(kind) if f.path.endswith(".parquet")]
+    return [f.path for f in open_storage(root.url).list_files(kind) if f.path.endswith(".parquet")]

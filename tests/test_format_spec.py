@@ -28,7 +28,7 @@ from ulid import ULID
 import tracklib
 from tracklib.format.schema import RECORD_SCHEMA
 from tracklib.ops.compact import compact_project
-from tracklib.storage.files import Storage
+from tracklib.storage import open_storage
 
 RECIPES = Path(__file__).resolve().parents[1] / "docs" / "ENGINES.md"  # FORMAT.md §14 links here
 PROJECT = "digits"
@@ -268,17 +268,17 @@ def compacted_store(store: Path, request: pytest.FixtureRequest) -> Path:
                 run.log({METRIC: acc}, step=step)
                 time.sleep(0.03)  # a part per step: something to merge
 
-    compact_project(Storage(str(store)), PROJECT)
+    compact_project(open_storage(str(store)), PROJECT)
     for k in range(3):  # one more small index file each: four in all
         extra(f"extra-{k}", [0.1 * k, 0.2 * k])
-        compact_project(Storage(str(store)), PROJECT)
+        compact_project(open_storage(str(store)), PROJECT)
     with tracklib.init(run_id=_run_id(store, "steady"), resume=True, **common) as run:
         run.log({METRIC: 0.97})  # compacted, resumed: its live records must win
     extra("extra-3", [0.3, 0.35])
 
     before = {p: p.read_bytes() for p in _parquet_below(store)}
     history_before = expected_history(str(store))
-    report = compact_project(Storage(str(store)), PROJECT)
+    report = compact_project(open_storage(str(store)), PROJECT)
     assert report.index_files_merged == 4 and report.metric_files_merged >= 2
     if request.param == "interrupted":
         for path, data in before.items():

@@ -11,7 +11,7 @@ from ulid import ULID
 
 from tracklib.ops.compact import compact_project
 from tracklib.read import listing
-from tracklib.storage.files import Storage
+from tracklib.storage import open_storage
 
 
 def _old_id(hours: float) -> str:
@@ -89,7 +89,7 @@ def test_a_compaction_between_refreshes_loses_and_doubles_nothing(s3_root):
     store = s3_root.store()
     store.runs("p")
     ids.append(_finished(s3_root, value=6))
-    compact_project(Storage(s3_root.url, s3_root.storage_options), "p")
+    compact_project(open_storage(s3_root.url, s3_root.storage_options), "p")
     runs = store.runs("p")
     assert sorted(runs["run_id"]) == sorted(ids)
     assert sorted(runs["metrics.acc"]) == list(range(7))

@@ -14,7 +14,7 @@ import warnings
 import pytest
 
 from tracklib.ops.compact import compact_project
-from tracklib.storage.files import Storage
+from tracklib.storage import open_storage
 
 PROCESSES, RUNS_PER_PROCESS, STEPS, METRICS = 16, 20, 200, ("loss", "acc", "lr")
 
@@ -63,7 +63,7 @@ def _poll(root, stop: threading.Event, problems: list[str], polls: list[int]) ->
 
 
 def _compact(root, stop: threading.Event, problems: list[str], reports: list, go) -> None:
-    storage = Storage(root.url, root.storage_options)
+    storage = open_storage(root.url, root.storage_options)
     while not stop.is_set():
         try:
             reports.append(compact_project(storage, "stress"))
@@ -108,7 +108,7 @@ def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root,
     assert sum(r.runs_indexed for r in compactions) > 0, (
         f"compaction never folded a run while writers were alive ({len(compactions)} passes)"
     )
-    compact_project(Storage(stress_root.url, stress_root.storage_options), "stress")  # what is left
+    compact_project(open_storage(stress_root.url, stress_root.storage_options), "stress")  # what is left
 
     store = stress_root.store()
     runs = store.runs("stress")
@@ -125,7 +125,7 @@ def test_many_writers_lose_nothing_and_readers_never_see_half_files(stress_root,
         proc, i = ident.loc[run_id]
         assert total == pytest.approx(_expected_sum(int(proc), int(i), key), rel=1e-12)
     # compacted: one index file and one metric file per run are all a reader lists
-    listed = Storage(stress_root.url, stress_root.storage_options).list_files
+    listed = open_storage(stress_root.url, stress_root.storage_options).list_files
     assert [f for f in listed("records/project=stress") if f.path.endswith(".parquet")] == []
     assert len(listed("metrics/project=stress")) == len(runs)
     assert 1 <= len(listed("index/project=stress")) <= 4

@@ -14,7 +14,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 
-from tracklib.storage.files import Storage
+from tracklib.storage import Storage
 
 ROOT_FILE = "root.txt"
 

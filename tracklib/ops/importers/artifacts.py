@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tracklib.format import layout
 from tracklib.format.record import Artifact, RunState
 from tracklib.ops.importers.names import file_id, millis
-from tracklib.storage.files import Storage, file_sha256
+from tracklib.storage import Storage, file_sha256
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from tracklib.format.schema import ParamValue, Status
 from tracklib.ops.importers.artifacts import SourceArtifact
 from tracklib.ops.importers.common import ImportReport, SourceRun, metrics_table, write_run
 from tracklib.read.store import Store
-from tracklib.storage.files import Storage
+from tracklib.storage import open_storage
 
 EXTRA = "pip install 'tracklib[mlflow]'"
 STATUSES = {
@@ -86,7 +86,7 @@ def import_mlflow(
     layout.check_project(project)
     uri = tracking_uri_of(tracking_uri)
     client_class = _mlflow_client(uri)
-    storage = Storage(config.resolve_root(root), storage_options)
+    storage = open_storage(config.resolve_root(root), storage_options)
     storage.check_writable()
     store = Store(storage)
     report = ImportReport(source=uri, root=storage.url, project=project)

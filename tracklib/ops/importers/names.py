@@ -10,7 +10,7 @@ import posixpath
 from ulid import ULID
 
 from tracklib.format import layout, rules
-from tracklib.storage.files import Storage
+from tracklib.storage import Storage
 
 
 def file_id(at_ms: int, *seed: object) -> str:

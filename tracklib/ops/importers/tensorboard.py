@@ -36,7 +36,7 @@ from tracklib.format import layout
 from tracklib.format.schema import ParamValue, Status
 from tracklib.ops.importers.common import ImportReport, SourceRun, metrics_table, write_run
 from tracklib.read.store import Store
-from tracklib.storage.files import Storage
+from tracklib.storage import open_storage
 
 EXTRA = "pip install 'tracklib[tensorboard]'"
 _EVENTS = "tfevents"  # what TensorBoard's own reader looks for in a file name
@@ -90,7 +90,7 @@ def import_tensorboard(
     if not os.path.isdir(top):
         raise FileNotFoundError(f"no TensorBoard log directory at {os.fspath(logdir)!r}")
     reader = _reader()
-    storage = Storage(config.resolve_root(root), storage_options)
+    storage = open_storage(config.resolve_root(root), storage_options)
     storage.check_writable()
     store = Store(storage)
     report = ImportReport(source=top, root=storage.url, project=project)
