@@ -23,6 +23,16 @@ records), and for a metric part one millisecond past the newest part present, so
 sort in write order (readers never order by it, FORMAT.md §3). The record's ``record_time``
 and ``heartbeat_time`` are the source's last sign of life, so a run that is "running" at the
 source but went quiet long ago reads as stale.
+
+What a live run and an import share is one piece of code each: the record row
+(``record.record_table``/``state_from_record``), the summaries (``summary.summarize``), file
+paths (``layout``), Parquet encoding (``table_to_bytes``), the environment row
+(``environment.table``) and the masking of params, tags, notes and environment
+(``run.redact_params``, ``masking.Redactor``). What stays separate, on purpose: the file ids
+(derived here, random ULIDs there), the metric rows (the source's columns here, buffered log
+calls there), and the writing itself: an import writes each file at once with an exclusive
+create and reads the store again on a conflict, where a run hands files to its uploader
+thread, with flush timers, retries and the spool, none of which an import needs.
 """
 
 from __future__ import annotations
@@ -59,6 +69,7 @@ from tracklib.read.store import Store
 from tracklib.storage import Storage
 from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment
+from tracklib.write.run import redact_params
 
 _ATTEMPTS = 8  # rounds of "another import wrote first: read again" before giving up on a run
 _ENDED = (Status.FINISHED, Status.FAILED, Status.KILLED)
@@ -151,7 +162,7 @@ def write_run(storage: Storage, store: Store, project: str, source: SourceRun) -
     redact = environment.Redactor(os.environ)
     source = replace(
         source,
-        params={k: redact.param(k, v) for k, v in source.params.items()},
+        params=redact_params(source.params, redact),
         tags=[redact(tag) for tag in source.tags],
         notes=redact(source.notes) if source.notes is not None else None,
         environment={k: redact(v) if isinstance(v, str) else v for k, v in source.environment.items()},
@@ -352,13 +363,13 @@ def _row_keys(rows: pa.Table) -> zip[tuple[Any, ...]]:
 
 
 def _write_environment(storage: Storage, project: str, source: SourceRun) -> None:
-    row = {
+    """The run's environment row, built as a live run builds its own (``environment.table``)."""
+    head = {
         "format_version": FORMAT_VERSION,
         "run_id": source.run_id,
         "record_time": datetime.fromtimestamp(source.start_time, tz=UTC),
-        **{k: v for k, v in source.environment.items() if v is not None},
     }
-    table = pa.Table.from_pylist([row], schema=ENVIRONMENT_SCHEMA)
+    table = environment.table(source.environment, head, ENVIRONMENT_SCHEMA)
     name = file_id(millis(source.start_time), project, source.run_id, "environment")
     try:
         storage.write_bytes(
