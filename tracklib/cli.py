@@ -157,14 +157,14 @@ def _ui(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from tracklib.storage.files import Storage
+    from tracklib.storage import open_storage
     from tracklib.write.spool import Spool, spooled_roots
 
     roots = [args.root] if args.root else spooled_roots(config.spool_dir())
     failed = 0
     for root in roots:
         spool = Spool(config.spool_dir(), root)
-        result = spool.sync(Storage(root))
+        result = spool.sync(open_storage(root))
         failed += result.failed
         print(f"{root}: uploaded {result.uploaded}, still waiting {result.failed}")
     if not roots:
