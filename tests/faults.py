@@ -1,11 +1,15 @@
-"""A TCP proxy on 127.0.0.1 in front of a test server, to make the store go down, hang, or
-come back (on the same port, with its data intact) while a run is logging."""
+"""Faults on demand. ``FaultyProxy``: a TCP proxy on 127.0.0.1 in front of a test server, to
+make the store go down, hang, or come back (on the same port, with its data intact) while a run
+is logging. ``FaultyStorage``: a real storage wrapped, whose calls fail, stall or do something
+else first when a test says so (pass it as ``storage=`` to init, open_store or compact)."""
 
 from __future__ import annotations
 
 import random
 import socket
 import threading
+from collections.abc import Callable
+from typing import Any
 
 
 class FaultyProxy:
@@ -129,3 +133,73 @@ def _port_outside_ephemeral_range() -> int:
                 continue
             return port
     raise RuntimeError("no free port in 20000-32000")
+
+
+class FaultyStorage:
+    """``inner`` (a real storage) with faults on demand; every other attribute passes through.
+
+    ``around(name, hook)`` makes each call of method ``name`` a call of ``hook(real, *args)``,
+    which may raise, wait, skip the real call or do something else first; ``fail``, ``stall``
+    and ``skip`` are the usual hooks. ``on_local_disk=False`` makes a local root look like a
+    network mount (NFS), as /proc/self/mounts would say. ``calls`` lists (method, first
+    argument) of every call, faulty or not; ``failed`` those that raised on purpose.
+    """
+
+    def __init__(self, inner: Any, *, on_local_disk: bool | None = None) -> None:
+        self.inner = inner
+        self._on_local_disk = on_local_disk
+        self._hooks: dict[str, Callable[..., Any]] = {}
+        self.calls: list[tuple[str, Any]] = []
+        self.failed: list[tuple[str, Any]] = []
+
+    def __repr__(self) -> str:
+        return f"FaultyStorage({self.inner!r})"
+
+    @property
+    def on_local_disk(self) -> bool:
+        return self.inner.on_local_disk if self._on_local_disk is None else self._on_local_disk
+
+    def around(self, name: str, hook: Callable[..., Any]) -> FaultyStorage:
+        self._hooks[name] = hook
+        return self
+
+    def fail(
+        self, name: str, error: Exception, times: int = 1, when: Callable[..., bool] = lambda *a: True
+    ) -> FaultyStorage:
+        """Raise ``error`` instead of the first ``times`` calls of ``name`` that ``when`` picks."""
+
+        fired: list[Any] = []
+
+        def failing(real: Callable[..., Any], *args: Any) -> Any:
+            if len(fired) < times and when(*args):
+                fired.append(args[0] if args else None)
+                self.failed.append((name, fired[-1]))
+                raise error
+            return real(*args)
+
+        return self.around(name, failing)
+
+    def stall(self, name: str, until: threading.Event, timeout: float = 30) -> FaultyStorage:
+        """Hold every call of ``name`` until ``until`` is set (a store that stopped answering)."""
+
+        def stalled(real: Callable[..., Any], *args: Any) -> Any:
+            until.wait(timeout)
+            return real(*args)
+
+        return self.around(name, stalled)
+
+    def skip(self, name: str) -> FaultyStorage:
+        """Calls of ``name`` do nothing (a process that died before making them)."""
+        return self.around(name, lambda real, *args: None)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+        hook = self._hooks.get(name)
+
+        def call(*args: Any) -> Any:
+            self.calls.append((name, args[0] if args else None))
+            return value(*args) if hook is None else hook(value, *args)
+
+        return call

@@ -20,11 +20,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib import config
 from tracklib.compaction import data_files, merge_run_metrics, read_whole, write_index
 from tracklib.format import layout, rules
 from tracklib.format.schema import RECORD_SCHEMA, Status
-from tracklib.storage import FileInfo, Storage, open_storage
+from tracklib.storage import FileInfo, Storage, given_or_opened
 
 ENDED = {Status.FINISHED, Status.FAILED, Status.KILLED}
 # A run still "running" with no heartbeat for this long is compacted as it is (it reads as stale).
@@ -58,9 +57,15 @@ def compact(
     root: str | None = None,
     project: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    *,
+    storage: Storage | None = None,
 ) -> list[CompactionReport]:
-    """Compact one project, or every project of the store. Idempotent; safe while runs write."""
-    storage = open_storage(config.resolve_root(root), storage_options)
+    """Compact one project, or every project of the store. Idempotent; safe while runs write.
+
+    The store is ``root`` (resolved as in :func:`tracklib.init`) with ``storage_options``, or
+    instead ``storage``: ``tracklib.storage.open_storage(url)`` or a wrapper of one.
+    """
+    storage = given_or_opened(storage, root, storage_options)
     if project is not None:
         projects = [layout.check_project(project)]
     else:

@@ -28,7 +28,7 @@ from tracklib.read import query
 from tracklib.read.downsample import minmax_indices
 from tracklib.read.filecache import FileCache, Listed
 from tracklib.read.listing import RecordListing
-from tracklib.storage import FileInfo, Storage, open_storage
+from tracklib.storage import FileInfo, Storage, given_or_opened
 
 
 @dataclass
@@ -78,6 +78,7 @@ def open_store(
     root: str | os.PathLike[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     *,
+    storage: Storage | None = None,
     stale_after: float = config.STALE_AFTER_S,
 ) -> Store:
     """Open a store for reading; ``root`` resolves as in :func:`tracklib.init`.
@@ -85,9 +86,11 @@ def open_store(
     Args:
         root: any fsspec URL; default ``$TRACKLIB_ROOT`` or ``./tracking``.
         storage_options: passed to fsspec unchanged.
+        storage: instead of ``root`` and ``storage_options``, the storage to read through
+            (``tracklib.storage.open_storage(url)`` or a wrapper of one); not with them.
         stale_after: seconds without a heartbeat after which a running run reads as stale.
     """
-    return Store(open_storage(config.resolve_root(root), storage_options), stale_after=stale_after)
+    return Store(given_or_opened(storage, root, storage_options), stale_after=stale_after)
 
 
 class Store:

@@ -14,11 +14,20 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from tracklib import config
 from tracklib.storage.base import FileInfo, Storage
 from tracklib.storage.local import LocalStorage, file_sha256
 from tracklib.storage.remote import FsspecStorage, fail_fast_options
 
-__all__ = ["FileInfo", "FsspecStorage", "LocalStorage", "Storage", "file_sha256", "open_storage"]
+__all__ = [
+    "FileInfo",
+    "FsspecStorage",
+    "LocalStorage",
+    "Storage",
+    "file_sha256",
+    "given_or_opened",
+    "open_storage",
+]
 
 
 def open_storage(url: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None) -> Storage:
@@ -30,3 +39,18 @@ def open_storage(url: str | os.PathLike[str], storage_options: Mapping[str, Any]
     if isinstance(fs, LocalFileSystem):
         return LocalStorage(url, fs, root)
     return FsspecStorage(url, fs, root)
+
+
+def given_or_opened(
+    storage: Storage | None,
+    root: str | os.PathLike[str] | None,
+    storage_options: Mapping[str, Any] | None,
+) -> Storage:
+    """What ``init``, ``open_store`` and ``compact`` work on: the ``storage`` they were handed
+    (a wrapper of one, say, that counts or fails calls), else the storage of ``root`` (default
+    ``$TRACKLIB_ROOT`` or ``./tracking``). Giving both is an error: one would be ignored."""
+    if storage is None:
+        return open_storage(config.resolve_root(root), storage_options)
+    if root is not None or storage_options is not None:
+        raise ValueError("pass either storage= or root=/storage_options=, not both")
+    return storage
