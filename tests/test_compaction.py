@@ -19,6 +19,8 @@ from tracklib.read import filecache, query
 from tracklib.storage import Storage, open_storage, parquet
 from tracklib.write import compact_run
 
+from faults import FaultyStorage
+
 STEPS = 30
 
 
@@ -103,45 +105,42 @@ def test_resume_after_compaction_continues_the_run(local_root):
         local_root.init("p", run_id=run_id)
 
 
-def test_a_reader_relists_when_compaction_deletes_what_it_listed(local_root, monkeypatch):
+def test_a_reader_relists_when_compaction_deletes_what_it_listed(local_root):
     ids = [_write(local_root, name) for name in "abc"]
-    store = local_root.store()
-    read_many = store.storage.read_many
     calls = []
 
-    def compact_first(rels):
+    def compact_first(read_many, rels):
         rels = list(rels)
         if not calls:  # between this reader's listing and its reading
             compact_project(_storage(local_root), "p")
         calls.append(rels)
         return read_many(rels)
 
-    monkeypatch.setattr(store.storage, "read_many", compact_first)
+    storage = FaultyStorage(_storage(local_root)).around("read_many", compact_first)
+    store = tracklib.open_store(storage=storage)
     assert sorted(store.runs("p")["run_id"]) == sorted(ids)
     assert len(calls) >= 2  # it read, found files gone, listed again
 
 
-def test_a_reader_misses_no_run_compacted_between_its_two_listings(local_root, monkeypatch):
+def test_a_reader_misses_no_run_compacted_between_its_two_listings(local_root):
     ids = [_write(local_root, name) for name in "ab"]
-    store = local_root.store()
-    list_files = store.storage.list_files
     listed = []
 
-    def compact_after_first_listing(prefix):
+    def compact_after_first_listing(list_files, prefix):
         found = list_files(prefix)
         if not listed:
             compact_project(_storage(local_root), "p")
         listed.append(prefix)
         return found
 
-    monkeypatch.setattr(store.storage, "list_files", compact_after_first_listing)
+    storage = FaultyStorage(_storage(local_root)).around("list_files", compact_after_first_listing)
+    store = tracklib.open_store(storage=storage)
     assert sorted(store.runs("p")["run_id"]) == sorted(ids)
 
 
-def test_a_crash_between_write_and_delete_double_counts_nothing(root, monkeypatch):
+def test_a_crash_between_write_and_delete_double_counts_nothing(root):
     run_id = _write(root, "a")
-    storage = _storage(root)
-    monkeypatch.setattr(storage, "delete", lambda rels: None)  # dies before deleting anything
+    storage = FaultyStorage(_storage(root)).skip("delete")  # dies before deleting anything
     compact_project(storage, "p")
     assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) > 2  # old parts + merged
     store = root.store()
@@ -180,17 +179,17 @@ def test_compact_command(local_root, capsys):
     assert len(local_root.store().runs("p")) == 1
 
 
-def test_two_compactions_merging_one_run_at_once_count_it_once(root, monkeypatch):
+def test_two_compactions_merging_one_run_at_once_count_it_once(root):
     run_id = _write(root, "a")
-    storage = _storage(root)
-    write_bytes = storage.write_bytes
+    raced = []
 
-    def second_compaction_first(rel, data):
-        monkeypatch.setattr(storage, "write_bytes", write_bytes)
-        merge_run_metrics(_storage(root), "p", run_id)  # lists the same parts, writes first
+    def second_compaction_first(write_bytes, rel, data):
+        if not raced:
+            raced.append(rel)
+            merge_run_metrics(_storage(root), "p", run_id)  # lists the same parts, writes first
         write_bytes(rel, data)
 
-    monkeypatch.setattr(storage, "write_bytes", second_compaction_first)
+    storage = FaultyStorage(_storage(root)).around("write_bytes", second_compaction_first)
     merge_run_metrics(storage, "p", run_id)
     assert len(_parquet(root, f"metrics/project=p/run_id={run_id}")) == 2  # both merged files
     assert len(root.store().history("p")) == 2 * STEPS

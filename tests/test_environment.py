@@ -11,8 +11,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tracklib.storage import LocalStorage, open_storage
+import tracklib
+from tracklib.storage import open_storage
 from tracklib.write import environment, git_state, probes
+
+from faults import FaultyStorage
 
 
 def test_secret_environment_values_never_reach_any_file(local_root, monkeypatch, tmp_path):
@@ -222,21 +225,14 @@ def test_git_state_is_what_asking_git_each_time_gives(tmp_path, monkeypatch, mod
     assert same(repo / ".git") == same(repo / ".git")  # no work tree: git is asked each time
 
 
-def test_an_environment_file_that_fails_to_write_is_retried(local_root, monkeypatch):
-    write, failed = LocalStorage.write_bytes, []
-
-    def flaky(self, rel, data):
-        if rel.startswith("environment/") and not failed:
-            failed.append(rel)
-            raise OSError("disk busy")
-        write(self, rel, data)
-
-    monkeypatch.setattr(LocalStorage, "write_bytes", flaky)
+def test_an_environment_file_that_fails_to_write_is_retried(local_root):
+    storage = FaultyStorage(open_storage(local_root.url))
+    storage.fail("write_bytes", OSError("disk busy"), when=lambda rel, data: rel.startswith("environment/"))
     for _ in range(2):  # the second run reuses the first one's capture
-        with local_root.init(capture=("system", "argv")) as run:
+        with tracklib.init("digits", storage=storage, capture=("system", "argv")) as run:
             pass
         assert local_root.store().run("digits", run.id).environment["pid"] == os.getpid()
-    assert failed
+    assert storage.failed
 
 
 def test_each_run_of_a_sweep_has_its_own_environment_file(local_root, monkeypatch):

@@ -11,10 +11,10 @@ import uuid
 import pytest
 
 import tracklib
-from tracklib.ops.cli import main
+from tracklib.cli import main
 from tracklib.write.runtime import Runtime
 
-from faults import FaultyProxy
+from faults import FaultyProxy, FaultyStorage
 from servers import S3Server
 
 
@@ -150,32 +150,27 @@ def test_the_next_run_on_the_machine_uploads_what_an_earlier_one_spooled(flaky_s
     assert store.history("digits", run_ids=[first.id])["step"].tolist() == list(range(50))
 
 
-def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout(tmp_path, monkeypatch):
+def test_a_hung_local_mount_cannot_hold_finish_of_a_short_run_beyond_its_timeout(tmp_path):
     """A local root on a network mount (NFS, Lustre) that stops answering: the final files
     of a run shorter than its first flush are written off the caller's thread."""
-    from tracklib.storage import LocalStorage
+    from tracklib.storage import open_storage
 
     released = threading.Event()
-    real_write = LocalStorage.write_bytes
-
-    def stalled(self, rel, data):
-        released.wait(30)  # the mount answers again only when the test says so
-        return real_write(self, rel, data)
-
-    monkeypatch.setattr(LocalStorage, "write_bytes", stalled)
-    monkeypatch.setattr(LocalStorage, "on_local_disk", False)  # as /proc/self/mounts says of NFS
     root = str(tmp_path / "store")
-    run = _short_run_finished_into_the_spool(root, finish_timeout=0.5, within=3.0)
+    # as /proc/self/mounts says of NFS; the mount answers again only when the test says so
+    mount = FaultyStorage(open_storage(root), on_local_disk=False).stall("write_bytes", released)
+    run = _short_run_finished_into_the_spool(mount, finish_timeout=0.5, within=3.0)
     released.set()
-    monkeypatch.setattr(LocalStorage, "write_bytes", real_write)
     assert _status_after_sync(root, run.id) == "finished"
 
 
 def _short_run_finished_into_the_spool(
-    root: str, finish_timeout: float, within: float, runtime: Runtime | None = None
+    storage: FaultyStorage, finish_timeout: float, within: float, runtime: Runtime | None = None
 ) -> tracklib.Run:
     """A run shorter than its first flush, finished within ``within`` s with its files spooled."""
-    run = tracklib.init("digits", root=root, capture=False, finish_timeout=finish_timeout, runtime=runtime)
+    run = tracklib.init(
+        "digits", storage=storage, capture=False, finish_timeout=finish_timeout, runtime=runtime
+    )
     run.log({"loss": 1.0})
     started = time.perf_counter()
     with pytest.warns(RuntimeWarning, match="tracklib sync"):
@@ -220,11 +215,11 @@ def test_finish_never_asks_a_possibly_dead_mount_what_it_is(tmp_path, monkeypatc
 def test_without_any_sending_thread_finish_spools_at_once(tmp_path, monkeypatch):
     """At interpreter exit (Python 3.12+) no thread can start: a network mount's final files
     go to the spool at once rather than being written where a dead mount could hang exit."""
-    from tracklib.storage import LocalStorage
+    from tracklib.storage import open_storage
 
-    monkeypatch.setattr(LocalStorage, "on_local_disk", False)
     no_threads = Runtime()
     monkeypatch.setattr(no_threads.senders, "_start", lambda: False)
     root = str(tmp_path / "store")
-    run = _short_run_finished_into_the_spool(root, finish_timeout=30, within=2.0, runtime=no_threads)
+    mount = FaultyStorage(open_storage(root), on_local_disk=False)  # as /proc/self/mounts says of NFS
+    run = _short_run_finished_into_the_spool(mount, finish_timeout=30, within=2.0, runtime=no_threads)
     assert _status_after_sync(root, run.id) == "finished"
