@@ -291,7 +291,7 @@ def test_unknown_metric_in_a_link_gets_a_notice_and_the_default(app, page, key):
 @pytest.fixture(scope="module")
 def big_root(tmp_path_factory) -> tuple[str, list[str]]:
     """A project of more runs than a page of the Runs table and a run picker hold."""
-    from tracklib.dashboard.views.runs import PAGE_ROWS
+    from tracklib.analysis.table import PAGE_ROWS
     from tracklib.dashboard.widgets import PICKER_RUNS
 
     root = str(tmp_path_factory.mktemp("big") / "store")
@@ -311,7 +311,7 @@ def _big_app(big_root, monkeypatch) -> AppTest:
 
 
 def test_runs_page_sends_one_sorted_page_and_keeps_picks_from_other_pages(big_root, monkeypatch):
-    from tracklib.dashboard.views.runs import PAGE_ROWS
+    from tracklib.analysis.table import PAGE_ROWS
 
     ids = big_root[1]
     at = _big_app(big_root, monkeypatch)

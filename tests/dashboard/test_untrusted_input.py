@@ -18,22 +18,23 @@ from streamlit.testing.v1 import AppTest
 
 import tracklib
 from tracklib.dashboard import data, urlstate
-from tracklib.dashboard.views import compare, curves, leaderboard, runs, sweeps
+from tracklib.dashboard.views import compare, curves, leaderboard, overview, run, runs, sweeps
 from tracklib.dashboard.widgets import md_escape
 
 from seed import APP
 
 VIEWS = "tracklib/dashboard/views"
-FRAME_KEYS = ("root", "project", "live")
-PAGE_KEYS = {
-    "overview": (),
-    "runs": (*runs.URL_KEYS, "runs"),
-    "leaderboard": (*leaderboard.URL_KEYS, "runs"),
-    "curves": (*curves.URL_KEYS, "runs"),
-    "sweeps": sweeps.URL_KEYS,
-    "compare": (*compare.URL_KEYS, "runs"),
-    "run": ("run",),
+FRAME_KEYS = urlstate.FRAME.names  # root, project, live
+VIEW_MODULES = {
+    "overview": overview,
+    "runs": runs,
+    "leaderboard": leaderboard,
+    "curves": curves,
+    "sweeps": sweeps,
+    "compare": compare,
+    "run": run,
 }
+PAGE_KEYS = {page: module.URL.names for page, module in VIEW_MODULES.items()}  # each page's declaration
 NUMBERS = ["inf", "-inf", "Infinity", "1e309", "-1e309", "nan", "1e308"]  # most crashed a number input
 HOSTILE_VALUES = [
     *PAYLOADS,

@@ -12,6 +12,7 @@ from tracklib.dashboard import data, urlstate, widgets
 from tracklib.dashboard.data import Loaded
 
 LIVE_EVERY_S = 10
+URL = urlstate.FRAME  # root, project, live
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,8 @@ def render_frame() -> Context | None:
     """Draw the sidebar; None when there is nothing to show (the first-run message is shown)."""
     roots = data.roots()
     names = list(roots)
-    widgets.guard_url(
-        {
-            "root": urlstate.Choice(names, unknown="This dashboard is not configured to open a store named"),
-            "live": urlstate.Flag(),
-        }
-    )
-    root = st.sidebar.selectbox("Store", names, key="root", bind="query-params", disabled=len(names) == 1)
+    widgets.guard_url(URL.pick("root", "live").rules(root=names))  # the projects are not known yet
+    root = st.sidebar.selectbox("Store", names, disabled=len(names) == 1, **URL.bind("root"))
     st.sidebar.caption(widgets.md_escape(roots[root]))
     token = st.session_state.setdefault("refresh_token", 0)
     projects = data.load_projects(root, token)
@@ -52,8 +48,8 @@ def render_frame() -> Context | None:
         widgets.first_run_message(roots[root])
         _refresh_controls(root, None)
         return None
-    widgets.guard_url({"project": urlstate.Choice(projects, unknown="There is no project")})
-    project = st.sidebar.selectbox("Project", projects, key="project", bind="query-params")
+    widgets.guard_url(URL.pick("project").rules(project=projects))
+    project = st.sidebar.selectbox("Project", projects, **URL.bind("project"))
     with st.spinner(f"Loading runs of {widgets.md_escape(project)}…"):
         loaded = data.load_project(root, project, token)
     _refresh_controls(root, loaded)
@@ -80,7 +76,7 @@ def _refresh_controls(root: str, loaded: Loaded | None) -> None:
     if loaded is not None:
         age = max(0, int(time.time() - loaded.loaded_at))
         sidebar.caption(f"loaded {len(loaded.runs)} runs, {age} s ago")
-    if sidebar.toggle("Live", key="live", bind="query-params", help=f"reload every {LIVE_EVERY_S} s"):
+    if sidebar.toggle("Live", help=f"reload every {LIVE_EVERY_S} s", **URL.bind("live")):
         st.session_state["frame_drawn_at"] = time.time()
         _live_ticker()
 

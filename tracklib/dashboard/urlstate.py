@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 MAX_TEXT = 2_000  # characters of a filter expression a link may carry
@@ -103,13 +103,16 @@ class Text:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of ``options`` (as the widget shows them), or several when ``many``."""
+    """One of ``options`` (as the widget shows them), or several when ``many``; ``options=None``
+    in a declaration: the page gives them (``Keys.rules``)."""
 
-    options: Collection[str]
+    options: Collection[str] | None
     many: bool = False
     unknown: str = ""  # how a notice names a value that is not an option
 
     def fix(self, value: str) -> str | None:
+        if self.options is None:
+            raise TypeError("a Choice declared without options is checked through Keys.rules()")
         return value if value in self.options else None
 
     def refusal(self, key: str, shown: str) -> str:
@@ -158,3 +161,82 @@ def clean(
         if kept != values:
             changes[key] = kept
     return changes, notices
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key a page's link may carry, declared once.
+
+    ``rule`` checks its values before any widget bound to it is drawn. A ``Choice`` whose
+    options come from the project (metric names, tags, params) is declared with
+    ``options=None`` and gets them from the page at each run (``Keys.rules``). ``rule=None``
+    marks values the page checks where it reads them (run ids: the run picker keeps only the
+    project's) and hands to the Share control itself. ``shared=False`` keeps a key out of the
+    Share link.
+    """
+
+    name: str
+    rule: Rule | None = None
+    shared: bool = True
+
+
+class Keys:
+    """A page's URL keys: ``guard_url`` checks ``rules()``, each bound widget takes
+    ``bind(name)``, and the Share link carries ``shared``. Adding a key is one ``Key`` here."""
+
+    def __init__(self, *keys: Key) -> None:
+        self._keys = {key.name: key for key in keys}
+        if len(self._keys) != len(keys):
+            raise ValueError(f"a URL key is declared twice: {[key.name for key in keys]}")
+
+    def __getitem__(self, name: str) -> Key:
+        return self._keys[name]  # KeyError: the page reads a key it did not declare
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._keys.values())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    @property
+    def shared(self) -> tuple[Key, ...]:
+        return tuple(key for key in self if key.shared)
+
+    def pick(self, *names: str) -> Keys:
+        """These keys only (a page that checks some keys before it knows the others' options)."""
+        return Keys(*(self[name] for name in names))
+
+    def bind(self, name: str) -> dict[str, str]:
+        """A widget's ``key`` and ``bind`` for a declared, checked key: ``st.x(..., **keys.bind(name))``."""
+        if self[name].rule is None:
+            raise ValueError(f"URL key {name!r} has no rule: a widget bound to it would take any value")
+        return {"key": name, "bind": "query-params"}
+
+    def rules(self, **options: Collection[str]) -> dict[str, Rule]:
+        """Each checked key's rule, the project's ``options`` filled into the Choices that take them."""
+        rules: dict[str, Rule] = {}
+        for key in self:
+            rule = key.rule
+            if rule is None:
+                continue
+            if isinstance(rule, Choice) and rule.options is None:
+                if key.name not in options:
+                    raise ValueError(f"URL key {key.name!r} takes its options from the page; none given")
+                rule = replace(rule, options=options[key.name])
+            elif key.name in options:
+                raise ValueError(f"URL key {key.name!r} has fixed options; the page gave some")
+            rules[key.name] = rule
+        unknown = set(options) - set(self._keys)
+        if unknown:
+            raise ValueError(f"options given for undeclared URL keys: {sorted(unknown)}")
+        return rules
+
+
+# The keys the frame (sidebar) reads on every page: a link names a store and a project; Live
+# mode is not shared.
+FRAME = Keys(
+    Key("root", Choice(None, unknown="This dashboard is not configured to open a store named")),
+    Key("project", Choice(None, unknown="There is no project")),
+    Key("live", Flag(), shared=False),
+)

@@ -112,14 +112,23 @@ def style_status(frame: pd.DataFrame) -> object:
     return frame.style.map(colour, subset=["status"])
 
 
-def share_control(state_keys: Iterable[str], extra: dict[str, object] | None = None) -> None:
-    """A "Share" popover with the full link to this exact view and a copy button."""
+def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -> None:
+    """A "Share" popover with the full link to this exact view and a copy button.
+
+    It carries the frame's shared keys and the page's: a widget-bound key's value from the
+    widget, a key the page checks itself (``rule=None``, e.g. picked run ids) from ``given``.
+    """
+    given = dict(given or {})
+    own = {key.name for key in keys.shared if key.rule is None}
+    if set(given) != own:
+        raise ValueError(f"the Share link takes {sorted(own)} from the page, got {sorted(given)}")
     params: dict[str, object] = {}
-    for key in ("root", "project", *state_keys):
-        value = st.session_state.get(key)
+    for key in (*urlstate.FRAME.shared, *keys.shared):
+        value = st.session_state.get(key.name) if key.rule is not None else given[key.name]
         if value not in (None, "", []):
-            params[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
-    params.update({k: v for k, v in (extra or {}).items() if v not in (None, "", [])})
+            params[key.name] = (
+                [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
+            )
     link = f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
     with st.popover("Share", icon=":material/share:"):
         st.caption("Anyone who can open this dashboard sees exactly this view:")

@@ -6,34 +6,36 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import compare, curves
+from tracklib.analysis import table as runs_table
 from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.dashboard.views.curves import main_metrics
 from tracklib.read import query
 
 CURVE_POINTS = 1000
-URL_KEYS = ("diff_only", "metrics")
+URL = urlstate.Keys(
+    urlstate.Key("diff_only", urlstate.Flag()),
+    urlstate.Key("metrics", urlstate.Choice(None, many=True, unknown="This project has no metric")),
+    urlstate.Key("runs"),  # run ids: the run picker keeps the project's
+)
 
 
 def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
     st.title("Compare")
     metric_names = query.metric_names(runs)
-    widgets.guard_url(
-        {
-            "diff_only": urlstate.Flag(),
-            "metrics": urlstate.Choice(metric_names, many=True, unknown="This project has no metric"),
-        }
+    widgets.guard_url(URL.rules(metrics=metric_names))
+    recent = runs_table.newest(runs, 2)["run_id"].tolist()
+    run_ids = widgets.run_picker(
+        runs, key=URL["runs"].name, label="Runs to compare", multi=True, default=recent
     )
-    recent = runs.sort_values("start_time", ascending=False)["run_id"].head(2).tolist()
-    run_ids = widgets.run_picker(runs, key="runs", label="Runs to compare", multi=True, default=recent)
     if len(run_ids) < 2:
         st.info("Choose at least two runs.")
         return
     chosen = runs.set_index("run_id").loc[run_ids].reset_index()
     environments = {r: data.load_run(ctx.root, ctx.project, r, ctx.token).environment for r in run_ids}
     table = compare.comparison(chosen, environments)
-    only_differences = st.toggle("Only differences", value=True, key="diff_only", bind="query-params")
+    only_differences = st.toggle("Only differences", value=True, **URL.bind("diff_only"))
     shown = table[table["differs"]] if only_differences else table
     st.caption(f"{int(table['differs'].sum())} of {len(table)} fields differ")
     st.dataframe(_highlight(shown.drop(columns="differs")), hide_index=True, width="stretch")
@@ -42,8 +44,7 @@ def render(ctx: Context) -> None:
         "Metrics",
         metric_names,
         default=main_metrics(runs, ctx.loaded.summary),
-        key="metrics",
-        bind="query-params",
+        **URL.bind("metrics"),
     )
     if metrics:
         history = data.load_history(
@@ -55,7 +56,7 @@ def render(ctx: Context) -> None:
             points = history[history["key"] == metric]
             points = points.assign(name=points["run_id"].map(names), href="")
             st.altair_chart(charts.curves(points, metric, "step", False, False, height=260), width="stretch")
-    widgets.share_control(URL_KEYS, {"runs": run_ids})
+    widgets.share_control(URL, {"runs": run_ids})
 
 
 def _highlight(table: pd.DataFrame) -> object:

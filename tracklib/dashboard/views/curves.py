@@ -6,15 +6,25 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import curves
+from tracklib.analysis import table as runs_table
 from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
 RECENT = 10
 GROUP_BINS = 200
-URL_KEYS = ("metrics", "x", "log", "smooth", "group_by", "band", "points")
 SMOOTH = urlstate.Number(0.0, 0.99)
 POINTS = urlstate.Number(50, 20_000, whole=True)
+URL = urlstate.Keys(
+    urlstate.Key("metrics", urlstate.Choice(None, many=True, unknown="This project has no metric")),
+    urlstate.Key("x", urlstate.Choice(curves.X_AXES)),
+    urlstate.Key("log", urlstate.Flag()),
+    urlstate.Key("smooth", SMOOTH),
+    urlstate.Key("group_by", urlstate.Choice(None)),
+    urlstate.Key("band", urlstate.Choice(curves.BANDS)),
+    urlstate.Key("points", POINTS),
+    urlstate.Key("runs"),  # run ids: the run picker keeps the project's
+)
 
 
 def render(ctx: Context) -> None:
@@ -24,25 +34,14 @@ def render(ctx: Context) -> None:
     if not metrics_all:
         st.info("No run in this project has logged a metric yet.")
         return
-    widgets.guard_url(
-        {
-            "metrics": urlstate.Choice(metrics_all, many=True, unknown="This project has no metric"),
-            "x": urlstate.Choice(curves.X_AXES),
-            "log": urlstate.Flag(),
-            "smooth": SMOOTH,
-            "group_by": urlstate.Choice(_groups(runs)),
-            "band": urlstate.Choice(curves.BANDS),
-            "points": POINTS,
-        }
-    )
-    recent = runs.sort_values("start_time", ascending=False)["run_id"].head(RECENT).tolist()
-    run_ids = widgets.run_picker(runs, key="runs", label="Runs", multi=True, default=recent)
+    widgets.guard_url(URL.rules(metrics=metrics_all, group_by=_groups(runs)))
+    recent = runs_table.newest(runs, RECENT)["run_id"].tolist()
+    run_ids = widgets.run_picker(runs, key=URL["runs"].name, label="Runs", multi=True, default=recent)
     chosen = st.multiselect(
         "Metrics",
         metrics_all,
         default=main_metrics(runs, ctx.loaded.summary),
-        key="metrics",
-        bind="query-params",
+        **URL.bind("metrics"),
     )
     spec = _controls(runs)
     if not run_ids or not chosen:
@@ -55,8 +54,7 @@ def render(ctx: Context) -> None:
     total = history.attrs.get("total_points", len(history))
     history = curves.smooth(curves.add_x(history, runs, spec.x), spec.smoothing)
     if spec.log_y:
-        dropped = int((history["value"] <= 0).sum())
-        history = history[history["value"] > 0]
+        history, dropped = curves.positive(history)
         if dropped:
             st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
     st.caption(f"showing {len(history):,} of {total:,} points (at most {budget:,} per series)")
@@ -72,22 +70,20 @@ def render(ctx: Context) -> None:
             st.altair_chart(
                 charts.curves(points, metric, spec.x, spec.log_y, spec.smoothing > 0), width="stretch"
             )
-    widgets.share_control(URL_KEYS, {"runs": run_ids})
+    widgets.share_control(URL, {"runs": run_ids})
 
 
 def _controls(runs: pd.DataFrame) -> dict[str, object]:
     row = st.columns([2, 1, 2, 2, 1, 1])
     x = row[0].segmented_control(
-        "x axis", list(curves.X_AXES), default="step", key="x", bind="query-params", required=True
+        "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind("x")
     )
-    log_y = row[1].toggle("log y", key="log", bind="query-params")
-    smoothing = row[2].slider(
-        "Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, key="smooth", bind="query-params"
-    )
-    group_by = row[3].selectbox("Group by", _groups(runs), key="group_by", bind="query-params")
-    band = row[4].selectbox("Band", list(curves.BANDS), key="band", bind="query-params")
+    log_y = row[1].toggle("log y", **URL.bind("log"))
+    smoothing = row[2].slider("Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind("smooth"))
+    group_by = row[3].selectbox("Group by", _groups(runs), **URL.bind("group_by"))
+    band = row[4].selectbox("Band", list(curves.BANDS), **URL.bind("band"))
     points = row[5].number_input(
-        "Points/series", int(POINTS.low), int(POINTS.high), 1000, 50, key="points", bind="query-params"
+        "Points/series", int(POINTS.low), int(POINTS.high), 1000, 50, **URL.bind("points")
     )
     return {
         "x": x,

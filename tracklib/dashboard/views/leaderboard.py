@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tracklib.analysis.filters import FilterError, apply_filter
+from tracklib.analysis import ranking
+from tracklib.analysis.filters import FilterError
 from tracklib.dashboard import urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
-URL_KEYS = ("metric", "agg", "order", "top", "filter", "group_by", "columns")
 TOP = urlstate.Number(1, 10_000, whole=True)
-ORDERS = ["highest", "lowest"]
+URL = urlstate.Keys(
+    urlstate.Key("metric", urlstate.Choice(None, unknown="This project has no metric")),
+    urlstate.Key("agg", urlstate.Choice(query.AGGREGATES)),
+    urlstate.Key("order", urlstate.Choice(ranking.ORDERS)),
+    urlstate.Key("top", TOP),
+    urlstate.Key("filter", urlstate.Text()),
+    urlstate.Key("group_by", urlstate.Choice(None)),
+    urlstate.Key("columns", urlstate.Choice(None, many=True)),
+    urlstate.Key("runs"),  # run ids carried from the Runs page: only the project's are kept
+)
 
 
 def render(ctx: Context) -> None:
@@ -21,44 +30,26 @@ def render(ctx: Context) -> None:
     if not metrics:
         st.info("No run in this project has logged a metric yet.")
         return
-    groups = [
-        "(none)",
-        "group",
-        *sorted(c.removeprefix("params.") for c in runs.columns if c.startswith("params.")),
-    ]
+    groups = ranking.group_options(runs)
     params = [c for c in runs.columns if c.startswith("params.")]
-    widgets.guard_url(
-        {
-            "metric": urlstate.Choice(metrics, unknown="This project has no metric"),
-            "agg": urlstate.Choice(query.AGGREGATES),
-            "order": urlstate.Choice(ORDERS),
-            "top": TOP,
-            "filter": urlstate.Text(),
-            "group_by": urlstate.Choice(groups),
-            "columns": urlstate.Choice(params, many=True),
-        }
-    )
+    widgets.guard_url(URL.rules(metric=metrics, group_by=groups, columns=params))
     headline = query.headline_metric(runs, summary)
     with st.expander("Settings", expanded=not st.context.is_embedded):
         row = st.columns([3, 2, 2, 1])
-        metric = row[0].selectbox(
-            "Metric", metrics, index=metrics.index(headline), key="metric", bind="query-params"
-        )
+        metric = row[0].selectbox("Metric", metrics, index=metrics.index(headline), **URL.bind("metric"))
         lower = query.lower_is_better(metric)
         agg = row[1].segmented_control(
             "Aggregate",
             list(query.AGGREGATES),
             default="min" if lower else "max",
-            key="agg",
-            bind="query-params",
+            **URL.bind("agg"),
             required=True,
         )
         order = row[2].segmented_control(
             "Best is",
-            ORDERS,
+            list(ranking.ORDERS),
             default="lowest" if lower else "highest",
-            key="order",
-            bind="query-params",
+            **URL.bind("order"),
             required=True,
         )
         top = row[3].number_input(
@@ -67,40 +58,31 @@ def render(ctx: Context) -> None:
             max_value=int(TOP.high),
             value=20,
             step=1,
-            key="top",
-            bind="query-params",
+            **URL.bind("top"),
         )
         row = st.columns([4, 2, 3])
         expression = row[0].text_input(
-            "Filter expression", key="filter", bind="query-params", placeholder='status = "finished"'
+            "Filter expression", placeholder='status = "finished"', **URL.bind("filter")
         )
-        group_by = row[1].selectbox("Best run per", groups, key="group_by", bind="query-params")
+        group_by = row[1].selectbox("Best run per", groups, **URL.bind("group_by"))
         columns = row[2].multiselect(
-            "Params shown", params, default=query.varying_params(runs), key="columns", bind="query-params"
+            "Params shown", params, default=query.varying_params(runs), **URL.bind("columns")
         )
-    known = set(runs["run_id"])
-    widgets.notice_unknown("runs", known, "This project has no run")
-    picked = st.query_params.get_all("runs")  # carried from the Runs page's selection
-    chosen = [r for r in dict.fromkeys(picked) if r in known]
+    picked = URL["runs"].name  # carried from the Runs page's selection
+    widgets.notice_unknown(picked, set(runs["run_id"]), "This project has no run")
+    chosen = ranking.carried(runs, st.query_params.get_all(picked))
     if chosen:
         runs = runs[runs["run_id"].isin(chosen)]
         st.caption(f"Only the {len(runs)} runs selected on the Runs page.")
     try:
-        candidates = apply_filter(runs, expression or "")
+        board, competing = ranking.board(
+            runs, summary, metric, agg, order, expression=expression, group_by=group_by, top=int(top)
+        )
     except FilterError as exc:
         widgets.filter_error(expression, exc.message, exc.position)
         return
-    board = query.leaderboard(candidates, summary, metric, agg, ascending=order == "lowest")
-    if group_by != "(none)":
-        board = query.best_per_group(board, group_by if group_by == "group" else f"params.{group_by}")
-    board = board.head(int(top))
-    value = query.metric_column(metric, agg)
-    shown = widgets.arrow_safe(board[["rank", "name", value, "step", "status", "group", *columns]]).rename(
-        columns={value: f"{agg} {metric}"}
-    )
-    st.caption(
-        f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {len(candidates)} runs"
-    )
+    shown = widgets.arrow_safe(ranking.shown(board, metric, agg, columns))
+    st.caption(f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {competing} runs")
     st.dataframe(
         widgets.style_status(shown),
         hide_index=True,
@@ -116,7 +98,7 @@ def render(ctx: Context) -> None:
         icon=":material/download:",
     )
     with row[1]:
-        widgets.share_control(URL_KEYS, {"runs": chosen})
+        widgets.share_control(URL, {"runs": chosen})
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib.dashboard import charts, data, widgets
+from tracklib.analysis import table as runs_table
+from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
 LATEST = 10
+URL = urlstate.Keys()  # only the frame's keys
 
 
 def render(ctx: Context) -> None:
@@ -38,7 +40,7 @@ def render(ctx: Context) -> None:
     )
 
     st.subheader("Latest runs")
-    latest = all_runs.sort_values("start_time", ascending=False).head(LATEST)
+    latest = runs_table.newest(all_runs, LATEST)
     view = latest[["project", "name", "status", "start_time", "duration_s", "tags"]]
     st.dataframe(
         widgets.style_status(view), hide_index=True, width="stretch", column_config=widgets.TIME_COLUMNS

@@ -5,16 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib.dashboard import charts, data, widgets
+from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
 
 CURVE_POINTS = 1000
+URL = urlstate.Keys(urlstate.Key("run"))  # a run id: the run picker keeps the project's
 
 
 def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
-    (run_id,) = widgets.run_picker(runs, key="run", label="Run", multi=False)
+    (run_id,) = widgets.run_picker(runs, key=URL["run"].name, label="Run", multi=False)
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
 
     st.title(widgets.md_escape(details.name))
@@ -61,7 +62,7 @@ def render(ctx: Context) -> None:
         cols[1].text(f"{artifact.size:,} bytes")
         _download(cols, i, ctx, run_id, artifact.path)
     _environment(details.environment)
-    widgets.share_control(["run"])
+    widgets.share_control(URL, {"run": run_id})
 
 
 def _download(cols: list, i: int, ctx: Context, run_id: str, path: object) -> None:

@@ -3,7 +3,6 @@ importance, and a heatmap over two params."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import sweeps
@@ -11,7 +10,13 @@ from tracklib.dashboard import charts, data, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
-URL_KEYS = ("metric", "agg", "params", "heat_x", "heat_y")
+URL = urlstate.Keys(  # params are named in the link as the widgets show them: without "params."
+    urlstate.Key("metric", urlstate.Choice(None, unknown="This project has no metric")),
+    urlstate.Key("agg", urlstate.Choice(query.AGGREGATES)),
+    urlstate.Key("params", urlstate.Choice(None, many=True)),
+    urlstate.Key("heat_x", urlstate.Choice(None)),
+    urlstate.Key("heat_y", urlstate.Choice(None)),
+)
 IMPORTANCE_NOTE = (
     "How to read this: **correlation** (Spearman, −1…1) says whether the target rises or falls as "
     "the param grows — numeric params only. **importance** is how much a random forest's "
@@ -29,31 +34,21 @@ def render(ctx: Context) -> None:
         st.info("A sweep needs runs that logged a metric and differ in at least one param.")
         return
     labels = {p: p.removeprefix("params.") for p in candidates}  # what the widgets show, and the URL holds
-    widgets.guard_url(
-        {
-            "metric": urlstate.Choice(metrics, unknown="This project has no metric"),
-            "agg": urlstate.Choice(query.AGGREGATES),
-            "params": urlstate.Choice(list(labels.values()), many=True),
-            "heat_x": urlstate.Choice(list(labels.values())),
-            "heat_y": urlstate.Choice(list(labels.values())),
-        }
-    )
+    offered = list(labels.values())
+    widgets.guard_url(URL.rules(metric=metrics, params=offered, heat_x=offered, heat_y=offered))
     row = st.columns([3, 2, 5])
     headline = query.headline_metric(runs, ctx.loaded.summary)
-    metric = row[0].selectbox(
-        "Target", metrics, index=metrics.index(headline), key="metric", bind="query-params"
-    )
+    metric = row[0].selectbox("Target", metrics, index=metrics.index(headline), **URL.bind("metric"))
     lower = query.lower_is_better(metric)
     agg = row[1].segmented_control(
         "Aggregate",
         list(query.AGGREGATES),
         default="min" if lower else "max",
-        key="agg",
-        bind="query-params",
+        **URL.bind("agg"),
         required=True,
     )
     params = row[2].multiselect(
-        "Params", candidates, default=candidates, format_func=labels.get, key="params", bind="query-params"
+        "Params", candidates, default=candidates, format_func=labels.get, **URL.bind("params")
     )
     target = f"{agg} {metric}"
     frame = sweeps.sweep_frame(runs, params, query.metric_column(metric, agg))
@@ -81,12 +76,12 @@ def render(ctx: Context) -> None:
         on_select="rerun",
         selection_mode=charts.BRUSH,
     )
-    inside = brushed_runs(long, axes, event.selection.get(charts.BRUSH, {}))
+    inside = sweeps.brushed_runs(long, axes, event.selection.get(charts.BRUSH, {}))
     if inside is not None:
         st.caption(
             f"{len(inside)} of {len(drawn)} runs in the brushed range (drag on the axes; click outside to clear)"
         )
-        shown = drawn[drawn["run_id"].isin(inside)].sort_values("target", ascending=lower)
+        shown = sweeps.best_first(drawn[drawn["run_id"].isin(inside)], higher_is_better=not lower)
         st.dataframe(
             widgets.arrow_safe(shown[["name", "target", *params]]).rename(
                 columns={"target": target} | labels
@@ -129,26 +124,13 @@ def render(ctx: Context) -> None:
     if len(params) >= 2:
         st.subheader("Mean target over two params")
         row = st.columns(2)
-        x = row[0].selectbox("x", params, index=0, format_func=labels.get, key="heat_x", bind="query-params")
-        y = row[1].selectbox("y", params, index=1, format_func=labels.get, key="heat_y", bind="query-params")
+        x = row[0].selectbox("x", params, index=0, format_func=labels.get, **URL.bind("heat_x"))
+        y = row[1].selectbox("y", params, index=1, format_func=labels.get, **URL.bind("heat_y"))
         if x != y:
             st.altair_chart(
                 charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target), width="stretch"
             )
-    widgets.share_control(URL_KEYS)
-
-
-def brushed_runs(long: pd.DataFrame, axes: list[str], brush: dict[str, list[float]]) -> list[str] | None:
-    """Runs whose line passes through the brushed rectangle on every axis it covers."""
-    if not brush or "axis_index" not in brush or "position" not in brush:
-        return None
-    (x0, x1), (y0, y1) = sorted(brush["axis_index"]), sorted(brush["position"])
-    covered = [axis for i, axis in enumerate(axes) if x0 <= i <= x1]
-    if not covered:
-        return None
-    on_axes = long[long["axis"].isin(covered)]
-    passing = on_axes["position"].between(y0, y1).groupby(on_axes["run_id"]).all()
-    return passing[passing].index.tolist()
+    widgets.share_control(URL)
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script
