@@ -1,6 +1,9 @@
-"""A deep link opened before app.py has run lands here (Streamlit's legacy page discovery):
-run the whole app, so the page still gets its frame. The page itself is in
-tracklib/dashboard/views/, which is what `tracklib ui` serves after a plain install."""
+"""A shim, not the page: the curves page's body is tracklib/dashboard/views/curves.py.
+
+Streamlit's multipage routing wants one file per page here: a cold deep link (a URL opened
+straight at /curves?... before app.py has run in the server) runs this file directly, through
+the legacy pages/ discovery. It runs the whole app, so the page still gets the shared frame
+(sidebar, allow-listed store, checked link)."""
 
 from tracklib.dashboard.app import main
 
