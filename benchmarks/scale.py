@@ -37,8 +37,9 @@ from tracklib.compaction import write_index
 from tracklib.format import layout
 from tracklib.format.ids import new_id
 from tracklib.format.record import RunState, record_table
-from tracklib.format.schema import FORMAT_VERSION, METRICS_SCHEMA, RECORD_SCHEMA, Status, encode_param
+from tracklib.format.schema import FORMAT_VERSION, METRICS_SCHEMA, RECORD_SCHEMA, Status
 from tracklib.format.summary import MetricSummary
+from tracklib.format.values import encode_param
 from tracklib.storage import Storage, open_storage
 from tracklib.storage.parquet import table_to_bytes
 

@@ -8,16 +8,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib.format.schema import (
-    FORMAT_VERSION,
-    RECORD_SCHEMA,
-    ParamValue,
-    Status,
-    decode_param,
-    encode_param,
-    storable,
-)
+from tracklib.format.schema import FORMAT_VERSION, RECORD_SCHEMA, Status
 from tracklib.format.summary import MetricSummary
+from tracklib.format.values import ParamValue, decode_param, encode_param, storable
 
 
 @dataclass(frozen=True)
@@ -62,7 +55,7 @@ def _ts(seconds: float | None) -> datetime | None:
 
 def record_table(state: RunState, now: float, repair: bool = False) -> pa.Table:
     """The snapshot written to ``records/``: the newest (seq, record_time) per run wins.
-    ``repair``: text Parquet cannot store is escaped (``schema.storable``)."""
+    ``repair``: text Parquet cannot store is escaped (``values.storable``)."""
     summary = []
     for key, s in state.summary.items():
         entry = {

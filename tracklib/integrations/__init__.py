@@ -22,7 +22,8 @@ from typing import Any
 
 from tracklib.format.errors import RunNotFoundError
 from tracklib.format.ids import new_id
-from tracklib.format.schema import ParamValue, Status, flatten_params, scalar_item
+from tracklib.format.schema import Status
+from tracklib.format.values import ParamValue, flatten_params, scalar_item
 from tracklib.write.run import Run
 from tracklib.write.start import init
 
@@ -42,7 +43,7 @@ def plain_params(params: Mapping[Any, Any]) -> dict[str, ParamValue]:
     numpy/tensor scalars their ``item()``, classes their name, anything else its ``str()``.
 
     Only the turning of framework objects into plain values is done here; the dotted keys and
-    the checks are :func:`~tracklib.format.schema.flatten_params`, as for ``tracklib.init``."""
+    the checks are :func:`~tracklib.format.values.flatten_params`, as for ``tracklib.init``."""
     return flatten_params(_plain_tree(params))
 
 

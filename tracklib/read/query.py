@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracklib.format.rules import newest_records
-from tracklib.format.schema import RECORD_SCHEMA, Status, decode_param
+from tracklib.format.schema import RECORD_SCHEMA, Status
+from tracklib.format.values import decode_param
 
 RUN_COLUMNS = [
     "run_id",

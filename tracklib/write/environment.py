@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracklib.format.schema import storable
+from tracklib.format.values import storable
 from tracklib.write import git_state, probes
 from tracklib.write.masking import Redactor
 

@@ -19,18 +19,16 @@ from tracklib.format import layout
 from tracklib.format.errors import InvalidStepError, InvalidValueError, RunFinishedError
 from tracklib.format.ids import new_id
 from tracklib.format.record import Artifact, RunState, record_table
-from tracklib.format.schema import (
-    ENVIRONMENT_SCHEMA,
+from tracklib.format.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION, Status
+from tracklib.format.summary import merge, summarize
+from tracklib.format.values import (
     FLOAT_INT_LIMIT,
-    FORMAT_VERSION,
     MAX_STEP,
-    Status,
     check_key,
     flatten_params,
     metric_value,
     storable,
 )
-from tracklib.format.summary import merge, summarize
 from tracklib.storage import Storage, file_sha256
 from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment

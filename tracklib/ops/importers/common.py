@@ -59,10 +59,10 @@ from tracklib.format.schema import (
     FORMAT_VERSION,
     METRICS_SCHEMA,
     TIMESTAMP,
-    ParamValue,
     Status,
 )
 from tracklib.format.summary import summarize
+from tracklib.format.values import ParamValue
 from tracklib.ops.importers.artifacts import SourceArtifact, copy_artifacts, have_all
 from tracklib.ops.importers.names import file_id, millis, next_part
 from tracklib.read.store import Store

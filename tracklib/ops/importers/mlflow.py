@@ -37,7 +37,8 @@ import pyarrow as pa
 
 from tracklib import config
 from tracklib.format import layout
-from tracklib.format.schema import ParamValue, Status
+from tracklib.format.schema import Status
+from tracklib.format.values import ParamValue
 from tracklib.ops.importers.artifacts import SourceArtifact
 from tracklib.ops.importers.common import ImportReport, SourceRun, metrics_table, write_run
 from tracklib.read.store import Store

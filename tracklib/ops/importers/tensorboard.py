@@ -33,7 +33,8 @@ import pyarrow as pa
 
 from tracklib import config
 from tracklib.format import layout
-from tracklib.format.schema import ParamValue, Status
+from tracklib.format.schema import Status
+from tracklib.format.values import ParamValue
 from tracklib.ops.importers.common import ImportReport, SourceRun, metrics_table, write_run
 from tracklib.read.store import Store
 from tracklib.storage import open_storage
