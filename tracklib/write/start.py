@@ -15,7 +15,7 @@ from tracklib.format.ids import new_id, new_run_name
 from tracklib.format.record import RunState, state_from_record
 from tracklib.format.schema import Status
 from tracklib.format.values import check_text, flatten_params
-from tracklib.storage import Storage, open_storage
+from tracklib.storage import Storage, given_or_opened
 from tracklib.write import environment
 from tracklib.write import runtime as runtimes
 from tracklib.write.run import Run, redact_params
@@ -32,6 +32,7 @@ def init(
     notes: str | None = None,
     root: str | os.PathLike[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    storage: Storage | None = None,
     run_id: str | None = None,
     resume: bool = False,
     capture: Iterable[str] | bool = True,
@@ -49,6 +50,9 @@ def init(
         tags, group, notes: for filtering and grouping in the dashboard.
         root: the store (any fsspec URL); default ``$TRACKLIB_ROOT`` or ``./tracking``.
         storage_options: passed to fsspec unchanged.
+        storage: instead of ``root`` and ``storage_options``, the storage to write through:
+            ``tracklib.storage.open_storage(url)``, or any object with its methods (a wrapper
+            that counts, delays or fails calls, say). Giving both is a ValueError.
         run_id: the id of the run to resume (or a custom id for a new run).
         resume: continue ``run_id`` after its last step, keeping params, tags and history.
         capture: ``True`` (all), ``False`` (none) or a subset of
@@ -76,7 +80,7 @@ def init(
         raise InvalidValueError(f"tags must be a list of strings, not one string {tags!r}")
     checked_tags = [_check_tag(tag) for tag in (tags or [])]
     flat_params = flatten_params(params or {})
-    storage = open_storage(config.resolve_root(root), storage_options)
+    storage = given_or_opened(storage, root, storage_options)
     storage.check_writable()
     _sync_leftovers(storage)
     redact = environment.Redactor(os.environ)
