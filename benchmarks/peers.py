@@ -144,8 +144,9 @@ def w2_write_mlflow(name: str, tmp: str, runs: int, steps: int, params: Params, 
 def w2_write_wandb(tmp: str, runs: int, steps: int, params: Params, metrics: Metrics) -> float:
     """Seconds to log the sweep offline; W&B has no local query API, so this is all it can show."""
     _quiet()
-    # The sweep's tracklib runs capture nothing (capture=False); neither does W&B here.
-    os.environ.update(WANDB_DISABLE_GIT="true", WANDB__DISABLE_META="true")
+    # Defaults against defaults: W&B keeps its git and metadata capture (tracklib's sweep runs with
+    # its default capture). Its system-metrics sampler and console capture stay off (_quiet): by
+    # default tracklib records neither.
     import wandb
 
     started = time.perf_counter()

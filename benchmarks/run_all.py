@@ -285,10 +285,8 @@ def w2_section(fig: dict) -> list[str]:
             )
         if "wandb_offline" in fig["peers"]:
             captures.append(
-                "W&B offline runs with its git and metadata capture off (`WANDB_DISABLE_GIT`,"
-                " `WANDB__DISABLE_META` in benchmarks/peers.py; its system-metrics sampler and console"
-                " capture are off too), so its row sets tracklib's default capture against W&B capturing"
-                " less than its default"
+                "W&B offline runs with its default git and metadata capture; its system-metrics sampler"
+                " and console capture are off (benchmarks/peers.py), as tracklib records neither by default"
             )
         lines.append("Capture: " + "; ".join(captures) + ".")
     if read:
