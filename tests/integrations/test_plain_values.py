@@ -7,7 +7,10 @@ import dataclasses
 import enum
 
 import numpy as np
+import pytest
 
+from tracklib.format.errors import InvalidValueError
+from tracklib.format.values import flatten_params
 from tracklib.integrations import numeric_metrics, plain_params
 
 
@@ -56,6 +59,15 @@ def test_configs_flatten_to_plain_params():
         "loss_class": "ValueError",
     }
     assert all(type(v) in (bool, int, float, str) for v in params.values())
+
+
+def test_plain_params_flatten_as_init_does():
+    """The dotted keys and the checks are flatten_params': plain input comes out the same, and
+    a value init would refuse is refused here."""
+    plain = {"lr": 0.1, "model": {"layers": 2, "act": "relu", "drop": None}, "seed": 7}
+    assert plain_params(plain) == flatten_params(plain)
+    with pytest.raises(InvalidValueError, match="'data.path'"):
+        plain_params({"data": {"path": "caf\udce9.csv"}})  # not valid UTF-8: not storable
 
 
 def test_only_real_numbers_are_metrics():
