@@ -358,14 +358,16 @@ HOSTILE = [
 
 
 def safely(text: str) -> None:
-    """Either a FilterError or a boolean mask of the frame's length, and quickly."""
+    """Either a FilterError or a boolean mask of the frame's length, never a hung page: a bound a
+    pathological parse (exponential backtracking, deep recursion) would blow through by orders of
+    magnitude, far above what a busy 2-core machine adds (filter speed is benchmarks' business)."""
     try:
         mask = evaluate(compile_filter(text, FRAME.columns), FRAME)
     except FilterError as exc:
         assert isinstance(exc.position, int) and 0 <= exc.position <= max(len(text), MAX_LENGTH)
     else:
         assert mask.dtype == bool and mask.index.equals(FRAME.index)
-    assert fastest(text) < 0.05
+    assert fastest(text) < 1.0
 
 
 def fastest(text: str, tries: int = 3) -> float:
