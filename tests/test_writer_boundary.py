@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import tracklib
 from tracklib import TracklibError
+from tracklib.write import parts
 
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -242,14 +243,14 @@ def test_a_batch_that_still_fails_to_build_loses_only_its_bad_values(memory_root
     """Defence in depth behind the checks at the call: should building a metric part fail
     anyway, the flusher drops only the values it cannot store, names them once (run, key,
     step), writes the rest and keeps the run's record."""
-    build = tracklib.write.run.entries_to_table
+    build = parts.entries_to_table
 
     def refusing(run_id, batch):
         if any("poison" in values for _, _, values in batch):
             raise OverflowError("cannot build")
         return build(run_id, batch)
 
-    monkeypatch.setattr(tracklib.write.run, "entries_to_table", refusing)
+    monkeypatch.setattr(parts, "entries_to_table", refusing)
     run = memory_root.init()
     run.log({"a": 1.0, "poison": 2.0}, step=7)
     run.log({"b": 3.0}, step=8)

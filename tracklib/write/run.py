@@ -18,7 +18,7 @@ from tracklib import config
 from tracklib.format import layout
 from tracklib.format.errors import InvalidStepError, InvalidValueError, RunFinishedError
 from tracklib.format.ids import new_id
-from tracklib.format.record import Artifact, RunState, record_table
+from tracklib.format.record import Artifact, RunState
 from tracklib.format.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION, Status
 from tracklib.format.summary import merge, summarize
 from tracklib.format.values import (
@@ -32,8 +32,9 @@ from tracklib.format.values import (
 from tracklib.storage import Storage, file_sha256
 from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment
-from tracklib.write.buffer import Entry, Flusher, drain, entries_to_table
+from tracklib.write.buffer import Entry, Flusher, drain
 from tracklib.write.compact_run import RunTidy
+from tracklib.write.parts import metric_part, record_part
 from tracklib.write.runtime import Runtime
 from tracklib.write.spool import Spool
 from tracklib.write.uploader import Uploader
@@ -284,14 +285,14 @@ class Run:
 
         Total: values are checked at the call, but should a batch still fail to build or
         encode, its offending rows are dropped (one warning naming run, key and step), the
-        others written, and the record goes on (``_metric_part``, ``_record``).
+        others written, and the record goes on (see ``parts``).
         """
         try:
             files: list[tuple[str, bytes]] = []  # handed over together, below: the uploader
             due = False
             try:  # does not compete for the GIL meanwhile, and a part built is never dropped
                 batch = drain(self._entries)
-                part = self._metric_part(batch) if batch else None
+                part = metric_part(self.id, batch) if batch else None
                 if part is not None:
                     table, data = part
                     new = summarize(
@@ -309,7 +310,7 @@ class Run:
                     )
                     if due:
                         self._state.seq += 1
-                        record, data = self._record(now)
+                        record, data = record_part(self._state, now)
                         self._dirty = False
                         self._last_record_time = now
                 if due:
@@ -321,55 +322,6 @@ class Run:
                 self._last_record = snapshot  # the indexer may fold it once it lands
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
-
-    def _metric_part(self, batch: list[Entry]) -> tuple[pa.Table, bytes] | None:
-        """The batch as a metric part and its bytes; rows that cannot be built are dropped
-        and named once, never the whole batch."""
-        try:
-            table = entries_to_table(self.id, batch)
-            return table, table_to_bytes(table)
-        except Exception:  # noqa: BLE001 - isolated below, value by value
-            pass
-        kept: list[Entry] = []
-        dropped: list[str] = []
-        for step, at, values in batch:
-            good = {}
-            for key, value in values.items():
-                try:
-                    table_to_bytes(entries_to_table(self.id, [(step, at, {key: value})]))
-                    good[key] = value
-                except Exception as exc:  # noqa: BLE001 - named in the warning
-                    dropped.append(f"{key!r} at step {step} ({type(exc).__name__})")
-            if good:
-                kept.append((step, at, good))
-        warnings.warn(
-            f"tracklib: run {self.id}: dropped {len(dropped)} value(s) that could not be stored: "
-            + ", ".join(dropped[:10])
-            + (" ..." if len(dropped) > 10 else ""),
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        if not kept:
-            return None
-        table = entries_to_table(self.id, kept)
-        return table, table_to_bytes(table)
-
-    def _record(self, now: float) -> tuple[pa.Table, bytes]:
-        """The run's snapshot and its bytes. Text that Parquet refuses (which the checks at
-        the call should have stopped) is stored with its bad characters escaped, said once,
-        rather than lose the run's record."""
-        try:
-            record = record_table(self._state, now)
-            return record, table_to_bytes(record)
-        except Exception as exc:  # noqa: BLE001 - repaired below
-            warnings.warn(
-                f"tracklib: run {self.id}: the record needed repair to be stored ({exc!r}); "
-                "text that is not valid UTF-8 is kept with backslash escapes",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        record = record_table(self._state, now, repair=True)
-        return record, table_to_bytes(record)
 
     def _hand_over(self, rel: str, data: bytes) -> bool:
         """Give a built file to the uploader; one that fails (the spool's disk is full)
