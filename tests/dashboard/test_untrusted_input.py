@@ -8,6 +8,7 @@ such string as text; a record's artifact paths are served only inside the run's 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
 import streamlit as st
@@ -17,23 +18,14 @@ from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 
 import tracklib
-from tracklib.dashboard import data, urlstate
-from tracklib.dashboard.views import compare, curves, leaderboard, overview, run, runs, sweeps
+from tracklib.dashboard import app, data, urlstate
 from tracklib.dashboard.widgets import md_escape
 
 from seed import APP
 
 VIEWS = "tracklib/dashboard/views"
 FRAME_KEYS = urlstate.FRAME.names  # root, project, live
-VIEW_MODULES = {
-    "overview": overview,
-    "runs": runs,
-    "leaderboard": leaderboard,
-    "curves": curves,
-    "sweeps": sweeps,
-    "compare": compare,
-    "run": run,
-}
+VIEW_MODULES = {page: importlib.import_module(f"tracklib.dashboard.views.{page}") for page in app.PAGES}
 PAGE_KEYS = {page: module.URL.names for page, module in VIEW_MODULES.items()}  # each page's declaration
 NUMBERS = ["inf", "-inf", "Infinity", "1e309", "-1e309", "nan", "1e308"]  # most crashed a number input
 HOSTILE_VALUES = [

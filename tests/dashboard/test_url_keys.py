@@ -3,23 +3,15 @@ Share link all read that declaration."""
 
 from __future__ import annotations
 
+import importlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tracklib.dashboard import urlstate
-from tracklib.dashboard.views import compare, curves, leaderboard, overview, run, runs, sweeps
+from tracklib.dashboard import app, urlstate
 
 VIEWS = "tracklib/dashboard/views"
-DECLARED = {
-    "overview": overview,
-    "runs": runs,
-    "leaderboard": leaderboard,
-    "curves": curves,
-    "sweeps": sweeps,
-    "compare": compare,
-    "run": run,
-}
+DECLARED = {page: importlib.import_module(f"tracklib.dashboard.views.{page}") for page in app.PAGES}
 
 KEYS = urlstate.Keys(
     urlstate.Key("top", urlstate.Number(1, 10, whole=True)),
@@ -93,7 +85,7 @@ def test_the_share_link_carries_the_declared_keys_and_the_picked_runs(app, seede
     assert link["metric"] == ["val/acc"] and link["top"] == ["3"] and link["order"] == ["highest"]
     assert link["runs"] == picked
     assert "live" not in link  # Live mode is not shared
-    assert set(link) <= {*urlstate.FRAME.names, *leaderboard.URL.names}
+    assert set(link) <= {*urlstate.FRAME.names, *DECLARED["leaderboard"].URL.names}
 
 
 def test_the_run_pages_share_link_names_its_run(app, seeded_root):
