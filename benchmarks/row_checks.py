@@ -1,4 +1,4 @@
-"""The cost of checking untrusted rows (tracklib/rules.py) on a big index file.
+"""The cost of checking untrusted rows (tracklib/format/rules.py) on a big index file.
 
 Every record row a reader uses passes through ``rules.clean``: the vectorised checks of
 identity and order, and of repeated or keyless param/summary/artifact entries. Prints the

@@ -4,7 +4,7 @@ A finishing run merges its own metric parts, a sweep's process folds the records
 it finished into index files, `tracklib compact` does both for a whole project, and resuming
 a run reads its newest record wherever compaction put it. One implementation each, here, below
 both the writer and the reader, so that the writer never stands on the reader (docs/FORMAT.md
-§8 and §12 say what the files mean).
+§8, §12 and §13 say what the files mean and who writes them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The read side: projects, runs, leaderboards, histories and single runs from a store root.
 
-Files are read through a FileCache (tracklib/filecache.py), so a refresh reads only new
+Files are read through a FileCache (tracklib/read/filecache.py), so a refresh reads only new
 files; frames derived from the compacted part are cached here, per set of index files.
 """
 
@@ -126,7 +126,7 @@ class Store:
 
     def list_everything_next(self) -> None:
         """Make the next refresh of every project list its records whole, not only the
-        recent run folders (tracklib/listing.py): what a user's Refresh click asks for."""
+        recent run folders (tracklib/read/listing.py): what a user's Refresh click asks for."""
         with self._lock:
             self._listings.clear()
 

@@ -23,7 +23,7 @@ MERGE_PARTS_EVERY = 32  # landed metric parts merged into one while the run goes
 _KEEP_AT_MOST = 2 * MERGE_PARTS_EVERY  # parts held for merging; beyond (store away), give up
 
 
-class RunTidy:
+class RunCompactor:
     """Deletes superseded snapshots and merges metric parts of one run, as they land."""
 
     def __init__(self, storage: Storage, project: str, run_id: str) -> None:

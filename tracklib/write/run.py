@@ -33,7 +33,7 @@ from tracklib.storage import Storage, file_sha256
 from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment
 from tracklib.write.buffer import Entry, Flusher, drain
-from tracklib.write.compact_run import RunTidy
+from tracklib.write.compact_run import RunCompactor
 from tracklib.write.parts import metric_part, record_part
 from tracklib.write.runtime import Runtime
 from tracklib.write.spool import Spool
@@ -66,14 +66,14 @@ class Run:
         self._state = state
         self._redact = redact or environment.Redactor(os.environ)
         self._spool = Spool(config.spool_dir(), storage.url)
-        self._tidy = RunTidy(storage, state.project, state.run_id)
+        self._compactor = RunCompactor(storage, state.project, state.run_id)
         self._uploader = Uploader(
             storage,
             self._spool,
             config.UPLOAD_QUEUE_MAX_BYTES,
             f"tracklib-upload-{state.run_id}",
             runtime.senders,
-            on_landed=self._tidy.landed,
+            on_landed=self._compactor.landed,
         )
         self._entries: deque[Entry] = deque()
         self._flush_at = config.FLUSH_MAX_CALLS
@@ -253,7 +253,7 @@ class Run:
         spooled = self._uploader.close(self._finish_timeout)
         self._runtime.live.forget(self)
         if not spooled:
-            self._tidy.finish()
+            self._compactor.finish()
             if self._last_record is not None:
                 self._runtime.index.run_finished(self._storage, self.project, *self._last_record)
         if spooled:
@@ -299,7 +299,7 @@ class Run:
                         table["key"].combine_chunks(), table["step"].to_numpy(), table["value"].to_numpy()
                     )
                     rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
-                    self._tidy.part_written(rel, table)
+                    self._compactor.part_written(rel, table)
                     files.append((rel, data))
                 now = time.time()
                 with self._lock:
@@ -319,7 +319,7 @@ class Run:
             finally:
                 handed = [rel for rel, data in files if self._hand_over(rel, data)]
             if due and snapshot[0] in handed:
-                self._last_record = snapshot  # the indexer may fold it once it lands
+                self._last_record = snapshot  # compact_records may fold it into an index once it lands
         except Exception as exc:  # noqa: BLE001 - never let the flusher thread die silently
             warnings.warn(f"tracklib: flushing run {self.id} failed: {exc!r}", RuntimeWarning, stacklevel=1)
 
