@@ -9,6 +9,9 @@ from typing import Any
 ENV_ROOT = "TRACKLIB_ROOT"
 ENV_ROOTS = "TRACKLIB_ROOTS"  # the dashboard's named roots: "team=s3://bucket/tracking; local=./tracking"
 ENV_SPOOL = "TRACKLIB_SPOOL"
+# "0" keeps the dashboard from writing to any store (no "Save" of project settings); anything
+# else, or unset, lets it write with the credentials it reads with.
+ENV_DASHBOARD_WRITES = "TRACKLIB_DASHBOARD_WRITES"
 DEFAULT_ROOT = "./tracking"
 DEFAULT_ROOT_NAME = "default"  # the dashboard's one root when none is named
 
@@ -65,6 +68,12 @@ def storage_options_for(name: str, secrets: Mapping[str, Any] | None) -> dict[st
     if not secrets:
         return {}
     return dict(dict(secrets.get("storage_options", {})).get(name, {}))
+
+
+def dashboard_writes() -> bool:
+    """Whether the dashboard may write to its stores (project settings): not when
+    ``$TRACKLIB_DASHBOARD_WRITES`` is ``0``."""
+    return os.environ.get(ENV_DASHBOARD_WRITES, "").strip() != "0"
 
 
 def spool_dir() -> str:

@@ -6,6 +6,7 @@ metrics/project=<p>/run_id=<id>/<file-id>.parquet       metric parts (long rows)
 environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
 artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
 claims/project=<p>/run_id=<id>/<start|resume-N>          markers fencing two writers of one run
+settings/project=<p>/<file-id>.parquet                   saved project settings: the newest counts
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ METRICS = "metrics"
 ENVIRONMENT = "environment"
 ARTIFACTS = "artifacts"
 CLAIMS = "claims"  # markers fencing two writers of one run (format 1.2; in records/ before)
+SETTINGS = "settings"  # a project's saved headline metric, direction and columns (FORMAT.md §16)
 PARQUET_SUFFIX = ".parquet"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,127}$")
@@ -59,6 +61,11 @@ def part_path(kind: str, project: str, run_id: str, file_id: str) -> str:
 
 def index_path(project: str, file_id: str) -> str:
     return f"{project_dir(INDEX, project)}/{file_id}{PARQUET_SUFFIX}"
+
+
+def settings_path(project: str, file_id: str) -> str:
+    """One save of a project's settings; saves never overwrite, the newest name counts."""
+    return f"{project_dir(SETTINGS, check_project(project))}/{file_id}{PARQUET_SUFFIX}"
 
 
 def claim_path(project: str, run_id: str, what: str) -> str:

@@ -24,11 +24,13 @@ from tracklib.compaction import concat_tables, index_records
 from tracklib.format import layout, rules
 from tracklib.format.errors import RunNotFoundError, UnsafePathError
 from tracklib.format.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
+from tracklib.format.settings import ProjectSettings, newest_settings_file, parse_settings
 from tracklib.read import query
 from tracklib.read.downsample import minmax_indices
 from tracklib.read.filecache import FileCache, Listed
 from tracklib.read.listing import RecordListing
 from tracklib.storage import FileInfo, Storage, given_or_opened
+from tracklib.storage.parquet import bytes_to_table
 
 
 @dataclass
@@ -285,6 +287,20 @@ class Store:
             },
             artifacts=pd.DataFrame(raw["artifacts"] or [], columns=["name", "path", "size", "sha256"]),
         )
+
+    def settings(self, project: str) -> ProjectSettings | None:
+        """The project's newest saved settings (FORMAT.md §16), or None when it saved none or
+        the newest save cannot be used (unreadable, another project's): callers then guess.
+        Fields that break their rule read as not saved; a bad file never raises here."""
+        layout.check_project(project)
+        listed = self.storage.list_files(layout.project_dir(layout.SETTINGS, project))
+        newest = newest_settings_file(project, ((f.path, f.size) for f in listed))
+        if newest is None:
+            return None
+        try:
+            return parse_settings(bytes_to_table(self.storage.read_bytes(newest), newest), project)
+        except Exception:  # noqa: BLE001 - untrusted file: no settings, the guess is used
+            return None
 
     def newest_record(self, project: str, run_id: str) -> pa.Table:
         """The run's newest record snapshot (zero rows if there is no such run)."""
