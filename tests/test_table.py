@@ -54,7 +54,18 @@ def test_the_table_offers_every_tag_and_each_param_and_metric_column():
     assert table.tag_options(runs) == ["baseline", "big"]
     assert table.choosable_columns(runs) == ["params.lr", "params.optimizer", "metrics.val/acc"]
     assert table.sortable_columns(runs)[:4] == ["start_time", "name", "status", "duration_s"]
-    assert table.default_columns(runs) == ["params.lr", "params.optimizer", "metrics.val/acc"]
+    assert table.default_columns(runs) == ["metrics.val/acc", "params.lr", "params.optimizer"]
+
+
+def test_the_headline_metric_leads_then_key_metrics_and_every_metric_stays_choosable():
+    names = ["a/x", "lr", "test/acc", "throughput", "train/loss", "val/acc", "val/loss", "z"]
+    runs = pd.DataFrame({f"metrics.{n}": [1.0, 2.0] for n in names} | {"params.lr": [0.1, 0.2]})
+    default = table.default_columns(runs, headline="val/acc")
+    assert default[:3] == ["metrics.val/acc", "metrics.val/loss", "metrics.test/acc"]
+    assert len([c for c in default if c.startswith("metrics.")]) == 1 + table.KEY_METRICS
+    assert set(table.choosable_columns(runs)) >= {f"metrics.{n}" for n in names}
+    shown = table.shown_columns(["params.lr", "metrics.val/acc", "metrics.z"])
+    assert shown[:6] == ["name", "status", "start_time", "duration_s", "metrics.val/acc", "metrics.z"]
 
 
 # --- filters -----------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from tracklib.analysis.filters import apply_filter
 from tracklib.read import query
 
 BASE_COLUMNS = ["name", "status", "start_time", "duration_s", "tags", "group"]
+LEADING = ["name", "status", "start_time", "duration_s"]  # then metrics, params, tags and group
 STATUSES = ["running", "finished", "failed", "killed", "stale"]
-DEFAULT_METRIC_COLUMNS = 6
+KEY_METRICS = 4  # shown by default besides the headline one; every metric can be added
 PAGE_ROWS = 500
 
 
@@ -38,10 +39,27 @@ def sortable_columns(runs: pd.DataFrame) -> list[str]:
     return ["start_time", "name", "status", "duration_s", *choosable_columns(runs)]
 
 
-def default_columns(runs: pd.DataFrame) -> list[str]:
-    """The params that vary between runs, and the first few metrics."""
-    metrics = [f"metrics.{m}" for m in query.metric_names(runs)]
-    return query.varying_params(runs) + metrics[:DEFAULT_METRIC_COLUMNS]
+def default_columns(runs: pd.DataFrame, headline: str | None = None) -> list[str]:
+    """The headline metric, a few key ones (validation, then test, then the rest, losses
+    before others), and the params that vary between runs."""
+    metrics = query.metric_names(runs)
+    key = sorted((m for m in metrics if m != headline), key=_key_metric_rank)[:KEY_METRICS]
+    shown = ([headline] if headline in metrics else []) + key
+    return [f"metrics.{m}" for m in shown] + query.varying_params(runs)
+
+
+def _key_metric_rank(metric: str) -> tuple[int, int]:
+    name = metric.lower()
+    split = 0 if name.startswith(("val", "eval", "valid")) else 1 if name.startswith("test") else 2
+    return split, 0 if "loss" in name or "acc" in name else 1
+
+
+def shown_columns(chosen: Sequence[str]) -> list[str]:
+    """The table's columns in order: who and when, the chosen metrics (in the order chosen,
+    so the headline stays first), the chosen params, then tags and group."""
+    metrics = [c for c in chosen if c.startswith("metrics.")]
+    params = [c for c in chosen if not c.startswith("metrics.")]
+    return LEADING + metrics + params + [c for c in BASE_COLUMNS if c not in LEADING]
 
 
 def newest(runs: pd.DataFrame, n: int) -> pd.DataFrame:

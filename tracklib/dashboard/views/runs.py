@@ -14,8 +14,9 @@ import streamlit as st
 
 from tracklib.analysis import table as runs_table
 from tracklib.analysis.filters import FilterError
-from tracklib.dashboard import app, urlstate, widgets
+from tracklib.dashboard import app, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
+from tracklib.read import query
 
 SINCE = urlstate.Day(dt.date(1970, 1, 1), dt.date(2200, 1, 1))  # pandas holds both in ns
 PAGE = urlstate.Number(1, 1_000_000, whole=True)  # the widget stops at the last page
@@ -59,24 +60,34 @@ def render(ctx: Context) -> None:
     except FilterError as exc:
         widgets.filter_error(expression, exc.message, exc.position)
         return
-    default = runs_table.default_columns(runs)
-    columns = st.multiselect("Columns", choosable, default=default, **URL.bind("columns"))
+    default = runs_table.default_columns(runs, headline_metric(ctx))
+    columns = st.multiselect(
+        "Columns",
+        choosable,
+        default=default,
+        help="The headline metric and a few key ones are shown first; add any param or metric.",
+        **URL.bind("columns"),
+    )
     table, where = _page(shown, sortable)
-    table = widgets.arrow_safe(table.set_index("run_id")[runs_table.BASE_COLUMNS + columns])
+    table = widgets.arrow_safe(table.set_index("run_id")[runs_table.shown_columns(columns)])
     st.caption(f"{len(shown):,} of {len(runs):,} runs{where}")
 
     picks = URL["runs"].name
     picked = st.query_params.get_all(picks)
     selected_rows = runs_table.rows_picked(table.index, picked)
+    linked, links = tables.with_run_links(
+        tables.display(table), ctx.root, ctx.project, embedded=st.context.is_embedded
+    )
     event = st.dataframe(
-        widgets.style_status(table),
+        widgets.style_status(linked),
         key=f"runs_table_{_digest(table.index)}",  # another page or filter: a new selection
         on_select="rerun",
         selection_mode="multi-row",
         selection_default={"selection": {"rows": selected_rows}},
         width="stretch",
+        height=tables.height(len(table)),
         hide_index=True,
-        column_config=widgets.TIME_COLUMNS,
+        column_config=tables.column_config(table) | links,
     )
     selected = runs_table.keep_picks(runs["run_id"], picked, table.index, event.selection.rows)
     st.query_params[picks] = selected  # picks on other pages or hidden by a filter stay
@@ -106,6 +117,11 @@ def render(ctx: Context) -> None:
         links[1].caption("Select rows to open, plot, compare or rank them")
     with links[4]:
         widgets.share_control(URL, {"runs": selected})
+
+
+def headline_metric(ctx: Context) -> str | None:
+    """The metric the project is judged by (the project's saved choice when there is one)."""
+    return query.headline_metric(ctx.loaded.runs, ctx.loaded.summary)
 
 
 def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, str]:

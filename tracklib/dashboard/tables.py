@@ -1,0 +1,184 @@
+"""How run tables look on every page: numbers by magnitude, humanised durations, clean
+headers, a taller table, and run names that open the Run page.
+
+Pure helpers: each returns a display frame and/or the ``column_config`` for ``st.dataframe``.
+A column's ``format`` from ``column_config`` wins over a Styler's text (the status colours
+stay), so floats are never shown with pandas' fixed six decimals (``lr 0.000000``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from urllib.parse import quote, unquote, urlencode
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+SIGNIFICANT = "%.4g"  # sprintf-js: 4 significant digits, trailing zeros dropped (800.1, 0.00123)
+SCIENTIFIC = "scientific"  # Intl notation: 1E-5, 1.235E7
+TINY, HUGE = 1e-4, 1e6  # a float column holding a value beyond these is shown in scientific notation
+ROW_PX, MAX_ROWS = 35, 35  # Streamlit's row height; rows a table shows before it scrolls
+PREFIXES = {"params.": "param", "metrics.": "metric"}
+# The link's text is the run name carried after '#': never sent to the server, and the
+# browser opens only the relative path before it (the Run page of this store and project).
+NAME_IN_LINK = r"#(.+)$"
+
+
+def number_text(value: object) -> str:
+    """A number as a person reads it: 4 significant digits, scientific when tiny or huge
+    (``1e-05``, ``800.1``, ``1.235e+07``); empty for a missing value."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return "" if value is None else str(value)
+    number = float(value)
+    if math.isnan(number):
+        return ""
+    if isinstance(value, (int, np.integer)) and abs(number) < 1e15:
+        return f"{int(value)}"
+    return f"{number:.4g}"
+
+
+def number_format(values: pd.Series) -> str | None:
+    """The ``NumberColumn`` format of a column: None (Streamlit's own) for whole numbers,
+    else 4 significant digits, or scientific when the column holds tiny or huge values."""
+    if not pd.api.types.is_float_dtype(values):
+        return None
+    finite = np.abs(values.to_numpy(dtype=float, na_value=np.nan))
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if finite.size and (finite.min() < TINY or finite.max() >= HUGE):
+        return SCIENTIFIC
+    return SIGNIFICANT
+
+
+def duration_text(seconds: object) -> str:
+    """Seconds as a person says them: ``42s``, ``4m 12s``, ``1h 03m``, ``2d 05h``."""
+    if seconds is None or not isinstance(seconds, (int, float, np.number)):
+        return ""
+    total = float(seconds)
+    if not math.isfinite(total):
+        return ""
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    if total < 60:
+        return f"{sign}{total:.1f}s" if total < 10 and total % 1 else f"{sign}{int(round(total))}s"
+    whole = int(total)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours:02d}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    return f"{sign}{minutes}m {secs:02d}s"
+
+
+def headers(columns: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """column -> (header, tooltip): ``params.lr`` -> ``lr`` (a param), ``metrics.val/loss`` ->
+    ``val/loss`` (a metric). A name that would repeat (a param and a metric both called
+    ``lr``, or a base column) keeps its kind: ``lr (param)``."""
+    columns = list(columns)
+    short = {}
+    for column in columns:
+        for prefix, kind in PREFIXES.items():
+            if column.startswith(prefix):
+                short[column] = (column.removeprefix(prefix), kind)
+    taken: dict[str, int] = {}
+    for column in columns:
+        label = short.get(column, (column, None))[0]
+        taken[label] = taken.get(label, 0) + 1
+    out: dict[str, tuple[str, str | None]] = {}
+    used: set[str] = set(c for c in columns if c not in short)
+    for column in columns:
+        if column not in short:
+            continue
+        label, kind = short[column]
+        if taken[label] > 1 or label in used:
+            label = f"{label} ({kind})"
+        while label in used:
+            label += "'"
+        used.add(label)
+        out[column] = (label, f"{kind}: {column.removeprefix(_prefix_of(column))}")
+    return out
+
+
+def _prefix_of(column: str) -> str:
+    return next(p for p in PREFIXES if column.startswith(p))
+
+
+def column_config(frame: pd.DataFrame) -> dict[str, object]:
+    """Every column's look: clean param/metric headers with a tooltip, floats by magnitude,
+    start time to the minute, durations humanised (see ``display``)."""
+    config: dict[str, object] = {
+        "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
+        "duration_s": st.column_config.TextColumn("duration", help="run time (end or last heartbeat)"),
+        "name": st.column_config.TextColumn("name", pinned=True),
+    }
+    config = {k: v for k, v in config.items() if k in frame.columns}
+    names = headers(frame.columns)
+    for column in frame.columns:
+        if column in config:
+            continue
+        label, tooltip = names.get(column, (column, None))
+        fmt = number_format(frame[column])
+        if fmt is not None:
+            config[column] = st.column_config.NumberColumn(label, help=tooltip, format=fmt)
+        elif column in names:
+            config[column] = st.column_config.Column(label, help=tooltip)
+    return config
+
+
+def display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as shown: durations as text (``4m 12s``); everything else unchanged."""
+    if "duration_s" not in frame.columns:
+        return frame
+    return frame.assign(duration_s=frame["duration_s"].map(duration_text))
+
+
+def height(rows: int) -> int:
+    """Pixels for a table of ``rows`` rows: all of them up to ``MAX_ROWS``, then it scrolls."""
+    return ROW_PX * (min(max(rows, 1), MAX_ROWS) + 1) + 3
+
+
+def run_url(root: str, project: str, run_id: str, name: str, embedded: bool = False) -> str:
+    """The relative link to a run's Run page in this store (by its configured name, never a
+    URL) and project; its text (the run name) rides after '#', percent-encoded."""
+    params = {"root": root, "project": project, "run": run_id} | ({"embed": "true"} if embedded else {})
+    return f"run?{urlencode(params)}#{quote(str(name), safe='')}"
+
+
+def with_run_links(
+    frame: pd.DataFrame,
+    root: str,
+    project: str | None = None,
+    *,
+    embedded: bool = False,
+    name_column: str = "name",
+    run_ids: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The frame with its run names turned into links to the Run page, and their column_config.
+
+    Run ids come from ``run_ids``, else a ``run_id`` column (then dropped: the link holds it),
+    else the index; the project from ``project``, else each row's ``project`` column.
+    """
+    if run_ids is None and "run_id" in frame.columns:
+        run_ids, frame = frame["run_id"], frame.drop(columns="run_id")
+    elif run_ids is None:
+        run_ids = frame.index
+    projects = [project] * len(frame) if project is not None else list(frame["project"])
+    urls = [
+        run_url(root, str(p), str(r), str(r) if pd.isna(n) or str(n) == "" else str(n), embedded)
+        for p, r, n in zip(projects, run_ids, frame[name_column], strict=True)
+    ]
+    linked = frame.assign(**{name_column: urls})
+    label = "name" if name_column == "name" else name_column
+    config = {
+        name_column: st.column_config.LinkColumn(
+            label, display_text=NAME_IN_LINK, help="open the run's page", pinned=True
+        )
+    }
+    return linked, config
+
+
+def names_of(links: Iterable[str]) -> list[str]:
+    """The run names the link column shows (what a reader of the table sees)."""
+    return [unquote(str(link).partition("#")[2]) for link in links]
