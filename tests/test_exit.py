@@ -43,7 +43,8 @@ def test_uncaught_exception_marks_the_open_run_failed(tmp_path):
     run_id, done = _run_script(root, "crash")
     assert done.returncode == 1 and "out of memory" in done.stderr  # the traceback is still printed
     details = tracklib.open_store(root).run("digits", run_id)
-    assert details.status == "failed" and details.error == "RuntimeError: out of memory, pretend"
+    assert details.status == "failed" and details.error.endswith("\nRuntimeError: out of memory, pretend")
+    assert details.error.startswith("Traceback (most recent call last):")
     assert len(tracklib.open_store(root).history("digits", run_ids=[run_id])) == 500
 
 

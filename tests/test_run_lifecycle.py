@@ -17,7 +17,25 @@ def test_exception_marks_failed_with_message_and_propagates(memory_root):
             run.log({"loss": 1.0})
             raise ZeroDivisionError("division by zero")
     details = memory_root.store().run("digits", run.id)
-    assert details.status == "failed" and details.error.startswith("ZeroDivisionError")
+    assert details.status == "failed" and details.error.endswith("ZeroDivisionError: division by zero")
+    assert details.error.startswith("Traceback (most recent call last):")  # whole, as Python prints it
+    assert 'raise ZeroDivisionError("division by zero")' in details.error
+
+
+def test_a_huge_traceback_keeps_its_end_and_masks_secrets(memory_root, monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", "k3y-very-secret-value")
+
+    def deep(n: int) -> None:
+        if n == 0:
+            raise ValueError("bad batch " + "x" * 30_000 + " k3y-very-secret-value")
+        deep(n - 1)
+
+    with pytest.raises(ValueError):
+        with memory_root.init() as run:
+            deep(50)
+    error = memory_root.store().run("digits", run.id).error
+    assert len(error) <= 20_100 and error.endswith("***")
+    assert "k3y-very-secret-value" not in error
 
 
 def test_keyboard_interrupt_marks_killed(memory_root):

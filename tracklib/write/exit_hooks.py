@@ -12,9 +12,24 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from typing import Protocol
 
 from tracklib.format.schema import Status
+
+MAX_FAILURE_TEXT = 20_000  # characters of a traceback kept: its end, where the error is
+
+
+def failure_text(kind: type[BaseException], value: BaseException | None, tb: object) -> str:
+    """The whole traceback as Python prints it, ending with ``<ExceptionType>: <message>``;
+    only its last ``MAX_FAILURE_TEXT`` characters when longer. Never raises: a run must end."""
+    try:
+        text = "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails
+        text = f"{kind.__name__}: {object.__repr__(value)}"
+    if len(text) > MAX_FAILURE_TEXT:
+        text = "… (traceback cut)\n" + text[-MAX_FAILURE_TEXT:]
+    return text
 
 
 class Finishable(Protocol):
@@ -55,7 +70,7 @@ class LiveRuns:
         previous_excepthook = sys.excepthook
 
         def excepthook(kind, value, tb):  # type: ignore[no-untyped-def]
-            self._uncaught.append(f"{kind.__name__}: {value}")
+            self._uncaught.append(failure_text(kind, value, tb))
             previous_excepthook(kind, value, tb)
 
         sys.excepthook = excepthook

@@ -34,6 +34,7 @@ from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment
 from tracklib.write.buffer import Entry, Flusher, drain
 from tracklib.write.compact_run import RunCompactor
+from tracklib.write.exit_hooks import failure_text
 from tracklib.write.parts import metric_part, record_part
 from tracklib.write.runtime import Runtime
 from tracklib.write.spool import Spool
@@ -271,7 +272,7 @@ class Run:
         if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None)):  # type: ignore[union-attr]
             self.finish(Status.FINISHED)
         elif issubclass(exc_type, Exception) or issubclass(exc_type, SystemExit):
-            self.finish(Status.FAILED, f"{exc_type.__name__}: {_text_of(exc)}")
+            self.finish(Status.FAILED, failure_text(exc_type, exc, tb))
         else:  # KeyboardInterrupt, GeneratorExit: stopped from outside
             self.finish(Status.KILLED, exc_type.__name__)
 
@@ -422,14 +423,6 @@ def _check_step(step: object) -> int:
 def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
     """String params with secrets masked, whole when the key names one (see masking.Redactor.param)."""
     return {key: redact.param(key, value) for key, value in params.items()}
-
-
-def _text_of(exc: BaseException | None) -> str:
-    """str(exc), or its repr when its __str__ itself fails: the run must still end."""
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001
-        return object.__repr__(exc)
 
 
 def _now_ts() -> datetime:
