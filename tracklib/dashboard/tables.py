@@ -136,7 +136,7 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
 
 def height(rows: int) -> int:
     """Pixels for a table of ``rows`` rows: all of them up to ``MAX_ROWS``, then it scrolls."""
-    return ROW_PX * (min(max(rows, 1), MAX_ROWS) + 1) + 3
+    return ROW_PX * (min(max(int(rows), 1), MAX_ROWS) + 1) + 3
 
 
 def run_url(root: str, project: str, run_id: str, name: str, embedded: bool = False) -> str:

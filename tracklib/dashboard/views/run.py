@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib.dashboard import charts, data, urlstate, widgets
+from tracklib.dashboard import charts, data, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
 
@@ -28,23 +28,30 @@ def render(ctx: Context) -> None:
         help=widgets.md_escape(f"{started} UTC"),
     )
     duration = ((details.end_time or details.heartbeat_time) - details.start_time).total_seconds()
-    row[1].metric("Duration", f"{duration:.1f} s")
+    row[1].metric("Duration", tables.duration_text(duration), help=f"{duration:,.1f} s")
     row[2].metric("Group", widgets.md_escape(details.group or "—"))  # st.metric renders Markdown
     row[3].metric("Tags", widgets.md_escape(", ".join(details.tags) or "—"))
     if details.error:
-        st.error(widgets.md_escape(details.error), icon=":material/error:")
+        _failure(details.error)
     if details.notes:
         st.text(details.notes)
 
-    left, right = st.columns(2)
-    left.subheader("Params")
-    left.dataframe(
-        pd.DataFrame({"param": list(details.params), "value": [str(v) for v in details.params.values()]}),
+    st.subheader("Summary")
+    st.dataframe(  # whole: every metric and column, never a scrolled box
+        details.summary,
         hide_index=True,
         width="stretch",
+        height="content",
+        column_config=tables.column_config(details.summary),
     )
-    right.subheader("Summary")
-    right.dataframe(details.summary, hide_index=True, width="stretch")
+    st.subheader("Params")
+    values = [tables.number_text(v) for v in details.params.values()]
+    st.dataframe(
+        pd.DataFrame({"param": list(details.params), "value": values}),
+        hide_index=True,
+        width="stretch",
+        height="content",
+    )
 
     st.subheader("Curves")
     history = data.load_history(ctx.root, ctx.project, (run_id,), None, CURVE_POINTS, ctx.token)
@@ -63,6 +70,16 @@ def render(ctx: Context) -> None:
         _download(cols, i, ctx, run_id, artifact.path)
     _environment(details.environment)
     widgets.share_control(URL, {"run": run_id})
+
+
+def _failure(error: str) -> None:
+    """Why the run failed: its last line (the exception) up front, the whole traceback below
+    as plain text (st.code renders no Markdown; the record is untrusted)."""
+    lines = error.rstrip().splitlines() or [error]
+    st.error(widgets.md_escape(lines[-1]), icon=":material/error:")
+    if len(lines) > 1:
+        with st.expander("Traceback", expanded=True):
+            st.code(error, language=None)
 
 
 def _download(cols: list, i: int, ctx: Context, run_id: str, path: object) -> None:
