@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tracklib.analysis.sweeps import (
+    MISSING_POSITION,
     best_run,
     chart_runs,
     heatmap,
@@ -81,7 +82,7 @@ def test_sweep_frame_keeps_runs_with_a_finite_target():
 def test_learning_rate_ranks_first_and_noise_params_do_not_matter(sweep):
     frame, params = sweep
     result = importance(frame, params)
-    assert list(result.columns) == ["param", "correlation", "importance", "kind"]
+    assert list(result.columns) == ["param", "correlation", "importance", "kind", "signal"]
     assert result["param"].iloc[0] == "params.lr" and result["importance"].iloc[0] > 0.5
     assert result["importance"].sum() == pytest.approx(1.0) and (result["importance"] >= 0).all()
     assert result["importance"].is_monotonic_decreasing
@@ -160,7 +161,7 @@ def test_parallel_coordinates_scales_log_linear_constant_and_missing_axes():
     value = long.pivot(index="run_id", columns="axis", values="value")
     assert value.loc["b"].to_dict() == {
         "acc": "0.9",
-        "act": "—",
+        "act": "None",
         "batch_size": "136",
         "lr": "0.001",
         "width": "64",
@@ -168,7 +169,7 @@ def test_parallel_coordinates_scales_log_linear_constant_and_missing_axes():
     labels = ticks.groupby("axis")["label"].apply(list)
     assert labels["lr"] == ["1e-05", "0.001", "0.1"]  # log-space middle
     assert labels["batch_size"] == ["16", "136", "256"]
-    assert labels["width"] == ["64"] and labels["act"] == ["gelu", "relu", "—"]
+    assert labels["width"] == ["64"] and labels["act"] == ["gelu", "relu", "None"]
 
 
 def test_heatmap_means_are_the_group_means():
@@ -228,7 +229,7 @@ def test_degenerate_sweeps_give_empty_or_neutral_answers_without_warnings():
     assert (result["importance"] == 0).all() and result["correlation"].isna().all()
     long, _ = parallel_coordinates(flat, params, "t")
     assert long.loc[long["axis"] == "t", "position"].eq(0.5).all()
-    assert long.loc[long["axis"] == "none", "position"].isna().all()
+    assert long.loc[long["axis"] == "none", "position"].eq(MISSING_POSITION).all()  # the "None" spot
     empty = flat.iloc[:0]
     assert importance(empty, params)["importance"].isna().all()
     assert parallel_coordinates(empty, params, "t")[0].empty and heatmap(empty, "params.a", "params.b").empty

@@ -2,19 +2,106 @@
 
 As in W&B's parameter-importance panel: the Spearman correlation gives the direction of a
 numeric param's effect, a random forest's permutation importance gives how much each param
-matters (categoricals and interactions included). scikit-learn is imported inside
-``importance`` only, so ``import tracklib`` stays light.
+matters (categoricals and interactions included). A forest also "finds" importance in pure
+noise (a random seed), so a few columns of random numbers are fitted beside the params and a
+param whose importance does not clearly exceed theirs is marked indistinguishable from noise.
+scikit-learn is imported inside ``importance`` only, so ``import tracklib`` stays light.
+
+The page's scope (one sweep, or the runs carried from the Runs page) and its brush (a
+rectangle over the parallel-coordinates axes, kept in the link) are decided here too.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-MISSING = "—"
+MISSING = "None"  # a param a run did not set: the one label on every chart and table
+MISSING_POSITION = -0.1  # where a numeric parallel-coordinates axis puts its "None" runs
 MIN_RUNS_FOR_MODEL = 5
 CHART_RUNS = 1_000  # runs a Sweeps chart draws: the browser's cost grows with its rows
 MODEL_RUNS = 2_000  # runs the importance forest fits on: a random sample of a bigger sweep
+NOISE_COLUMNS = 5  # columns of random numbers fitted beside the params: the noise level
+NOISE_MARGIN = 5.0  # a param matters when its importance exceeds the farthest-straying of them this much
+ABOVE_NOISE = "above noise"
+NOISE = "indistinguishable from noise"
+TOO_FEW = "too few runs"
+ALL_RUNS = "(all runs)"  # the group choice that keeps every run of the project
+
+
+def group_options(runs: pd.DataFrame) -> list[str]:
+    """What the sweep selector offers: every run, then each group by name."""
+    groups = runs["group"].dropna().astype(str) if "group" in runs else pd.Series(dtype=object)
+    return [ALL_RUNS, *sorted(set(groups) - {ALL_RUNS})]
+
+
+def newest_group(runs: pd.DataFrame) -> str:
+    """The group of the newest run (the sweep someone is looking at now), or every run when it has none."""
+    if "group" not in runs or runs.empty:
+        return ALL_RUNS
+    newest = runs.sort_values(["start_time", "run_id"], na_position="first").iloc[-1]["group"]
+    return ALL_RUNS if pd.isna(newest) or str(newest) == ALL_RUNS else str(newest)
+
+
+def carried(runs: pd.DataFrame, picked: Iterable[str]) -> list[str]:
+    """The picked run ids (from a link: untrusted) that this project has, each once, in order."""
+    known = set(runs["run_id"])
+    return [run_id for run_id in dict.fromkeys(picked) if run_id in known]
+
+
+def scoped(runs: pd.DataFrame, group: str, carried_ids: Sequence[str] = ()) -> pd.DataFrame:
+    """The runs the page studies: those carried from the Runs page when there are any, else one
+    group's (every run for ``ALL_RUNS``)."""
+    if carried_ids:
+        return runs[runs["run_id"].isin(carried_ids)]
+    if group == ALL_RUNS or "group" not in runs:
+        return runs
+    return runs[runs["group"].astype(object).astype(str).eq(group) & runs["group"].notna()]
+
+
+@dataclass(frozen=True)
+class Brush:
+    """A rectangle over the parallel-coordinates chart: the axes it spans (by index, x) and the
+    range of positions on them (y, in the axes' common 0…1 scale)."""
+
+    axes: tuple[float, float]
+    positions: tuple[float, float]
+
+    @classmethod
+    def from_selection(cls, selection: Mapping[str, Sequence[float]] | None) -> Brush | None:
+        """The brush of a chart selection event (``{"axis_index": [..], "position": [..]}``)."""
+        if not selection or "axis_index" not in selection or "position" not in selection:
+            return None
+        return cls.of(selection["axis_index"], selection["position"])
+
+    @classmethod
+    def of(cls, axes: Sequence[object], positions: Sequence[object]) -> Brush | None:
+        """Two finite numbers on each side, put in order; None for anything else."""
+        try:
+            a, p = [float(v) for v in axes], [float(v) for v in positions]
+        except (TypeError, ValueError):
+            return None
+        if len(a) != 2 or len(p) != 2 or not all(math.isfinite(v) for v in (*a, *p)):
+            return None
+        return cls((min(a), max(a)), (min(p), max(p)))
+
+    @classmethod
+    def from_link(cls, axes: str | None, positions: str | None) -> Brush | None:
+        """The brush a link carries as two ``"a,b"`` values (checked by the page's URL rules)."""
+        if not axes or not positions:
+            return None
+        return cls.of(axes.split(",")[:3], positions.split(",")[:3])
+
+    def to_link(self) -> tuple[str, str]:
+        """The two ``"a,b"`` values a link writes, short and in order."""
+        return tuple(",".join(f"{v:.4g}" for v in span) for span in (self.axes, self.positions))
+
+    def covered(self, axes: Sequence[str]) -> list[str]:
+        return [axis for i, axis in enumerate(axes) if self.axes[0] <= i <= self.axes[1]]
 
 
 def sweep_frame(runs: pd.DataFrame, params: list[str], target: str) -> pd.DataFrame:
@@ -53,7 +140,8 @@ def parallel_coordinates(
     frame: pd.DataFrame, params: list[str], target_label: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Long ``run_id, name, axis, position, value, target`` rows (one per run and axis, params then
-    the target) and ``axis, position, label`` ticks; positions are in [0, 1], NaN for a missing number."""
+    the target) and ``axis, position, label`` ticks; positions are in [0, 1], and a param a run
+    did not set sits at one "None" spot: last on a categorical axis, below a numeric one."""
     columns = [*params, "target"]
     axes = [p.removeprefix("params.") for p in params] + [target_label]
     positions, texts, ticks = [], [], []
@@ -77,9 +165,14 @@ def parallel_coordinates(
 
 
 def importance(frame: pd.DataFrame, params: list[str], target: str = "target", seed: int = 0) -> pd.DataFrame:
-    """``param, correlation, importance, kind`` per param, most important first. Importance is the
-    random forest's permutation importance (clipped at 0, summing to 1); NaN below 5 runs, too few to fit.
-    The forest fits on at most ``MODEL_RUNS`` runs picked at random; correlations use all."""
+    """``param, correlation, importance, kind, signal`` per param, most important first.
+
+    Importance is the random forest's permutation importance (clipped at 0, summing to 1 over
+    the params); NaN below 5 runs, too few to fit. ``NOISE_COLUMNS`` columns of random numbers
+    are fitted with the params: ``signal`` says whether a param's importance exceeds
+    ``NOISE_MARGIN`` times the noisiest of them, and ``attrs["noise_level"]`` is that bar as a
+    share. The forest fits on at most ``MODEL_RUNS`` runs picked at random; correlations use all.
+    """
     y = _floats(frame[target])
     keep = np.isfinite(y)
     frame, y = frame.loc[keep], y[keep]
@@ -89,21 +182,32 @@ def importance(frame: pd.DataFrame, params: list[str], target: str = "target", s
         fit = np.arange(len(frame))
         if len(fit) > MODEL_RUNS:  # 200 trees over 100,000 runs take minutes; a sample, seconds
             fit = np.sort(np.random.default_rng(seed).choice(fit, MODEL_RUNS, replace=False))
-        features = np.column_stack([_feature(frame[p].iloc[fit]) for p in params])
-        weights = _forest_importance(features, y[fit], seed)
+        noise = np.random.default_rng([seed, 1]).random((len(fit), NOISE_COLUMNS))
+        features = np.column_stack([*(_feature(frame[p].iloc[fit]) for p in params), noise])
+        drops = _forest_importance(features, y[fit], seed)
+        mine = np.clip(drops[: len(params)], 0.0, None)
+        bar = NOISE_MARGIN * np.abs(drops[len(params) :]).max()  # how far noise strays, either way
+        total = mine.sum()
+        weights = mine / total if total > 0 else mine
+        noise_level = bar / total if total > 0 else np.nan
+        signal = np.where(mine > bar, ABOVE_NOISE, NOISE)
     else:
-        weights = np.full(len(params), np.nan)
+        weights, noise_level = np.full(len(params), np.nan), np.nan
+        signal = np.full(len(params), TOO_FEW)
     out = pd.DataFrame(
         {
             "param": pd.Series(params, dtype=object),
             "correlation": np.asarray(correlation, dtype="float64"),
             "importance": weights,
             "kind": ["categorical" if x is None else "numeric" for x in numeric],
+            "signal": pd.Series(signal, dtype=object),
         }
     )
     out["_strength"] = out["correlation"].abs()
     ranked = out.sort_values(["importance", "_strength"], ascending=False, na_position="last")
-    return ranked.drop(columns="_strength").reset_index(drop=True)
+    ranked = ranked.drop(columns="_strength").reset_index(drop=True)
+    ranked.attrs["noise_level"] = float(noise_level)
+    return ranked
 
 
 def heatmap(frame: pd.DataFrame, x: str, y: str, target: str = "target", max_bins: int = 8) -> pd.DataFrame:
@@ -146,8 +250,13 @@ def _numeric(values: pd.Series) -> np.ndarray | None:
     return np.where(np.isfinite(x), x, np.nan)
 
 
+def value_labels(values: pd.Series) -> np.ndarray:
+    """A param's values as every chart of the page shows them: text, a missing one as "None"."""
+    return _text(values)
+
+
 def _text(values: pd.Series) -> np.ndarray:
-    """Values as label text (floats to 6 significant digits so tooltips stay short), missing as "—"."""
+    """Values as label text (floats to 6 significant digits so tooltips stay short), missing as "None"."""
     if pd.api.types.is_float_dtype(values):
         text = np.char.mod("%.6g", _floats(values)).astype(object)
     else:
@@ -157,7 +266,7 @@ def _text(values: pd.Series) -> np.ndarray:
 
 
 def _categories(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Codes into the sorted category labels, missing ("—") last."""
+    """Codes into the sorted category labels, missing ("None") last."""
     text = _text(values)
     missing = text == MISSING
     labels = sorted(set(text[~missing])) + ([MISSING] if missing.any() else [])
@@ -173,13 +282,18 @@ def _axis(values: pd.Series) -> tuple[np.ndarray, list[tuple[float, str]]]:
         return spots[codes], list(zip(spots, labels))
     log = is_log_scale(values)
     s = np.log10(x) if log else x
-    valid = s[~np.isnan(s)]
+    missing = np.isnan(s)
+    none = [(MISSING_POSITION, MISSING)] if missing.any() else []
+    valid = s[~missing]
     if not len(valid):
-        return s, []
+        return np.full(len(s), MISSING_POSITION), none
     lo, hi = valid.min(), valid.max()
     if hi == lo:
-        return np.where(np.isnan(s), np.nan, 0.5), [(0.5, _number(lo, log))]
-    return (s - lo) / (hi - lo), [(p, _number(lo + p * (hi - lo), log)) for p in (0.0, 0.5, 1.0)]
+        position, ticks = np.full(len(s), 0.5), [(0.5, _number(lo, log))]
+    else:
+        position = (s - lo) / (hi - lo)
+        ticks = [(p, _number(lo + p * (hi - lo), log)) for p in (0.0, 0.5, 1.0)]
+    return np.where(missing, MISSING_POSITION, position), ticks + none
 
 
 def _number(scaled: float, log: bool) -> str:
@@ -225,37 +339,43 @@ def _feature(values: pd.Series) -> np.ndarray:
 
 
 def _forest_importance(features: np.ndarray, y: np.ndarray, seed: int, repeats: int = 5) -> np.ndarray:
-    """Mean drop in R² when one param's column is shuffled, as sklearn's ``permutation_importance``
-    computes it, but with one ``predict`` per param over all repeats stacked: twice as fast, since
-    sklearn's many small predicts are dominated by per-call overhead."""
+    """Mean drop in R² when one column is shuffled (near 0, maybe below, for noise), scored on
+    runs the forest did not fit: two halves, each scored by a forest fitted on the other.
+
+    Scored on the fitted runs, a forest memorises any many-valued column (a random seed) and
+    its shuffle "hurts"; on unseen runs only a real effect does. Like sklearn's
+    ``permutation_importance``, but with one ``predict`` per column over all repeats stacked:
+    sklearn's many small predicts are dominated by per-call overhead.
+    """
     from sklearn.ensemble import RandomForestRegressor
 
     spread = ((y - y.mean()) ** 2).sum()
     if spread == 0:  # a constant target: no param explains anything
         return np.zeros(features.shape[1])
-    model = RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=1).fit(features, y)
     rng = np.random.default_rng(seed)
-    base = 1 - ((model.predict(features) - y) ** 2).sum() / spread
-    drops = np.empty(features.shape[1])
-    for j in range(features.shape[1]):
-        shuffled = np.tile(features, (repeats, 1))
-        shuffled[:, j] = rng.permuted(np.tile(features[:, j], (repeats, 1)), axis=1).ravel()
-        r2 = 1 - ((model.predict(shuffled).reshape(repeats, -1) - y) ** 2).sum(axis=1) / spread
-        drops[j] = base - r2.mean()
-    weights = np.clip(drops, 0.0, None)
-    return weights / weights.sum() if weights.sum() > 0 else weights
+    halves = np.array_split(rng.permutation(len(y)), 2)
+    worse = np.zeros(features.shape[1])
+    for scored, fitted in ((halves[0], halves[1]), (halves[1], halves[0])):
+        model = RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1)
+        model.fit(features[fitted], y[fitted])
+        x, truth = features[scored], y[scored]
+        base = ((model.predict(x) - truth) ** 2).sum()
+        for j in range(features.shape[1]):
+            shuffled = np.tile(x, (repeats, 1))
+            shuffled[:, j] = rng.permuted(np.tile(x[:, j], (repeats, 1)), axis=1).ravel()
+            errors = ((model.predict(shuffled).reshape(repeats, -1) - truth) ** 2).sum(axis=1)
+            worse[j] += errors.mean() - base
+    return worse / spread
 
 
-def brushed_runs(long: pd.DataFrame, axes: list[str], brush: dict[str, list[float]]) -> list[str] | None:
-    """Runs whose line passes through the brushed rectangle on every axis it covers."""
-    if not brush or "axis_index" not in brush or "position" not in brush:
-        return None
-    (x0, x1), (y0, y1) = sorted(brush["axis_index"]), sorted(brush["position"])
-    covered = [axis for i, axis in enumerate(axes) if x0 <= i <= x1]
+def brushed_runs(long: pd.DataFrame, axes: list[str], brush: Brush | None) -> list[str] | None:
+    """Runs whose line passes through the brushed rectangle on every axis it covers (None: no
+    brush, or one between the axes)."""
+    covered = brush.covered(axes) if brush else []
     if not covered:
         return None
     on_axes = long[long["axis"].isin(covered)]
-    passing = on_axes["position"].between(y0, y1).groupby(on_axes["run_id"]).all()
+    passing = on_axes["position"].between(*brush.positions).groupby(on_axes["run_id"], sort=False).all()
     return passing[passing].index.tolist()
 
 

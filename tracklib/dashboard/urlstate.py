@@ -88,6 +88,29 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Two finite numbers ``a,b`` from ``low`` to ``high`` in one value (a brush's side), put in order."""
+
+    low: float
+    high: float
+    many = False
+
+    def fix(self, value: str) -> str | None:
+        parts = value.split(",") if len(value) <= 64 else []
+        try:
+            numbers = sorted(float(part) for part in parts)
+        except ValueError:
+            return None
+        if len(numbers) != 2 or not all(math.isfinite(n) and self.low <= n <= self.high for n in numbers):
+            return None
+        return value if [float(p) for p in parts] == numbers else ",".join(repr(n) for n in numbers)
+
+    def refusal(self, key: str, shown: str) -> str:
+        span = f"from {_number(self.low)} to {_number(self.high)}"
+        return f"The link's {key}={shown} is not two numbers {span}; showing no brush instead."
+
+
+@dataclass(frozen=True)
 class Text:
     """Free text (a filter expression) of at most ``limit`` characters."""
 
