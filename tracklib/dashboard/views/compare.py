@@ -7,7 +7,7 @@ import streamlit as st
 
 from tracklib.analysis import compare, curves
 from tracklib.analysis import table as runs_table
-from tracklib.dashboard import charts, data, urlstate, widgets
+from tracklib.dashboard import colors, data, line_charts, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.dashboard.views.curves import main_metrics
 from tracklib.read import query
@@ -50,12 +50,14 @@ def render(ctx: Context) -> None:
         history = data.load_history(
             ctx.root, ctx.project, tuple(run_ids), tuple(metrics), CURVE_POINTS, ctx.token
         )
-        history = curves.smooth(curves.add_x(history, runs, "step"), 0.0)
-        names = runs.set_index("run_id")["name"]
+        history = curves.add_x(history, runs, "step")
+        names = dict(zip(runs["run_id"], runs["name"], strict=False))
+        run_colors = colors.run_colors(runs)  # the same colour as on Curves and the Run page
         for metric in metrics:
-            points = history[history["key"] == metric]
-            points = points.assign(name=points["run_id"].map(names), href="")
-            st.altair_chart(charts.curves(points, metric, "step", False, False, height=260), width="stretch")
+            chart = line_charts.curves(
+                history[history["key"] == metric], metric, "step", False, 0.0, run_colors, names, height=260
+            )
+            st.altair_chart(chart, width="stretch")
     widgets.share_control(URL, {"runs": run_ids})
 
 

@@ -1,4 +1,10 @@
-"""Curves: chosen metrics of chosen runs over step or time, smoothed, grouped, downsampled."""
+"""Curves: chosen metrics of chosen runs, one panel per metric in a grid of 2–3 per row.
+
+Each panel has its own x axis, log scale and smoothing, kept in the link (``x``/``log``/
+``smooth`` for the first panel, ``x2``/``log2``/``smooth2``… for the next). A panel is a
+fragment: changing its x axis or log scale reruns that panel alone, on the rows the page
+read once. Smoothing, hover highlight and legend isolation happen in the chart itself.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,34 @@ import streamlit as st
 
 from tracklib.analysis import curves
 from tracklib.analysis import table as runs_table
-from tracklib.dashboard import charts, data, urlstate, widgets
+from tracklib.dashboard import colors, data, line_charts, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
 RECENT = 10
 GROUP_BINS = 200
+MAX_PANELS = 9
 SMOOTH = urlstate.Number(0.0, 0.99)
 POINTS = urlstate.Number(50, 20_000, whole=True)
+NO_GROUP = "(none)"
+
+
+def panel_key(kind: str, index: int) -> str:
+    """The URL key of panel ``index``'s control (the first panel keeps the plain names)."""
+    return kind if index == 0 else f"{kind}{index + 1}"
+
+
 URL = urlstate.Keys(
     urlstate.Key("metrics", urlstate.Choice(None, many=True, unknown="This project has no metric")),
-    urlstate.Key("x", urlstate.Choice(curves.X_AXES)),
-    urlstate.Key("log", urlstate.Flag()),
-    urlstate.Key("smooth", SMOOTH),
+    *[
+        key
+        for i in range(MAX_PANELS)
+        for key in (
+            urlstate.Key(panel_key("x", i), urlstate.Choice(curves.X_AXES)),
+            urlstate.Key(panel_key("log", i), urlstate.Flag()),
+            urlstate.Key(panel_key("smooth", i), SMOOTH),
+        )
+    ],
     urlstate.Key("group_by", urlstate.Choice(None)),
     urlstate.Key("band", urlstate.Choice(curves.BANDS)),
     urlstate.Key("points", POINTS),
@@ -35,68 +56,143 @@ def render(ctx: Context) -> None:
         st.info("No run in this project has logged a metric yet.")
         return
     widgets.guard_url(URL.rules(metrics=metrics_all, group_by=_groups(runs)))
-    recent = runs_table.newest(runs, RECENT)["run_id"].tolist()
-    run_ids = widgets.run_picker(runs, key=URL["runs"].name, label="Runs", multi=True, default=recent)
+    run_ids = run_selector(runs, URL["runs"].name)
     chosen = st.multiselect(
-        "Metrics",
+        "Metrics (one panel each)",
         metrics_all,
         default=main_metrics(runs, ctx.loaded.summary),
+        max_selections=MAX_PANELS,
         **URL.bind("metrics"),
     )
-    spec = _controls(runs)
+    group_by, band, points_per_series = _page_controls(runs)
     if not run_ids or not chosen:
         st.info("Choose at least one run and one metric.")
         return
-    spec = curves.CurveSpec(metrics=tuple(chosen), **spec)
+    spec = curves.CurveSpec(
+        metrics=tuple(chosen), group_by=group_by, band=band, points_per_series=points_per_series
+    )
     budget = spec.per_series_budget(len(run_ids))
     with st.spinner(f"Reading {len(run_ids)} histories…"):
         history = data.load_history(ctx.root, ctx.project, tuple(run_ids), tuple(chosen), budget, ctx.token)
     total = history.attrs.get("total_points", len(history))
-    history = curves.smooth(curves.add_x(history, runs, spec.x), spec.smoothing)
-    if spec.log_y:
-        history, dropped = curves.positive(history)
-        if dropped:
-            st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
-    st.caption(f"showing {len(history):,} of {total:,} points (at most {budget:,} per series)")
-    names = runs.set_index("run_id")["name"]
-    for metric in chosen:
-        points = history[history["key"] == metric]
-        if spec.group_by:
-            bands = curves.group_bands(points, runs, spec.group_by, spec.band, GROUP_BINS)
-            st.altair_chart(charts.group_curves(bands, metric, spec.x, spec.log_y), width="stretch")
-        else:
-            links = widgets.run_links(ctx.root, ctx.project, run_ids)  # only theirs: 100,000 cost 1 s
-            points = points.assign(name=points["run_id"].map(names), href=points["run_id"].map(links))
-            st.altair_chart(
-                charts.curves(points, metric, spec.x, spec.log_y, spec.smoothing > 0), width="stretch"
-            )
+    st.caption(
+        f"showing {len(history):,} of {total:,} points (at most {budget:,} per series) · "
+        "hover a line or a legend entry to highlight it, click legend entries to isolate runs "
+        "(shift-click adds)"
+    )
+    links = widgets.run_links(ctx.root, ctx.project, run_ids)  # only theirs: 100,000 cost 1 s
+    history = history.assign(href=history["run_id"].map(links))
+    per_row = panels_per_row(len(chosen))
+    for start in range(0, len(chosen), per_row):
+        columns = st.columns(per_row)
+        for offset, metric in enumerate(chosen[start : start + per_row]):
+            with columns[offset]:
+                _panel(start + offset, metric, history[history["key"] == metric], runs, spec, per_row)
     widgets.share_control(URL, {"runs": run_ids})
 
 
-def _controls(runs: pd.DataFrame) -> dict[str, object]:
-    row = st.columns([2, 1, 2, 2, 1, 1])
-    x = row[0].segmented_control(
-        "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind("x")
+def panels_per_row(count: int) -> int:
+    """One wide panel alone, two per row for 2 or 4 metrics, three otherwise."""
+    return 1 if count == 1 else 2 if count in (2, 4) else 3
+
+
+@st.fragment
+def _panel(
+    index: int, metric: str, points: pd.DataFrame, runs: pd.DataFrame, spec: curves.CurveSpec, per_row: int
+) -> None:
+    """One metric's chart and its own controls; a change reruns this panel only."""
+    left, right = st.columns([3, 1])
+    x = left.segmented_control(
+        "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind(panel_key("x", index))
     )
-    log_y = row[1].toggle("log y", **URL.bind("log"))
-    smoothing = row[2].slider("Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind("smooth"))
-    group_by = row[3].selectbox("Group by", _groups(runs), **URL.bind("group_by"))
-    band = row[4].selectbox("Band", list(curves.BANDS), **URL.bind("band"))
-    points = row[5].number_input(
+    log_y = right.toggle("log y", **URL.bind(panel_key("log", index)))
+    smooth_key = panel_key("smooth", index)
+    points = curves.add_x(points, runs, x)
+    if log_y:
+        points, dropped = curves.positive(points)
+        if dropped:
+            st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
+    if spec.group_by:
+        smoothing = st.slider("Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind(smooth_key))
+        bands = curves.group_bands(
+            curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS
+        )
+        chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=_legend_columns(per_row))
+    else:
+        smoothing = _linked_smoothing(smooth_key)
+        names = dict(zip(runs["run_id"], runs["name"], strict=False))
+        chart = line_charts.curves(
+            points,
+            metric,
+            x,
+            log_y,
+            smoothing,
+            colors.run_colors(runs),
+            names,
+            legend_columns=_legend_columns(per_row),
+        )
+    st.altair_chart(chart, width="stretch")
+
+
+def _linked_smoothing(key: str) -> float:
+    """The smoothing a link set (checked by ``guard_url``): the chart's slider starts there."""
+    value = st.query_params.get(key)
+    if value is None:
+        return 0.0
+    st.session_state[key] = float(value)  # the Share link carries it on
+    return float(value)
+
+
+def _legend_columns(per_row: int) -> int:
+    return {1: 4, 2: 2}.get(per_row, 1)
+
+
+def run_selector(runs: pd.DataFrame, key: str) -> list[str]:
+    """A compact run picker: a count, a popover with the picker, and "show a group"."""
+    recent = runs_table.newest(runs, RECENT)["run_id"].tolist()
+    count, pick = st.columns([3, 2])
+    with pick.popover("Choose runs", icon=":material/filter_list:", width="stretch"):
+        groups = _group_values(runs)
+        if groups:
+            st.selectbox(
+                "Show one group",
+                [NO_GROUP, *groups],
+                key=f"{key}_group",
+                on_change=_show_group,
+                args=(runs, key),
+            )
+        run_ids = widgets.run_picker(runs, key=key, label="Runs shown", multi=True, default=recent)
+    count.markdown(f"**{len(run_ids)} of {len(runs)} runs shown**")
+    return run_ids
+
+
+def _group_values(runs: pd.DataFrame) -> list[str]:
+    if "group" not in runs:
+        return []
+    return sorted({str(v) for v in runs["group"].dropna() if str(v)})
+
+
+def _show_group(runs: pd.DataFrame, key: str) -> None:
+    group = st.session_state.get(f"{key}_group")
+    if group in (None, NO_GROUP):
+        return
+    members = runs.loc[runs["group"].astype(str) == group, "run_id"].tolist()
+    st.session_state[key] = members
+    st.query_params[key] = members
+
+
+def _page_controls(runs: pd.DataFrame) -> tuple[str | None, str, int]:
+    row = st.columns([2, 1, 1])
+    group_by = row[0].selectbox("Group by", _groups(runs), **URL.bind("group_by"))
+    band = row[1].selectbox("Band", list(curves.BANDS), **URL.bind("band"))
+    points = row[2].number_input(
         "Points/series", int(POINTS.low), int(POINTS.high), 1000, 50, **URL.bind("points")
     )
-    return {
-        "x": x,
-        "log_y": log_y,
-        "smoothing": smoothing,
-        "group_by": None if group_by == "(none)" else group_by,
-        "band": band,
-        "points_per_series": int(points),
-    }
+    return (None if group_by == NO_GROUP else group_by), band, int(points)
 
 
 def _groups(runs: pd.DataFrame) -> list[str]:
-    return ["(none)", "group", "tags", *[c for c in runs.columns if c.startswith("params.")]]
+    return [NO_GROUP, "group", "tags", *[c for c in runs.columns if c.startswith("params.")]]
 
 
 def main_metrics(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:

@@ -1,0 +1,175 @@
+"""What the Curves and Compare pages build: run colours, legend, in-chart controls, time axes,
+the panel grid and its link keys."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
+
+from tracklib.analysis import curves
+from tracklib.dashboard import colors, line_charts
+from tracklib.read.store import open_store
+
+VIEWS = "tracklib/dashboard/views"
+
+
+def _specs(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def _run_colour_map(spec: dict) -> dict[str, str]:
+    layer = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    scale = layer["encoding"]["color"]["scale"]
+    return dict(zip(scale["domain"], scale["range"], strict=True))
+
+
+def test_a_run_has_the_same_colour_on_curves_and_compare(app, seeded_root):
+    root, ids = seeded_root
+    picked = [ids["adam-fast"], ids["sgd-fast"], ids["adam-slow"]]
+    app.query_params.update({"project": "digits", "runs": picked, "metrics": "val/acc"})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    on_curves = _run_colour_map(_specs(app)[0])
+    app.switch_page(f"{VIEWS}/compare.py").run()
+    assert not app.exception
+    on_compare = _run_colour_map(_specs(app)[0])
+    expected = colors.run_colors(open_store(root).runs("digits"))
+    assert set(on_curves) == set(picked)
+    for run_id in picked:
+        assert on_curves[run_id] == on_compare[run_id] == expected[run_id]
+    assert len(set(on_curves.values())) == 3
+
+
+def test_the_legend_lists_every_run_by_name_and_the_chart_highlights_and_isolates(app, seeded_root):
+    app.query_params.update(
+        {"project": "digits", "runs": list(seeded_root[1].values()), "metrics": "val/acc"}
+    )
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    (spec,) = _specs(app)
+    line = spec["layer"][2]
+    legend = line["encoding"]["color"]["legend"]
+    assert legend["symbolLimit"] == 0  # all runs, not the first few
+    for name, run_id in seeded_root[1].items():
+        assert f'"{run_id}": "{name}"' in legend["labelExpr"]
+    params = {p["name"]: p for p in spec["params"]}  # Altair lifts selections to the top
+    assert params["pick"]["views"] == params["hover"]["views"] == [line["name"]]
+    assert params["pick"]["bind"] == "legend" and params["pick"]["select"]["toggle"] == "event.shiftKey"
+    assert params["hover"]["select"]["on"] == "pointerover" and params["hover"]["bind"] == {
+        "legend": "pointerover"
+    }
+    faded = line["encoding"]["opacity"]["condition"]
+    assert [c["test"] for c in faded] == [{"not": {"param": "pick"}}, {"not": {"param": "hover"}}]
+    rule = spec["layer"][0]
+    assert params["at_x"]["select"]["nearest"] is True and params["at_x"]["views"] == [rule["name"]]
+    titles = [t.get("title") for t in rule["encoding"]["tooltip"]]
+    assert set(seeded_root[1]) <= set(titles)  # the rule's tooltip lists every run
+
+
+def test_smoothing_is_a_chart_param_not_a_streamlit_rerun(app):
+    app.query_params.update({"project": "digits", "metrics": "val/acc", "smooth": "0.8"})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    assert not [s for s in app.slider if "Smoothing" in s.label]  # no widget: nothing reruns
+    (spec,) = _specs(app)
+    (smooth,) = [p for p in spec["params"] if p["name"] == "smooth"]
+    assert smooth["value"] == 0.8
+    assert (smooth["bind"]["min"], smooth["bind"]["max"]) == (0, 0.99)
+    assert any('"window"' in json.dumps(t) for t in spec["transform"])  # smoothed by Vega
+
+
+def test_wall_time_is_24_hour_utc_on_the_axis_and_in_the_tooltip(app):
+    app.query_params.update({"project": "digits", "metrics": "val/acc", "x": "time"})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    (spec,) = _specs(app)
+    x = spec["layer"][2]["encoding"]["x"]
+    assert x["title"] == "wall time (UTC)" and x["scale"]["type"] == "utc"
+    assert x["axis"]["format"] in ("%H:%M", "%b %d %H:%M")  # 24-hour: no %I, no AM/PM
+    tooltip = spec["layer"][0]["encoding"]["tooltip"][0]
+    assert tooltip["timeUnit"].startswith("utc") and "%H" in tooltip["format"]
+
+
+def test_each_panel_keeps_its_own_axis_scale_and_smoothing_from_the_link(app):
+    app.query_params.update(
+        {"project": "digits", "metrics": ["val/acc", "train/loss"], "x2": "relative", "log2": "true"}
+    )
+    app.query_params["smooth2"] = "0.5"
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    first, second = _specs(app)
+    assert first["layer"][2]["encoding"]["x"]["title"] == "step"
+    assert first["layer"][2]["encoding"]["y"]["scale"]["type"] == "linear"
+    assert second["layer"][2]["encoding"]["x"]["title"] == "seconds since start"
+    assert second["layer"][2]["encoding"]["y"]["scale"]["type"] == "log"
+    assert [p["value"] for p in second["params"] if p["name"] == "smooth"] == [0.5]
+
+
+def test_hostile_panel_values_in_a_link_get_a_notice_and_the_default(app):
+    app.query_params.update({"project": "digits", "metrics": "val/acc", "x": "<script>", "smooth": "inf"})
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert not app.exception
+    assert len(app.warning) >= 2
+    (spec,) = _specs(app)
+    assert spec["layer"][2]["encoding"]["x"]["title"] == "step"
+
+
+def test_the_run_selector_counts_runs_and_shows_a_group(app, seeded_root):
+    app.query_params["project"] = "digits"
+    app.switch_page(f"{VIEWS}/curves.py").run()
+    assert any(m.value == "**5 of 5 runs shown**" for m in app.markdown)
+    app.selectbox(key="runs_group").set_value("adam").run()
+    assert not app.exception
+    assert any(m.value == "**2 of 5 runs shown**" for m in app.markdown)
+
+
+@pytest.mark.parametrize("count,per_row", [(1, 1), (2, 2), (3, 3), (4, 2), (5, 3), (9, 3)])
+def test_panels_per_row_follow_the_metric_count(count, per_row):
+    from tracklib.dashboard.views.curves import panels_per_row
+
+    assert panels_per_row(count) == per_row
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st_.floats(0.01, 0.99),
+    st_.lists(st_.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=400),
+)
+def test_the_block_ema_the_chart_computes_equals_the_servers_ema(weight, values):
+    """``line_charts._smoothing`` restarts its running sums every L points in two offset grids;
+    the same arithmetic in numpy must give ``analysis.curves.ema``."""
+    import math
+
+    import numpy as np
+
+    n = len(values)
+    v = np.array(values)
+    size = max(2, 2 * math.ceil(40 / -math.log(weight)))
+    i = np.arange(n)
+    out = np.empty(n)
+    for grid, shift in (("a", 0), ("b", size // 2)):
+        block = (i + shift) // size
+        rel = i + shift - block * size
+        e = weight ** (-rel.astype(float))
+        sums_e = pd.Series(e).groupby(block).cumsum().to_numpy()
+        sums_v = pd.Series(e * v).groupby(block).cumsum().to_numpy()
+        use = (i - (i // size) * size >= size / 2) if grid == "a" else (i - (i // size) * size < size / 2)
+        out[use] = (sums_v / sums_e)[use]
+    expected = curves.ema(pd.Series(v), weight).to_numpy()
+    assert np.allclose(out, expected, rtol=1e-9, atol=1e-9 * (1 + np.abs(v).max()))
+
+
+def test_long_or_hostile_run_names_are_cut_and_kept_as_json_text():
+    points = pd.DataFrame(
+        {"run_id": ["a", "b"], "step": [0, 0], "value": [1.0, 2.0], "time": pd.Timestamp(0, tz="UTC")}
+    )
+    points["x"] = points["step"]
+    names = {"a": '"]; alert(1); //' + "x" * 100, "b": "<b>bold</b>"}
+    spec = line_charts.curves(
+        points, "m", "step", False, 0.0, {"a": "#111111", "b": "#222222"}, names
+    ).to_dict()
+    expr = spec["layer"][2]["encoding"]["color"]["legend"]["labelExpr"]
+    labels = json.loads(expr.split("[datum.value]")[0])
+    assert labels["b"] == "<b>bold</b>" and len(labels["a"]) == line_charts.MAX_LABEL

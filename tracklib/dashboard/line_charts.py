@@ -1,0 +1,360 @@
+"""Multi-run line charts that stay readable with 50 runs (pure: DataFrame in, Altair chart out).
+
+Every run keeps its one colour (``colors.run_colors``). In the chart itself, without a
+Streamlit rerun: hovering a line or a legend entry highlights that run and fades the others;
+clicking legend entries isolates runs (shift-click adds); a vertical rule follows the pointer
+with a tooltip listing every run's value at that x; the smoothing slider under the chart
+re-smooths in the browser. Run names are untrusted: Vega draws them as text, cut to
+``MAX_LABEL`` characters, and they enter Vega expressions only as JSON strings.
+"""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from tracklib.dashboard import colors as run_colours
+
+MAX_LABEL = 40
+RULE_BINS = 300  # x buckets the hover rule snaps to (downsampled runs rarely share exact x)
+PICK = "pick"  # legend click: isolate runs
+HOVER = "hover"  # pointer over a line or a legend entry
+AT_X = "at_x"  # the x bucket under the pointer
+SMOOTH = "smooth"  # EMA weight, bound to the slider under the chart
+FADED, DIMMED = 0.07, 0.18
+X_AXES = {
+    "step": ("step", "step"),
+    "time": ("time", "wall time (UTC)"),
+    "relative": ("relative", "seconds since start"),
+}
+TIME_TOOLTIP = "%Y-%m-%d %H:%M:%S"
+UTC_SECONDS = "utcyearmonthdatehoursminutesseconds"
+
+
+def label(name: object) -> str:
+    """A legend/tooltip label: the name as text, at most ``MAX_LABEL`` characters."""
+    text = " ".join(str(name).split()) or "(unnamed)"
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def time_format(times: pd.Series) -> str:
+    """24-hour axis labels: the hour alone within a day, with the date across days."""
+    finite = times.dropna()
+    if finite.empty or finite.max() - finite.min() < pd.Timedelta(days=1):
+        return "%H:%M"
+    return "%b %d %H:%M"
+
+
+def x_encoding(x: str, xs: pd.Series, field: str = "x") -> alt.X:
+    """Step, relative seconds, or wall time in UTC with 24-hour labels and the zone in the title."""
+    _, title = X_AXES[x]
+    if x == "time":
+        return alt.X(
+            f"{field}:T", title=title, scale=alt.Scale(type="utc"), axis=alt.Axis(format=time_format(xs))
+        )
+    return alt.X(f"{field}:Q", title=title)
+
+
+def x_tooltip(x: str, field: str = "x") -> alt.Tooltip:
+    _, title = X_AXES[x]
+    if x == "time":
+        return alt.Tooltip(f"{field}:T", title=title, timeUnit=UTC_SECONDS, format=TIME_TOOLTIP)
+    return alt.Tooltip(f"{field}:Q", title=title, format=",.6~g")
+
+
+def _buckets(xs: pd.Series, bins: int) -> pd.Series:
+    """Each x snapped down to one of ``bins`` equal buckets (same dtype as x)."""
+    if pd.api.types.is_datetime64_any_dtype(xs):
+        start = xs.min()
+        offsets = _buckets((xs - start) / pd.Timedelta(milliseconds=1), bins)
+        return start + pd.to_timedelta(offsets, unit="ms")
+    numbers = xs.astype("float64")
+    low, high = numbers.min(), numbers.max()
+    width = (high - low) / bins if high > low else 1.0
+    return low + np.floor((numbers - low) / width) * width
+
+
+def _unique_labels(names: list[str]) -> list[str]:
+    """Labels cut to length, a repeated one numbered: tooltip rows are keyed by their title."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        text = label(name)
+        seen[text] = seen.get(text, 0) + 1
+        out.append(text if seen[text] == 1 else f"{text} #{seen[text]}")
+    return out
+
+
+def _label_expr(labels: dict[str, str]) -> str:
+    """Legend labels by run id; ids and names are data, so they go in as a JSON object."""
+    return f"{json.dumps(labels)}[datum.value] || datum.value"
+
+
+def _opacity(base: float = 1.0) -> dict:
+    """Faded when legend clicks isolated other runs, dimmed while another run is hovered."""
+    return {
+        "condition": [
+            {"test": {"not": {"param": PICK}}, "value": FADED * base},
+            {"test": {"not": {"param": HOVER}}, "value": DIMMED * base},
+        ],
+        "value": base,
+    }
+
+
+def _smoothing() -> list[dict]:
+    """TensorBoard's debiased EMA (``analysis.curves.ema``) computed by Vega from the slider.
+
+    EMA_t = sum_i w^(t-i) v_i / sum_i w^(t-i) is a ratio of running sums of w^-i·v and w^-i;
+    to keep w^-i finite the index restarts every L points (w^L ≈ e^-80), in two block
+    grids offset by L/2. A point reads the grid where at least L/2 points precede it in its
+    block, so the terms it misses weigh under w^(L/2) ≈ e^-40 of the total.
+    """
+    w = f"clamp({SMOOTH}, 0, 0.99)"
+    calc = [
+        ("_ok", "isValid(datum.value) && isFinite(datum.value)"),
+        ("_L", f"{w} > 0 ? max(2, 2 * ceil(40 / -log({w}))) : 2"),
+        ("_ba", "floor(datum.i / datum._L)"),
+        ("_ra", "datum.i - datum._ba * datum._L"),
+        ("_bb", "floor((datum.i + datum._L / 2) / datum._L)"),
+        ("_rb", "datum.i + datum._L / 2 - datum._bb * datum._L"),
+        ("_ea", f"datum._ok && {w} > 0 ? pow({w}, -datum._ra) : 0"),
+        ("_eb", f"datum._ok && {w} > 0 ? pow({w}, -datum._rb) : 0"),
+        ("_va", "datum._ok ? datum._ea * datum.value : 0"),
+        ("_vb", "datum._ok ? datum._eb * datum.value : 0"),
+    ]
+    steps: list[dict] = [{"calculate": expr, "as": name} for name, expr in calc]
+    for grid in ("a", "b"):
+        steps.append(
+            {
+                "window": [
+                    {"op": "sum", "field": f"_e{grid}", "as": f"_se{grid}"},
+                    {"op": "sum", "field": f"_v{grid}", "as": f"_sv{grid}"},
+                ],
+                "groupby": ["run_id", f"_b{grid}"],
+                "sort": [{"field": "i", "order": "ascending"}],
+                "frame": [None, 0],
+            }
+        )
+    steps.append(
+        {
+            "calculate": f"!datum._ok ? null : {w} <= 0 ? datum.value : "
+            "datum._ra >= datum._L / 2 ? datum._sva / datum._sea : datum._svb / datum._seb",
+            "as": "smoothed",
+        }
+    )
+    return steps
+
+
+def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """What the chart needs, no more: run id, position in its series, x, its bucket, value,
+    a tooltip slot per run (``r0``…: safe field names) and the link. Slots follow each run's
+    last value, so the hover tooltip lists runs sorted."""
+    data = points.sort_values(["run_id", "step"], kind="stable")
+    last = data.groupby("run_id", sort=False)["value"].last().sort_values(ascending=False, na_position="last")
+    order = list(last.index)
+    slots = {run_id: f"r{k}" for k, run_id in enumerate(order)}
+    frame = pd.DataFrame(
+        {
+            "run_id": data["run_id"].astype(str),
+            "i": data.groupby("run_id", sort=False).cumcount(),
+            "x": data["x"],
+            "xb": _buckets(data["x"], RULE_BINS),
+            "step": data["step"],
+            "value": data["value"].where(np.isfinite(data["value"])),
+            "slot": data["run_id"].map(slots),
+            "href": data["href"] if "href" in data else "",
+        }
+    )
+    return frame, order
+
+
+def curves(
+    points: pd.DataFrame,
+    metric: str,
+    x: str,
+    log_y: bool,
+    smoothing: float,
+    colors: dict[str, str],
+    names: dict[str, str],
+    height: int = 320,
+    legend_columns: int = 2,
+) -> alt.LayerChart:
+    """Lines of one metric, one per run, in each run's colour; raw faintly behind the
+    smoothed line while the smoothing slider is above 0.
+
+    ``points``: ``run_id, step, value, x`` (``analysis.curves.add_x``) and maybe ``href``.
+    """
+    data, order = _prepare(points)
+    legend_order = sorted(order, key=list(colors).index) if set(order) <= set(colors) else order
+    domain, palette = run_colours.color_scale(colors, legend_order)
+    labels = dict(zip(order, _unique_labels([names.get(r, r) for r in order]), strict=True))
+    color = alt.Color(
+        "run_id:N",
+        scale=alt.Scale(domain=domain, range=palette),
+        legend=alt.Legend(
+            title="run",
+            orient="bottom",
+            columns=legend_columns,
+            symbolLimit=0,
+            labelLimit=220,
+            labelExpr=_label_expr(labels),
+        ),
+    )
+    y_scale = alt.Scale(type="log" if log_y else "linear", zero=False)
+    x_enc = x_encoding(x, data["x"])
+    pick = alt.selection_point(name=PICK, fields=["run_id"], bind="legend", toggle="event.shiftKey")
+    hover = alt.selection_point(
+        name=HOVER,
+        fields=["run_id"],
+        on="pointerover",
+        clear="pointerout",
+        bind=alt.LegendStreamBinding(legend="pointerover"),
+    )
+    at_x = alt.selection_point(
+        name=AT_X, fields=["xb"], nearest=True, on="pointermove", clear="pointerout", empty=False
+    )
+    smooth = alt.param(
+        name=SMOOTH,
+        value=float(smoothing),
+        bind=alt.binding_range(min=0, max=0.99, step=0.01, name=f"{label(metric)} · smoothing (EMA) "),
+    )
+    base = alt.Chart(data)
+    rule = (
+        base.transform_pivot("slot", value="smoothed", groupby=["xb"], op="mean")
+        .mark_rule(color="#5f6368", strokeWidth=1)
+        .encode(
+            x=x_encoding(x, data["x"], "xb"),
+            opacity=alt.condition(at_x, alt.value(0.6), alt.value(0)),
+            tooltip=[
+                x_tooltip(x, "xb"),
+                *[alt.Tooltip(f"r{k}:Q", title=labels[r], format=".5~g") for k, r in enumerate(order)],
+            ],
+        )
+        .add_params(at_x)
+    )
+    raw = (
+        base.transform_filter(f"{SMOOTH} > 0")
+        .mark_line(strokeWidth=1)
+        .encode(
+            x=x_enc,
+            y=alt.Y("value:Q", title=metric, scale=y_scale),
+            color=color,
+            detail="run_id:N",
+            opacity=_opacity(0.25),
+        )
+    )
+    line = (
+        base.mark_line(strokeWidth=2)
+        .encode(
+            x=x_enc,
+            y=alt.Y("smoothed:Q", title=metric, scale=y_scale),
+            color=color,
+            detail="run_id:N",
+            opacity=_opacity(),
+            strokeWidth=alt.condition(hover, alt.value(3), alt.value(1.8), empty=False),
+        )
+        .add_params(pick, hover)
+    )
+    dots = (
+        base.transform_filter(at_x)
+        .mark_circle(size=36)
+        .encode(
+            x=x_enc,
+            y=alt.Y("smoothed:Q", scale=y_scale),
+            color=alt.Color("run_id:N", scale=alt.Scale(domain=domain, range=palette), legend=None),
+            opacity=_opacity(),
+            href="href:N",
+        )
+    )
+    chart = alt.layer(rule, raw, line, dots).add_params(smooth).properties(title=label(metric), height=height)
+    chart.transform = _smoothing()  # before every layer: the rule's tooltip lists smoothed values
+    return chart
+
+
+def group_curves(
+    bands: pd.DataFrame, metric: str, x: str, log_y: bool, height: int = 320, legend_columns: int = 2
+) -> alt.LayerChart:
+    """One mean line per group with its band; hover and legend clicks work as for runs.
+
+    ``bands``: ``analysis.curves.group_bands`` (the legend names each group with its run count).
+    """
+    data = bands.assign(label=bands["group"].map(label), run_id=bands["group"])
+    groups = list(dict.fromkeys(data["run_id"]))
+    palette = [run_colours.PALETTE[i % len(run_colours.PALETTE)] for i in range(len(groups))]
+    color = alt.Color(
+        "run_id:N",
+        title="group",
+        scale=alt.Scale(domain=groups, range=palette),
+        legend=alt.Legend(
+            orient="bottom",
+            columns=legend_columns,
+            symbolLimit=0,
+            labelLimit=260,
+            labelExpr=_label_expr({g: label(g) for g in groups}),
+        ),
+    )
+    y_scale = alt.Scale(type="log" if log_y else "linear", zero=False)
+    pick = alt.selection_point(name=PICK, fields=["run_id"], bind="legend", toggle="event.shiftKey")
+    hover = alt.selection_point(
+        name=HOVER,
+        fields=["run_id"],
+        on="pointerover",
+        clear="pointerout",
+        bind=alt.LegendStreamBinding(legend="pointerover"),
+    )
+    base = alt.Chart(data).encode(x=x_encoding(x, data["x"]), color=color)
+    band = base.mark_area().encode(
+        y=alt.Y("lower:Q", title=metric, scale=y_scale), y2="upper:Q", opacity=_opacity(0.18)
+    )
+    line = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("mean:Q", scale=y_scale),
+        opacity=_opacity(),
+        strokeWidth=alt.condition(hover, alt.value(3), alt.value(2), empty=False),
+        tooltip=[
+            alt.Tooltip("label:N", title="group"),
+            x_tooltip(x),
+            alt.Tooltip("mean:Q", format=".5~g"),
+            alt.Tooltip("lower:Q", format=".5~g"),
+            alt.Tooltip("upper:Q", format=".5~g"),
+            "runs:Q",
+        ],
+    )
+    return alt.layer(band, line.add_params(pick, hover)).properties(title=label(metric), height=height)
+
+
+def small_curves(
+    history: pd.DataFrame, color: str | None = None, columns: int = 3, width: int = 260, height: int = 150
+) -> alt.FacetChart:
+    """One small line chart per metric of one run (each with its own y scale), in the run's
+    colour; a rule follows the pointer with the step and value under it."""
+    data = history.assign(value=history["value"].where(np.isfinite(history["value"])))
+    at_step = alt.selection_point(
+        name=AT_X, fields=["step"], nearest=True, on="pointermove", clear="pointerout", empty=False
+    )
+    x = alt.X("step:Q", title="step")
+    line = (
+        alt.Chart()
+        .mark_line(strokeWidth=1.8, color=color or run_colours.PALETTE[0])
+        .encode(x=x, y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)))
+    )
+    points = (
+        alt.Chart()
+        .mark_circle(size=40, color=color or run_colours.PALETTE[0])
+        .encode(
+            x=x,
+            y=alt.Y("value:Q"),
+            opacity=alt.condition(at_step, alt.value(1), alt.value(0)),
+            tooltip=[alt.Tooltip("key:N", title="metric"), "step:Q", alt.Tooltip("value:Q", format=".5~g")],
+        )
+        .add_params(at_step)
+    )
+    rule = alt.Chart().transform_filter(at_step).mark_rule(color="#9aa0a6").encode(x=x)
+    return (
+        alt.layer(line, rule, points, data=data)
+        .properties(width=width, height=height)
+        .facet(facet=alt.Facet("key:N", title=None), columns=columns)
+        .resolve_scale(y="independent")
+    )
