@@ -28,7 +28,8 @@ def test_the_default_sweep_is_the_newest_runs_group_and_all_runs_is_offered():
     runs = _project()
     assert sweeps.group_options(runs) == [sweeps.ALL_RUNS, "sweep-1", "sweep-2"]
     assert sweeps.newest_group(runs) == "sweep-2"
-    assert sweeps.newest_group(runs[runs["run_id"] != "d"]) == sweeps.ALL_RUNS  # newest has no group
+    assert sweeps.newest_group(runs[runs["run_id"] != "d"]) == "sweep-1"  # one run is no sweep
+    assert sweeps.newest_group(runs[runs["run_id"].isin(["a", "c", "e"])]) == sweeps.ALL_RUNS
 
 
 def test_a_group_scopes_to_its_runs_and_all_runs_keeps_every_one():

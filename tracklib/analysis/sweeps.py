@@ -40,11 +40,16 @@ def group_options(runs: pd.DataFrame) -> list[str]:
 
 
 def newest_group(runs: pd.DataFrame) -> str:
-    """The group of the newest run (the sweep someone is looking at now), or every run when it has none."""
+    """The sweep someone is looking at now: the group of the newest run that shares its group
+    with another run (one run is no sweep), or every run when there is none."""
     if "group" not in runs or runs.empty:
         return ALL_RUNS
-    newest = runs.sort_values(["start_time", "run_id"], na_position="first").iloc[-1]["group"]
-    return ALL_RUNS if pd.isna(newest) or str(newest) == ALL_RUNS else str(newest)
+    grouped = runs[runs["group"].notna()]
+    grouped = grouped[grouped["group"].astype(str).map(grouped["group"].astype(str).value_counts()) >= 2]
+    if grouped.empty:
+        return ALL_RUNS
+    newest = str(grouped.sort_values(["start_time", "run_id"], na_position="first").iloc[-1]["group"])
+    return ALL_RUNS if newest == ALL_RUNS else newest
 
 
 def carried(runs: pd.DataFrame, picked: Iterable[str]) -> list[str]:

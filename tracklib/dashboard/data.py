@@ -17,7 +17,9 @@ import streamlit as st
 
 from tracklib import config
 from tracklib.analysis import sweeps
+from tracklib.format.settings import ProjectSettings
 from tracklib.read.store import Store, open_store
+from tracklib.write.settings import save_settings
 
 RUNS_TTL_S = 30
 
@@ -84,12 +86,36 @@ def skipped_in(root_name: str, project: str) -> dict[str, str]:
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=16)
 def param_importance(
-    root_name: str, project: str, target: str, params: tuple[str, ...], token: int, loaded_at: float
+    root_name: str,
+    project: str,
+    target: str,
+    params: tuple[str, ...],
+    token: int,
+    loaded_at: float,
+    group: str = sweeps.ALL_RUNS,
+    carried: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """``sweeps.importance`` of the project's runs: a forest fit takes seconds, once per view
-    and per load of the runs (``loaded_at``), so it never describes other runs than the page."""
-    frame = sweeps.sweep_frame(load_project(root_name, project, token).runs, list(params), target)
+    """``sweeps.importance`` of the Sweeps page's runs (one group's, or those carried): a forest
+    fit takes seconds, once per view and per load of the runs (``loaded_at``), so it never
+    describes other runs than the page."""
+    runs = sweeps.scoped(load_project(root_name, project, token).runs, group, carried)
+    frame = sweeps.sweep_frame(runs, list(params), target)
     return sweeps.importance(frame, list(params))
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
+def project_settings(root_name: str, project: str, token: int) -> ProjectSettings | None:
+    """The project's saved settings (None: guess); a save clears this cache at once."""
+    return store_for(root_name).settings(project)
+
+
+def save_project_settings(
+    root_name: str, project: str, metric: str, direction: str, columns: list[str]
+) -> ProjectSettings:
+    """Save the project's settings to the store and show them on every page now."""
+    saved = save_settings(store_for(root_name).storage, project, metric, direction, columns)
+    project_settings.clear()
+    return saved
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=8)
