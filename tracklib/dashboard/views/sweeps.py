@@ -1,12 +1,18 @@
 """Sweeps: which hyperparameters drive a target metric — parallel coordinates, scatters,
-importance, and a heatmap over two params."""
+importance, and a heatmap over two params.
+
+The page studies one sweep (a ``group``; by default the newest run's) or the runs carried
+from the Runs page, never every sweep of a project mixed. The brush on the parallel
+coordinates is kept in the link, and its runs can be opened on Curves or Compare.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from tracklib.analysis import sweeps
-from tracklib.dashboard import charts, data, urlstate, widgets
+from tracklib.analysis import direction, sweeps
+from tracklib.dashboard import app, colors, data, project_settings, sweep_charts, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -16,30 +22,51 @@ URL = urlstate.Keys(  # params are named in the link as the widgets show them: w
     urlstate.Key("params", urlstate.Choice(None, many=True)),
     urlstate.Key("heat_x", urlstate.Choice(None)),
     urlstate.Key("heat_y", urlstate.Choice(None)),
+    urlstate.Key("group", urlstate.Choice(None, unknown="This project has no sweep (group) named")),
+    urlstate.Key("brush_axes", urlstate.Span(-1.0, 1_000.0)),  # the brush: axes it spans, by index
+    urlstate.Key("brush_range", urlstate.Span(-1.0, 2.0)),  # and the range on them (0…1 positions)
+    urlstate.Key("runs"),  # run ids carried from the Runs page: only the project's are kept
 )
+PARALLEL = "parallel"  # the chart's key: its state lives as long as the page shows it
+_BRUSH_FROM_LINK = "_sweeps_brush_from_link"
+_BRUSH_TOUCHED = "_sweeps_brush_touched"
 IMPORTANCE_NOTE = (
     "How to read this: **correlation** (Spearman, −1…1) says whether the target rises or falls as "
     "the param grows — numeric params only. **importance** is how much a random forest's "
     "predictions of the target get worse when that param is shuffled (shares sum to 1); it "
-    "also catches non-monotonic and categorical effects. Both describe these runs, not causes."
+    "also catches non-monotonic and categorical effects. Columns of random numbers are fitted "
+    "beside the params: a param whose importance does not clearly exceed theirs (the dashed "
+    "noise level) is **indistinguishable from noise**, whatever its rank. Both describe these "
+    "runs, not causes."
 )
 
 
 def render(ctx: Context) -> None:
-    runs = ctx.loaded.runs
     st.title("Sweeps")
+    widgets.guard_url(URL.pick("group", "brush_axes", "brush_range").rules(group=_groups(ctx)))
+    runs, group, carried = _scope(ctx)
     metrics = query.metric_names(runs)
     candidates = query.varying_params(runs, missing_is_a_value=False)
+    if metrics:  # a link's unknown metric gets its notice even when these runs are no sweep
+        widgets.guard_url(URL.pick("metric").rules(metric=metrics))
     if not metrics or not candidates:
         st.info("A sweep needs runs that logged a metric and differ in at least one param.")
+        widgets.share_control(URL, {"runs": carried})
         return
     labels = {p: p.removeprefix("params.") for p in candidates}  # what the widgets show, and the URL holds
     offered = list(labels.values())
-    widgets.guard_url(URL.rules(metric=metrics, params=offered, heat_x=offered, heat_y=offered))
+    widgets.guard_url(
+        URL.pick("metric", "agg", "params", "heat_x", "heat_y").rules(
+            metric=metrics, params=offered, heat_x=offered, heat_y=offered
+        )
+    )
     row = st.columns([3, 2, 5])
-    headline = query.headline_metric(runs, ctx.loaded.summary)
+    saved = project_settings.settings_of(ctx.root, ctx.project, ctx.token)
+    headline = direction.headline(runs, ctx.loaded.summary, saved).metric  # saved, else guessed
     metric = row[0].selectbox("Target", metrics, index=metrics.index(headline), **URL.bind("metric"))
-    lower = query.lower_is_better(metric)
+    judged = direction.judged_by(metric, saved)
+    row[0].caption(judged.label)
+    lower = judged.lower_is_better
     agg = row[1].segmented_control(
         "Aggregate",
         list(query.AGGREGATES),
@@ -69,33 +96,46 @@ def render(ctx: Context) -> None:
     long, ticks = sweeps.parallel_coordinates(drawn, params, target)
     long = long.merge(drawn[["run_id", "href"]], on="run_id")
     axes = [labels[p] for p in params] + [target]
+    if PARALLEL not in st.session_state:  # the chart opens: it draws the link's brush
+        st.session_state[_BRUSH_FROM_LINK] = _link_brush()
+        st.session_state[_BRUSH_TOUCHED] = False
     event = st.altair_chart(
-        charts.parallel_coordinates(long, ticks, axes, target),
+        sweep_charts.parallel_coordinates(long, ticks, axes, target, st.session_state[_BRUSH_FROM_LINK]),
         width="stretch",
-        key="parallel",
+        key=PARALLEL,
         on_select="rerun",
-        selection_mode=charts.BRUSH,
+        selection_mode=sweep_charts.BRUSH,
     )
-    inside = sweeps.brushed_runs(long, axes, event.selection.get(charts.BRUSH, {}))
+    brush = _current_brush(event.selection.get(sweep_charts.BRUSH))
+    inside = sweeps.brushed_runs(long, axes, brush)
     if inside is not None:
         st.caption(
             f"{len(inside)} of {len(drawn)} runs in the brushed range (drag on the axes; click outside to clear)"
         )
+        _open_elsewhere(ctx, inside)
         shown = sweeps.best_first(drawn[drawn["run_id"].isin(inside)], higher_is_better=not lower)
+        brushed = widgets.arrow_safe(shown[["name", "target", *params]]).rename(
+            columns={"target": target} | labels
+        )
+        linked, links = tables.with_run_links(
+            brushed, ctx.root, ctx.project, embedded=st.context.is_embedded, run_ids=shown["run_id"]
+        )
         st.dataframe(
-            widgets.arrow_safe(shown[["name", "target", *params]]).rename(
-                columns={"target": target} | labels
-            ),
+            linked,
             hide_index=True,
             width="stretch",
+            height=tables.height(len(linked)),
+            column_config=tables.column_config(brushed) | links,
         )
     else:
         st.caption("Drag a rectangle over one or more axes to keep only the runs passing through it.")
 
     st.subheader("Each param against the target")
     columns = st.columns(min(3, len(params)))
+    run_colors = colors.run_colors(ctx.loaded.runs)  # by place among the project's runs: as on every page
     for i, param in enumerate(params):
-        chart = charts.param_scatter(drawn, param, target, sweeps.is_log_scale(frame[param]), best)
+        log_x = sweeps.is_log_scale(frame[param])
+        chart = sweep_charts.param_scatter(drawn, param, target, log_x, best, run_colors)
         columns[i % len(columns)].altair_chart(chart, width="stretch")
 
     st.subheader("Parameter importance")
@@ -106,10 +146,20 @@ def render(ctx: Context) -> None:
         tuple(params),
         ctx.token,
         ctx.loaded.loaded_at,
+        group,
+        tuple(carried),
     )
     table["param"] = table["param"].map(labels)
+    noisy = table.loc[table["signal"] == sweeps.NOISE, "param"].tolist()
+    if noisy:
+        st.caption(
+            widgets.md_escape(f"Indistinguishable from noise here: {', '.join(noisy)}.")
+            if len(noisy) < len(table)
+            else "No param's importance clearly exceeds noise in these runs."
+        )
+    st.altair_chart(sweep_charts.importance_bars(table, table.attrs.get("noise_level")), width="stretch")
     st.dataframe(
-        table,
+        table.rename(columns={"signal": "vs noise"}),
         hide_index=True,
         width="stretch",
         column_config={
@@ -128,9 +178,85 @@ def render(ctx: Context) -> None:
         y = row[1].selectbox("y", params, index=1, format_func=labels.get, **URL.bind("heat_y"))
         if x != y:
             st.altair_chart(
-                charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target), width="stretch"
+                sweep_charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target),
+                width="stretch",
             )
-    widgets.share_control(URL)
+    widgets.share_control(URL, {"runs": carried})
+
+
+def _groups(ctx: Context) -> list[str]:
+    return sweeps.group_options(ctx.loaded.runs)
+
+
+def _scope(ctx: Context) -> tuple[pd.DataFrame, str, list[str]]:
+    """The runs this page studies: those carried from the Runs page, else one sweep's (a group
+    selector, by default the newest run's group). Returns them, the group and the carried ids."""
+    project_runs = ctx.loaded.runs
+    picked = URL["runs"].name
+    widgets.notice_unknown(picked, set(project_runs["run_id"]), "This project has no run")
+    carried = sweeps.carried(project_runs, st.query_params.get_all(picked))
+    if carried:
+        st.query_params[picked] = carried
+        row = st.columns([3, 2], vertical_alignment="center")
+        row[0].caption(f"{len(carried)} runs carried from the Runs page.")
+        row[1].page_link(
+            app.page("sweeps"),
+            label="Study a whole sweep instead",
+            icon=":material/tune:",
+            query_params={"root": ctx.root, "project": ctx.project},
+        )
+        return sweeps.scoped(project_runs, sweeps.ALL_RUNS, carried), sweeps.ALL_RUNS, carried
+    options = _groups(ctx)
+    default = sweeps.newest_group(project_runs)
+    group = st.selectbox(
+        "Sweep (group)",
+        options,
+        index=options.index(default),
+        help="The runs of one group; the newest run's group unless the link names another.",
+        **URL.bind("group"),
+    )
+    runs = sweeps.scoped(project_runs, group)
+    st.caption(f"{len(runs):,} of {len(project_runs):,} runs of this project.")
+    return runs, group, []
+
+
+def _link_brush() -> sweeps.Brush | None:
+    return sweeps.Brush.from_link(
+        st.query_params.get(URL["brush_axes"].name), st.query_params.get(URL["brush_range"].name)
+    )
+
+
+def _current_brush(selection: dict[str, list[float]] | None) -> sweeps.Brush | None:
+    """The chart's brush once someone has dragged, the link's until then; written to the link."""
+    dragged = sweeps.Brush.from_selection(selection)
+    if dragged is not None:
+        st.session_state[_BRUSH_TOUCHED] = True
+    brush = dragged if st.session_state.get(_BRUSH_TOUCHED) else st.session_state.get(_BRUSH_FROM_LINK)
+    for name, value in zip(("brush_axes", "brush_range"), brush.to_link() if brush else (None, None)):
+        st.session_state[name] = value  # what the Share link reads for a key with a rule
+        if value is None:
+            st.query_params.pop(name, None)
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+    return brush
+
+
+def _open_elsewhere(ctx: Context, run_ids: list[str]) -> None:
+    """Links that open the brushed runs on Curves and Compare, as the Runs page carries picks."""
+    if not run_ids:
+        return
+    carry = {"root": ctx.root, "project": ctx.project, "runs": run_ids}
+    row = st.columns(4)
+    for column, (name, label, icon) in zip(
+        row,
+        [("curves", "Curves", ":material/show_chart:"), ("compare", "Compare", ":material/compare_arrows:")],
+    ):
+        column.page_link(
+            app.page(name),
+            label=f"Open these {len(run_ids)} runs in {label}",
+            icon=icon,
+            query_params=carry,
+        )
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script
