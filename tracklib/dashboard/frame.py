@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tracklib.dashboard import data, urlstate, widgets
+from tracklib.dashboard import data, project_settings, urlstate, widgets
 from tracklib.dashboard.data import Loaded
 
 LIVE_EVERY_S = 10
@@ -30,6 +30,7 @@ def run_page(render: Callable[[Context], None]) -> None:
     """Draw the frame, then the page (when there is something to show)."""
     ctx = render_frame()
     if ctx is not None:
+        project_settings.control(ctx.root, ctx.project, ctx.token, ctx.loaded.runs, ctx.loaded.summary)
         notice = st.container()  # above the page, filled after it: its own reads count too
         render(ctx)
         _skipped_notice(notice, data.skipped_in(ctx.root, ctx.project))
