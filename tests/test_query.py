@@ -21,11 +21,6 @@ def test_headline_metric_prefers_a_logged_validation_accuracy():
     assert query.headline_metric(_runs()) is None
 
 
-def test_direction_is_guessed_from_the_name():
-    assert query.lower_is_better("val/loss") and query.lower_is_better("rmse")
-    assert not query.lower_is_better("val/acc") and not query.lower_is_better("f1_score")
-
-
 def test_best_per_group_keeps_each_groups_top_row_and_reranks():
     board = pd.DataFrame(
         {

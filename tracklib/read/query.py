@@ -282,19 +282,9 @@ def best_per_group(board: pd.DataFrame, by: str) -> pd.DataFrame:
     return best.assign(rank=pd.array(range(1, len(best) + 1), dtype="Int64")).reset_index(drop=True)
 
 
-_HIGHER_IS_BETTER = ("acc", "f1", "auc", "precision", "recall", "score", "map", "iou", "bleu", "r2")
-_LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "wer", "cer")
-
-
 def metric_names(runs: pd.DataFrame) -> list[str]:
     """Metric keys that have a column in the runs table."""
     return [key for c in runs.columns if (key := metric_key(c)) is not None]
-
-
-def lower_is_better(metric: str) -> bool:
-    """Guess the direction from the name, as W&B and MLflow users name things."""
-    name = metric.lower().rsplit("/", 1)[-1]
-    return any(word in name for word in _LOWER_IS_BETTER) and not any(w in name for w in _HIGHER_IS_BETTER)
 
 
 def headline_metric(runs: pd.DataFrame, summary: pd.DataFrame | None = None) -> str | None:

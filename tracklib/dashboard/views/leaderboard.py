@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tracklib.analysis import ranking
+from tracklib.analysis import direction, ranking
 from tracklib.analysis.filters import FilterError
-from tracklib.dashboard import urlstate, widgets
+from tracklib.dashboard import project_settings, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -33,11 +33,14 @@ def render(ctx: Context) -> None:
     groups = ranking.group_options(runs)
     params = [c for c in runs.columns if c.startswith("params.")]
     widgets.guard_url(URL.rules(metric=metrics, group_by=groups, columns=params))
-    headline = query.headline_metric(runs, summary)
+    saved = project_settings.settings_of(ctx.root, ctx.project, ctx.token)
+    headline = direction.headline(runs, summary, saved).metric  # saved, else guessed
     with st.expander("Settings", expanded=not st.context.is_embedded):
         row = st.columns([3, 2, 2, 1])
         metric = row[0].selectbox("Metric", metrics, index=metrics.index(headline), **URL.bind("metric"))
-        lower = query.lower_is_better(metric)
+        judged = direction.judged_by(metric, saved)
+        row[0].caption(judged.label)
+        lower = judged.lower_is_better
         agg = row[1].segmented_control(
             "Aggregate",
             list(query.AGGREGATES),
@@ -66,7 +69,10 @@ def render(ctx: Context) -> None:
         )
         group_by = row[1].selectbox("Best run per", groups, **URL.bind("group_by"))
         columns = row[2].multiselect(
-            "Params shown", params, default=query.varying_params(runs), **URL.bind("columns")
+            "Params shown",
+            params,
+            default=direction.default_columns(saved, params, query.varying_params(runs)),
+            **URL.bind("columns"),
         )
     picked = URL["runs"].name  # carried from the Runs page's selection
     widgets.notice_unknown(picked, set(runs["run_id"]), "This project has no run")
@@ -83,11 +89,15 @@ def render(ctx: Context) -> None:
         return
     shown = widgets.arrow_safe(ranking.shown(board, metric, agg, columns))
     st.caption(f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {competing} runs")
+    linked, links = tables.with_run_links(
+        shown, ctx.root, ctx.project, embedded=st.context.is_embedded, run_ids=board["run_id"]
+    )
     st.dataframe(
-        widgets.style_status(shown),
+        widgets.style_status(linked),
         hide_index=True,
         width="stretch",
-        column_config={f"{agg} {metric}": st.column_config.NumberColumn(format="%.4f")},
+        height=tables.height(len(shown)),
+        column_config=tables.column_config(shown) | links,
     )
     row = st.columns([1, 1, 6])
     row[0].download_button(

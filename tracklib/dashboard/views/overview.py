@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import table as runs_table
-from tracklib.dashboard import charts, data, urlstate, widgets
+from tracklib.dashboard import charts, data, project_settings, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -31,35 +31,48 @@ def render(ctx: Context) -> None:
     st.altair_chart(charts.status_bars(counts, widgets.STATUS_COLORS), width="stretch")
 
     st.subheader("Best run per project")
-    best = [_best_row(name, project) for name, project in loaded.items()]
-    st.dataframe(
-        widgets.style_status(pd.DataFrame([b for b in best if b])),
-        hide_index=True,
-        width="stretch",
-        column_config={"best": st.column_config.NumberColumn(format="%.4f")},
-    )
+    best = [_best_row(name, project, ctx.root, ctx.token) for name, project in loaded.items()]
+    best_table = pd.DataFrame([b for b in best if b])
+    if not best_table.empty:
+        linked, links = tables.with_run_links(
+            best_table, ctx.root, name_column="run", embedded=st.context.is_embedded
+        )
+        st.dataframe(
+            widgets.style_status(linked),
+            hide_index=True,
+            width="stretch",
+            column_config=tables.column_config(linked) | links,
+        )
 
     st.subheader("Latest runs")
     latest = runs_table.newest(all_runs, LATEST)
-    view = latest[["project", "name", "status", "start_time", "duration_s", "tags"]]
+    view = latest[["project", "name", "status", "start_time", "duration_s", "tags", "run_id"]]
+    linked, links = tables.with_run_links(tables.display(view), ctx.root, embedded=st.context.is_embedded)
     st.dataframe(
-        widgets.style_status(view), hide_index=True, width="stretch", column_config=widgets.TIME_COLUMNS
+        widgets.style_status(linked),
+        hide_index=True,
+        width="stretch",
+        height=tables.height(len(linked)),
+        column_config=tables.column_config(view) | links,
     )
 
 
-def _best_row(project: str, loaded: data.Loaded) -> dict[str, object] | None:
-    metric = query.headline_metric(loaded.runs, loaded.summary)
-    if metric is None:
+def _best_row(project: str, loaded: data.Loaded, root: str, token: int) -> dict[str, object] | None:
+    """The project's best run by its headline metric: the saved one, else the guess."""
+    headline = project_settings.headline_of(root, project, token, loaded.runs, loaded.summary)
+    if headline is None:
         return None
-    ascending = query.lower_is_better(metric)
-    agg = "min" if ascending else "max"
+    metric, ascending = headline.metric, headline.lower_is_better
+    agg = headline.direction
     board = query.leaderboard(loaded.runs, loaded.summary, metric, agg, ascending, top=1)
     top = board.iloc[0]
     return {
         "project": project,
         "metric": f"{agg} {metric}",
+        "judged": headline.label,
         "best": top[query.metric_column(metric, agg)],
         "run": top["name"],
+        "run_id": top["run_id"],  # the run link's; not shown
         "status": top["status"],
         "runs": len(loaded.runs),
     }
