@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import tracklib
+from tracklib.dashboard.tables import names_of
 
 from seed import APP, seed_store
 
@@ -34,7 +35,8 @@ def test_overview_counts_runs_and_names_best_run(app):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Projects"] == "2" and metrics["Runs"] == "6" and metrics["Failed"] == "1"
     best = app.dataframe[0].value.set_index("project")
-    assert best.loc["digits", "run"] == "rmsprop" and best.loc["digits", "metric"] == "max val/acc"
+    assert names_of([best.loc["digits", "run"]]) == ["rmsprop"]  # a link to its Run page, showing the name
+    assert best.loc["digits", "metric"] == "max val/acc"
 
 
 def test_leaderboard_order_and_ranks_follow_query_params(app):
@@ -44,7 +46,7 @@ def test_leaderboard_order_and_ranks_follow_query_params(app):
     app.switch_page(f"{VIEWS}/leaderboard.py").run()
     assert not app.exception
     table = app.dataframe[0].value
-    assert table["name"].tolist() == ["rmsprop", "adam-fast", "adam-slow"]
+    assert names_of(table["name"]) == ["rmsprop", "adam-fast", "adam-slow"]
     assert table["rank"].tolist() == [1, 2, 3]
     assert table["max val/acc"].tolist() == pytest.approx([0.97, 0.95, 0.91])
 
@@ -55,7 +57,7 @@ def test_leaderboard_filter_and_best_per_group(app):
     )
     app.switch_page(f"{VIEWS}/leaderboard.py").run()
     table = app.dataframe[0].value
-    assert table["name"].tolist() == ["adam-fast", "sgd-fast"]
+    assert names_of(table["name"]) == ["adam-fast", "sgd-fast"]
 
 
 def test_runs_filter_expression_selects_the_matching_runs(app):
@@ -67,7 +69,7 @@ def test_runs_filter_expression_selects_the_matching_runs(app):
     )
     app.switch_page(f"{VIEWS}/runs.py").run()
     assert not app.exception
-    assert sorted(app.dataframe[0].value["name"]) == ["adam-fast", "adam-slow", "sgd-slow"]
+    assert sorted(names_of(app.dataframe[0].value["name"])) == ["adam-fast", "adam-slow", "sgd-slow"]
 
 
 def test_runs_filter_syntax_error_is_shown_inline_with_position(app):
@@ -85,7 +87,7 @@ def test_run_page_shows_params_and_artifacts(app, seeded_root):
     app.switch_page(f"{VIEWS}/run.py").run()
     assert not app.exception
     assert app.title[0].value == "adam\\-fast"
-    params = app.dataframe[0].value.set_index("param")["value"].to_dict()
+    params = app.dataframe[1].value.set_index("param")["value"].to_dict()  # under the summary
     assert params == {"lr": "0.01", "model.layers": "2", "optimizer": "adam"}
     texts = [t.value for t in app.text]
     assert "model.pkl" in texts and "2,400 bytes" in texts
@@ -115,7 +117,7 @@ def test_leaderboard_ranks_only_runs_carried_from_the_runs_page(app, seeded_root
         {"project": "digits", "metric": "val/acc", "runs": [ids["sgd-slow"], ids["adam-slow"]]}
     )
     app.switch_page(f"{VIEWS}/leaderboard.py").run()
-    assert app.dataframe[0].value["name"].tolist() == ["adam-slow", "sgd-slow"]
+    assert names_of(app.dataframe[0].value["name"]) == ["adam-slow", "sgd-slow"]
 
 
 def test_runs_page_keeps_selection_from_the_link(app, seeded_root):
@@ -211,9 +213,11 @@ def test_curves_smoothing_log_scale_and_point_budget(tmp_path, monkeypatch):
     assert any(c.value.startswith(f"showing {len(rows):,} of 9,000 points") for c in app.caption)
     (spec,) = _chart_specs(app)
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["line", "line", "circle"]  # raw, smoothed, hover points
-    assert spec["layer"][0]["mark"]["opacity"] == 0.25
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert marks == ["rule", "line", "line", "circle"]  # hover rule, raw, smoothed, points at the rule
+    assert spec["layer"][1]["encoding"]["opacity"]["value"] == 0.25  # raw behind the smoothed line
+    assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
+    (smooth,) = [p for p in spec["params"] if p["name"] == "smooth"]
+    assert smooth["value"] == 0.6 and smooth["bind"]["input"] == "range"  # the link's value, in the chart
 
 
 def test_curves_grouping_draws_bands_with_run_counts(app):
@@ -252,7 +256,7 @@ def test_runs_selection_links_to_curves_compare_and_rank(app, seeded_root):
 
 
 def test_sweeps_page_charts_importance_and_heatmap(app):
-    app.query_params.update({"project": "digits", "metric": "val/acc", "agg": "max"})
+    app.query_params.update({"project": "digits", "metric": "val/acc", "agg": "max", "group": "(all runs)"})
     app.switch_page(f"{VIEWS}/sweeps.py").run()
     assert not app.exception
     specs = _chart_specs(app)
@@ -268,14 +272,15 @@ def test_sweeps_page_charts_importance_and_heatmap(app):
 
 
 @pytest.mark.parametrize(
-    "x,kind,title", [("time", "temporal", "wall time"), ("relative", "quantitative", "seconds since start")]
+    "x,kind,title",
+    [("time", "temporal", "wall time (UTC)"), ("relative", "quantitative", "seconds since start")],
 )
 def test_curves_x_axis_can_be_wall_time_or_time_since_start(app, x, kind, title):
     app.query_params.update({"project": "digits", "metrics": "val/acc", "x": x})
     app.switch_page(f"{VIEWS}/curves.py").run()
     assert not app.exception
     (spec,) = _chart_specs(app)
-    encoding = spec["layer"][0]["encoding"]["x"]
+    encoding = spec["layer"][2]["encoding"]["x"]
     assert (encoding["type"], encoding["title"]) == (kind, title)
 
 
@@ -349,6 +354,6 @@ def test_runs_picked_then_hidden_by_a_filter_stay_picked(app, seeded_root):
     app.query_params.update({"project": "digits", "runs": [ids["adam-fast"], ids["sgd-fast"]]})
     app.switch_page(f"{VIEWS}/runs.py").run()
     app.text_input(key="filter").set_value('params.optimizer = "adam"').run()
-    assert "sgd-fast" not in app.dataframe[0].value["name"].tolist()
+    assert "sgd-fast" not in names_of(app.dataframe[0].value["name"])
     app.text_input(key="filter").set_value("").run()
     assert set(app.query_params["runs"]) == {ids["adam-fast"], ids["sgd-fast"]}

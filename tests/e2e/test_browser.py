@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 import tracklib
+from tracklib.dashboard.tables import names_of
 
 from browser_support import ARTIFACTS, cell_texts, open_page
 from e2e.conftest import REPO, start_streamlit, stop
@@ -35,7 +36,7 @@ def test_cold_deep_link_to_leaderboard_renders_full_frame(fresh_server, page, ex
     nav = page.locator('[data-testid="stSidebarNav"]')
     for title in ("Overview", "Runs", "Leaderboard", "Run"):
         assert nav.get_by_text(title, exact=True).count() == 1
-    assert cell_texts(page, column=1)[:3] == expected_top[:3]  # name column, ranked
+    assert names_of(cell_texts(page, column=1))[:3] == expected_top[:3]  # name column (run links), ranked
 
 
 @pytest.mark.parametrize(
@@ -75,7 +76,7 @@ def test_embedded_leaderboard_is_a_clean_stakeholder_view(server, page, expected
     )
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
-    assert cell_texts(page, column=1)[0] == expected_top[0]
+    assert names_of(cell_texts(page, column=1))[0] == expected_top[0]
 
 
 def test_share_link_reopens_the_same_view_in_a_fresh_browser(server, browser, page, expected_top):
@@ -124,7 +125,7 @@ def test_tracklib_ui_serves_an_installed_copy_from_outside_the_checkout(
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         open_page(page, f"{server.url}/leaderboard?{urlencode(LEADERBOARD)}", "installed-ui")
-        assert cell_texts(page, column=1)[0] == expected_top[0]
+        assert names_of(cell_texts(page, column=1))[0] == expected_top[0]
         context.close()
     finally:
         stop(server)

@@ -154,6 +154,7 @@ def with_run_links(
     embedded: bool = False,
     name_column: str = "name",
     run_ids: Sequence[str] | None = None,
+    pinned: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """The frame with its run names turned into links to the Run page, and their column_config.
 
@@ -173,7 +174,7 @@ def with_run_links(
     label = "name" if name_column == "name" else name_column
     config = {
         name_column: st.column_config.LinkColumn(
-            label, display_text=NAME_IN_LINK, help="open the run's page", pinned=True
+            label, display_text=NAME_IN_LINK, help="open the run's page", pinned=pinned or None
         )
     }
     return linked, config

@@ -14,9 +14,8 @@ import streamlit as st
 
 from tracklib.analysis import table as runs_table
 from tracklib.analysis.filters import FilterError
-from tracklib.dashboard import app, tables, urlstate, widgets
+from tracklib.dashboard import app, project_settings, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
-from tracklib.read import query
 
 SINCE = urlstate.Day(dt.date(1970, 1, 1), dt.date(2200, 1, 1))  # pandas holds both in ns
 PAGE = urlstate.Number(1, 1_000_000, whole=True)  # the widget stops at the last page
@@ -76,7 +75,7 @@ def render(ctx: Context) -> None:
     picked = st.query_params.get_all(picks)
     selected_rows = runs_table.rows_picked(table.index, picked)
     linked, links = tables.with_run_links(
-        tables.display(table), ctx.root, ctx.project, embedded=st.context.is_embedded
+        tables.display(table), ctx.root, ctx.project, embedded=st.context.is_embedded, pinned=True
     )
     event = st.dataframe(
         widgets.style_status(linked),
@@ -120,8 +119,11 @@ def render(ctx: Context) -> None:
 
 
 def headline_metric(ctx: Context) -> str | None:
-    """The metric the project is judged by (the project's saved choice when there is one)."""
-    return query.headline_metric(ctx.loaded.runs, ctx.loaded.summary)
+    """The metric the project is judged by: its saved setting, else the guess."""
+    headline = project_settings.headline_of(
+        ctx.root, ctx.project, ctx.token, ctx.loaded.runs, ctx.loaded.summary
+    )
+    return headline.metric if headline is not None else None
 
 
 def _page(shown: pd.DataFrame, sortable: list[str]) -> tuple[pd.DataFrame, str]:
