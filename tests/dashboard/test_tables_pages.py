@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
 
 import tracklib
+from tracklib.dashboard import tables
 from tracklib.dashboard.tables import names_of
 
 VIEWS = "tracklib/dashboard/views"
@@ -70,15 +72,25 @@ def test_run_names_link_to_the_run_page_with_store_project_and_run(app, seeded_r
             assert query["run"] == [ids[name]]
 
 
-def test_sweeps_brushed_table_links_runs(app):
-    app.query_params.update({"project": "digits"})
+def test_sweeps_brushed_table_links_runs(app, seeded_root):
+    app.query_params.update(
+        {"project": "digits", "metric": "val/acc", "group": "(all runs)"}
+        | {"brush_axes": "-0.1,0.1", "brush_range": "0.0,1.0"}  # the link's brush: every run
+    )
     app.switch_page(f"{VIEWS}/sweeps.py").run()
     assert not app.exception
-    # the brushed table needs a browser selection; its link column is built like the others'
-    from tracklib.dashboard import tables
+    brushed = app.dataframe[0]
+    assert _config(brushed)["name"]["type_config"]["type"] == "link"
+    ids = seeded_root[1]
+    names = names_of(brushed.value["name"])
+    assert names and set(names) <= set(ids)
+    for query, name in zip(_run_link_targets(brushed), names, strict=True):
+        assert query == {"root": ["default"], "project": ["digits"], "run": [ids[name]]}
 
-    frame = __import__("pandas").DataFrame({"name": ["a b#c"], "run_id": ["r1"]})
-    linked, config = tables.with_run_links(frame, "default", "digits", embedded=True)
+
+def test_embedded_views_keep_the_embed_flag_in_run_links():
+    frame = pd.DataFrame({"name": ["a b#c"], "run_id": ["r1"]})
+    linked, _ = tables.with_run_links(frame, "default", "digits", embedded=True)
     query = parse_qs(urlsplit(linked["name"][0]).query)
     assert query == {"root": ["default"], "project": ["digits"], "run": ["r1"], "embed": ["true"]}
     assert names_of(linked["name"]) == ["a b#c"] and "run_id" not in linked
