@@ -46,6 +46,12 @@ def test_a_float_column_is_never_fixed_decimals(values):
         assert fmt == tables.SCIENTIFIC  # lr 1e-05 as 1E-5
 
 
+def test_a_summary_shows_each_value_by_its_own_magnitude():
+    summary = pd.DataFrame({"key": ["val/acc", "lr"], "last": [0.5, 1e-5], "count": [3, 3]})
+    shown = tables.values_as_text(summary, ("last", "min"))
+    assert shown["last"].tolist() == ["0.5", "1e-05"] and shown["count"].tolist() == [3, 3]
+
+
 def test_whole_numbers_keep_streamlits_own_format():
     assert tables.number_format(pd.Series([1, 2, 3])) is None
     assert tables.number_format(pd.Series(["a"])) is None

@@ -110,5 +110,5 @@ def test_a_failed_run_page_shows_its_traceback(tmp_path, monkeypatch):
     trace = at.code[0].value
     assert trace.startswith("Traceback (most recent call last):")
     assert trace.splitlines()[-1] == "ValueError: bad batch 17"
-    summary = _config(at.dataframe[0])
-    assert summary["last"]["type_config"]["format"] == "%.4g"  # 0.002624, not 17 digits
+    summary = at.dataframe[0].value.set_index("key")
+    assert summary.loc["loss", "last"] == "0.002624"  # not 0.0026242152761225897

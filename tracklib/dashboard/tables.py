@@ -51,6 +51,14 @@ def number_format(values: pd.Series) -> str | None:
     return SIGNIFICANT
 
 
+def values_as_text(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The frame with these columns' numbers as text, each by its own magnitude: for a table
+    whose rows are different metrics (a run's summary), where one column format would show
+    ``0.5`` as ``5E-1`` beside an ``lr`` of ``1e-05``. Such a table is not sorted by value."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.assign(**{c: frame[c].map(number_text) for c in present})
+
+
 def duration_text(seconds: object) -> str:
     """Seconds as a person says them: ``42s``, ``4m 12s``, ``1h 03m``, ``2d 05h``."""
     if seconds is None or not isinstance(seconds, (int, float, np.number)):

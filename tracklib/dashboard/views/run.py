@@ -38,11 +38,10 @@ def render(ctx: Context) -> None:
 
     st.subheader("Summary")
     st.dataframe(  # whole: every metric and column, never a scrolled box
-        details.summary,
+        tables.values_as_text(details.summary, ("last", "min", "max")),
         hide_index=True,
         width="stretch",
         height="content",
-        column_config=tables.column_config(details.summary),
     )
     st.subheader("Params")
     values = [tables.number_text(v) for v in details.params.values()]
