@@ -259,3 +259,44 @@ def test_artifact_reads_stay_in_the_runs_own_folder_on_every_store(root, tmp_pat
     path = crafted.format(run=run.id, other=other.id, file=secret.path.split("/")[3])
     with pytest.raises(tracklib.UnsafePathError):
         store.read_artifact(path, "digits", run.id)
+
+
+ROW_VALUES = st.one_of(
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([2**63 - 1, -(2**63), 253_402_300_800_000_000]),  # past year 9999
+    HOSTILE_TEXT,
+)
+
+
+@SETTINGS
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(
+            ["start_time", "end_time", "heartbeat_time", "record_time", "seq", "run_id", "project"]
+        ),
+        ROW_VALUES,
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_one_bad_row_of_an_index_file_hides_only_its_own_run(base_store, tmp_path_factory, changes):
+    """An index file holds many runs: values their types allow but no writer makes (a time past
+    year 9999, a null seq, a forged id), in one row, must cost that row, not the file."""
+    base, ids = base_store
+    root = tmp_path_factory.mktemp("row") / "store"
+    shutil.copytree(base, root, symlinks=True)
+    (index_file,) = files_of(root, "index")
+    table = pq.read_table(index_file)
+    victim = table["run_id"][0].as_py()
+    for column, value in changes.items():
+        kind = table.schema.field(column).type
+        if pa.types.is_timestamp(kind) or pa.types.is_integer(kind):
+            first = None if isinstance(value, str) else value
+            new = pa.array([first, *table[column].cast(pa.int64()).to_pylist()[1:]], pa.int64()).cast(kind)
+        else:
+            first = str(value) if isinstance(value, int) else value
+            new = pa.array([first, *table[column].to_pylist()[1:]], kind)
+        table = table.set_column(table.schema.get_field_index(column), column, new)
+    rewrite(index_file, table, table.schema.metadata)
+    check_readers(root, ids, [run_id for run_id in ids if run_id != victim])

@@ -226,7 +226,9 @@ def _usable_time(times: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _row_problem(path: str, table: pa.Table, row: int, where: Location) -> str:
-    values = {c: table[c][row].as_py() for c in ("run_id", "project", "seq", "record_time")}
+    # record_time is never read here: one outside years 1-9999 has no Python datetime, and the
+    # error would turn one bad row into a whole file skipped (every run of an index file).
+    values = {c: table[c][row].as_py() for c in ("run_id", "project")}
     if values["run_id"] is None or not re.fullmatch(_RUN_ID_RE2[1:-1], values["run_id"]):
         why = f"run_id {values['run_id']!r} is not a run id"
     elif values["project"] != where.project:
