@@ -38,8 +38,8 @@ PAGES = ("", "runs", "leaderboard", "curves", "compare", "sweeps")
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 # Resolves once every chart on the page has drawn (a canvas or svg inside each vega-embed).
-CHARTS_DRAWN = """() => [...document.querySelectorAll('.vega-embed')].every(
-    e => e.querySelector('canvas, svg.marks'))"""
+CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(
+    e => e.querySelector('.vega-embed canvas, .vega-embed svg.marks'))"""
 
 # The first chart's picture; a change of it means the chart was drawn again.
 PICTURE = """() => { const e = document.querySelector('.vega-embed');

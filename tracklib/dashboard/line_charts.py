@@ -19,18 +19,29 @@ import pandas as pd
 from tracklib.dashboard import colors as run_colours
 
 MAX_LABEL = 40
-RULE_BINS = 300  # x buckets the hover rule snaps to (downsampled runs rarely share exact x)
+RULE_BINS = 120  # x buckets the hover rule snaps to (downsampled runs rarely share exact x)
 PICK = "pick"  # legend click: isolate runs
 HOVER = "hover"  # pointer over a line or a legend entry
 AT_X = "at_x"  # the x bucket under the pointer
 SMOOTH = "smooth"  # EMA weight, bound to the slider under the chart
 FADED, DIMMED = 0.07, 0.18
+LEGEND_ROW = 18  # pixels per legend row: short stroke symbols, little padding
+LEGEND_STYLE = {
+    "symbolType": "stroke",
+    "symbolStrokeWidth": 3,
+    "symbolSize": 160,
+    "rowPadding": 2,
+    "labelFontSize": 11,
+}
 X_AXES = {
     "step": ("step", "step"),
     "time": ("time", "wall time (UTC)"),
     "relative": ("relative", "seconds since start"),
 }
 TIME_TOOLTIP = "%Y-%m-%d %H:%M:%S"
+# Streamlit draws SVG below 2,000 points per datum: 40 runs of lines redrawn as SVG nodes took
+# seconds per smoothing change, a canvas takes a fraction of that.
+CANVAS = {"embedOptions": {"renderer": "canvas"}}
 UTC_SECONDS = "utcyearmonthdatehoursminutesseconds"
 
 
@@ -75,6 +86,12 @@ def _buckets(xs: pd.Series, bins: int) -> pd.Series:
     low, high = numbers.min(), numbers.max()
     width = (high - low) / bins if high > low else 1.0
     return low + np.floor((numbers - low) / width) * width
+
+
+def with_legend(height: int, entries: int, columns: int) -> int:
+    """The chart's height with room for a legend of every entry below the plot: Streamlit fits
+    plot and legend into the height it is given, so 40 runs would squash the plot flat."""
+    return height + LEGEND_ROW * -(-entries // max(1, columns)) + 40
 
 
 def _unique_labels(names: list[str]) -> list[str]:
@@ -200,6 +217,7 @@ def curves(
             columns=legend_columns,
             symbolLimit=0,
             labelLimit=220,
+            **LEGEND_STYLE,
             labelExpr=_label_expr(labels),
         ),
     )
@@ -264,12 +282,18 @@ def curves(
         .encode(
             x=x_enc,
             y=alt.Y("smoothed:Q", scale=y_scale),
-            color=alt.Color("run_id:N", scale=alt.Scale(domain=domain, range=palette), legend=None),
+            color=color,
             opacity=_opacity(),
             href="href:N",
         )
     )
-    chart = alt.layer(rule, raw, line, dots).add_params(smooth).properties(title=label(metric), height=height)
+    chart = (
+        alt.layer(rule, raw, line, dots)
+        .add_params(smooth)
+        .properties(
+            title=label(metric), height=with_legend(height, len(order), legend_columns), usermeta=CANVAS
+        )
+    )
     chart.transform = _smoothing()  # before every layer: the rule's tooltip lists smoothed values
     return chart
 
@@ -293,6 +317,7 @@ def group_curves(
             columns=legend_columns,
             symbolLimit=0,
             labelLimit=260,
+            **LEGEND_STYLE,
             labelExpr=_label_expr({g: label(g) for g in groups}),
         ),
     )
@@ -322,7 +347,9 @@ def group_curves(
             "runs:Q",
         ],
     )
-    return alt.layer(band, line.add_params(pick, hover)).properties(title=label(metric), height=height)
+    return alt.layer(band, line.add_params(pick, hover)).properties(
+        title=label(metric), height=with_legend(height, len(groups), legend_columns), usermeta=CANVAS
+    )
 
 
 def small_curves(

@@ -144,7 +144,7 @@ def _linked_smoothing(key: str) -> float:
 
 
 def _legend_columns(per_row: int) -> int:
-    return {1: 4, 2: 2}.get(per_row, 1)
+    return {1: 5, 2: 2}.get(per_row, 1)
 
 
 def run_selector(runs: pd.DataFrame, key: str) -> list[str]:
