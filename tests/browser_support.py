@@ -24,3 +24,17 @@ def cell_texts(page, column: int = 1) -> list[str]:
     first.wait_for(state="attached", timeout=30_000)
     cells = page.locator('[data-testid="stDataFrame"]').first.locator(f'td[aria-colindex="{column + 1}"]')
     return [cells.nth(i).inner_text() for i in range(cells.count())]
+
+
+def brush_bottom_of_optimizer_axis(page) -> None:
+    """Drag a rectangle around the Sweeps page's "optimizer" axis from mid-height past the
+    bottom edge (Vega clamps it there): it keeps the runs of the category drawn at the bottom."""
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.locator("canvas, svg").first.wait_for()
+    box = chart.bounding_box()
+    start = (box["x"] + box["width"] * 0.70, box["y"] + box["height"] * 0.6)
+    end = (box["x"] + box["width"] * 0.90, box["y"] + box["height"] + 40)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()

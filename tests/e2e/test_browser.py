@@ -13,7 +13,7 @@ import pytest
 import tracklib
 from tracklib.dashboard.tables import names_of
 
-from browser_support import ARTIFACTS, cell_texts, open_page
+from browser_support import ARTIFACTS, brush_bottom_of_optimizer_axis, cell_texts, open_page
 from e2e.conftest import REPO, start_streamlit, stop
 
 pytestmark = pytest.mark.e2e
@@ -133,17 +133,7 @@ def test_tracklib_ui_serves_an_installed_copy_from_outside_the_checkout(
 
 def test_brushing_the_parallel_coordinates_filters_the_runs(server, page):
     open_page(page, f"{server.url}/sweeps?project=digits&metric=val%2Facc&agg=max", "sweeps-before-brush")
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
-    chart.locator("canvas, svg").first.wait_for()
-    box = chart.bounding_box()
-    # A rectangle around the "optimizer" axis from mid-height dragged past the bottom edge (Vega
-    # clamps it there): it keeps the runs whose optimizer is the category drawn at the bottom.
-    start = (box["x"] + box["width"] * 0.70, box["y"] + box["height"] * 0.6)
-    end = (box["x"] + box["width"] * 0.90, box["y"] + box["height"] + 40)
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=8)
-    page.mouse.up()
+    brush_bottom_of_optimizer_axis(page)
     caption = page.get_by_text("runs in the brushed range")
     caption.wait_for(timeout=30_000)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')

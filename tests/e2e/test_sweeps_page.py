@@ -6,26 +6,14 @@ import re
 
 import pytest
 
-from browser_support import ARTIFACTS, open_page
+from browser_support import ARTIFACTS, brush_bottom_of_optimizer_axis, open_page
 
 pytestmark = pytest.mark.e2e
 
 
-def _brush_bottom_of_optimizer_axis(page) -> None:
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
-    chart.locator("canvas, svg").first.wait_for()
-    box = chart.bounding_box()
-    start = (box["x"] + box["width"] * 0.70, box["y"] + box["height"] * 0.6)
-    end = (box["x"] + box["width"] * 0.90, box["y"] + box["height"] + 40)
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=8)
-    page.mouse.up()
-
-
 def test_brushed_runs_open_in_curves_with_exactly_those_runs(server, page):
     open_page(page, f"{server.url}/sweeps?project=digits&metric=val%2Facc&agg=max", "sweeps-scoped")
-    _brush_bottom_of_optimizer_axis(page)
+    brush_bottom_of_optimizer_axis(page)
     caption = page.get_by_text("runs in the brushed range")
     caption.wait_for(timeout=30_000)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')

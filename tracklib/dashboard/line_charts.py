@@ -223,14 +223,7 @@ def curves(
     )
     y_scale = alt.Scale(type="log" if log_y else "linear", zero=False)
     x_enc = x_encoding(x, data["x"])
-    pick = alt.selection_point(name=PICK, fields=["run_id"], bind="legend", toggle="event.shiftKey")
-    hover = alt.selection_point(
-        name=HOVER,
-        fields=["run_id"],
-        on="pointerover",
-        clear="pointerout",
-        bind=alt.LegendStreamBinding(legend="pointerover"),
-    )
+    pick, hover = _run_selections()
     at_x = alt.selection_point(
         name=AT_X, fields=["xb"], nearest=True, on="pointermove", clear="pointerout", empty=False
     )
@@ -322,14 +315,7 @@ def group_curves(
         ),
     )
     y_scale = alt.Scale(type="log" if log_y else "linear", zero=False)
-    pick = alt.selection_point(name=PICK, fields=["run_id"], bind="legend", toggle="event.shiftKey")
-    hover = alt.selection_point(
-        name=HOVER,
-        fields=["run_id"],
-        on="pointerover",
-        clear="pointerout",
-        bind=alt.LegendStreamBinding(legend="pointerover"),
-    )
+    pick, hover = _run_selections()
     base = alt.Chart(data).encode(x=x_encoding(x, data["x"]), color=color)
     band = base.mark_area().encode(
         y=alt.Y("lower:Q", title=metric, scale=y_scale), y2="upper:Q", opacity=_opacity(0.18)
@@ -385,3 +371,17 @@ def small_curves(
         .facet(facet=alt.Facet("key:N", title=None), columns=columns)
         .resolve_scale(y="independent")
     )
+
+
+def _run_selections() -> tuple[alt.Parameter, alt.Parameter]:
+    """A legend click isolates runs (shift adds); pointing at a line or a legend entry
+    highlights that run. Shared by the per-run and the per-group charts."""
+    pick = alt.selection_point(name=PICK, fields=["run_id"], bind="legend", toggle="event.shiftKey")
+    hover = alt.selection_point(
+        name=HOVER,
+        fields=["run_id"],
+        on="pointerover",
+        clear="pointerout",
+        bind=alt.LegendStreamBinding(legend="pointerover"),
+    )
+    return pick, hover
