@@ -173,3 +173,16 @@ def test_long_or_hostile_run_names_are_cut_and_kept_as_json_text():
     expr = spec["layer"][2]["encoding"]["color"]["legend"]["labelExpr"]
     labels = json.loads(expr.split("[datum.value]")[0])
     assert labels["b"] == "<b>bold</b>" and len(labels["a"]) == line_charts.MAX_LABEL
+
+
+def test_the_run_page_draws_the_run_in_its_own_colour(app, seeded_root):
+    root, ids = seeded_root
+    run_id = ids["sgd-fast"]
+    app.query_params.update({"project": "digits", "run": run_id})
+    app.switch_page(f"{VIEWS}/run.py").run()
+    assert not app.exception
+    spec = _specs(app)[-1]
+    marks = [layer["mark"] for layer in spec["spec"]["layer"] if layer["mark"]["type"] == "line"]
+    expected = colors.run_colors(open_store(root).runs("digits"))[run_id]
+    assert marks and all(mark["color"] == expected for mark in marks)
+    assert expected != colors.PALETTE[0]  # sgd-fast is the third run: not the colour every run had

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib.dashboard import charts, data, tables, urlstate, widgets
+from tracklib.dashboard import charts, colors, data, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
 
@@ -57,7 +57,9 @@ def render(ctx: Context) -> None:
     if history.empty:
         st.caption("No metrics logged.")
     else:
-        st.altair_chart(charts.small_curves(history), width="content")
+        colour = colors.run_colors(ctx.loaded.runs).get(run_id)  # the run's colour on every page
+        # three panels of 330 px fill the page's wide layout (260 x 150 left a third of it empty)
+        st.altair_chart(charts.small_curves(history, color=colour, width=330, height=190), width="content")
 
     st.subheader("Artifacts")
     if details.artifacts.empty:
