@@ -79,6 +79,9 @@ def test_saved_settings_rank_for_everyone_in_a_fresh_session(lossy_root):
     assert "higher is better (project setting)" in _captions(board)
     best = _app().dataframe[0].value.set_index("project")
     assert names_of([best.loc["lossy", "run"]]) == ["high"]
+    runs_page = _app("runs")
+    columns = runs_page.multiselect(key="columns").value
+    assert "params.depth" in columns and "params.lr" not in columns  # the Runs page shows them too
 
 
 def test_a_hostile_settings_file_falls_back_to_the_guess(lossy_root):

@@ -39,13 +39,13 @@ def sortable_columns(runs: pd.DataFrame) -> list[str]:
     return ["start_time", "name", "status", "duration_s", *choosable_columns(runs)]
 
 
-def default_columns(runs: pd.DataFrame, headline: str | None = None) -> list[str]:
+def default_columns(runs: pd.DataFrame, headline: str | None = None, saved: Sequence[str] = ()) -> list[str]:
     """The headline metric, a few key ones (validation, then test, then the rest, losses
-    before others), and the params that vary between runs."""
+    before others), then the project's saved default columns, else the params that vary."""
     metrics = query.metric_names(runs)
     key = sorted((m for m in metrics if m != headline), key=_key_metric_rank)[:KEY_METRICS]
-    shown = ([headline] if headline in metrics else []) + key
-    return [f"metrics.{m}" for m in shown] + query.varying_params(runs)
+    shown = [f"metrics.{m}" for m in ([headline] if headline in metrics else []) + key]
+    return shown + ([c for c in saved if c not in shown] if saved else query.varying_params(runs))
 
 
 def _key_metric_rank(metric: str) -> tuple[int, int]:

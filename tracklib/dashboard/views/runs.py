@@ -12,6 +12,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from tracklib.analysis import direction
 from tracklib.analysis import table as runs_table
 from tracklib.analysis.filters import FilterError
 from tracklib.dashboard import app, project_settings, tables, urlstate, widgets
@@ -59,7 +60,10 @@ def render(ctx: Context) -> None:
     except FilterError as exc:
         widgets.filter_error(expression, exc.message, exc.position)
         return
-    default = runs_table.default_columns(runs, headline_metric(ctx))
+    saved = project_settings.settings_of(ctx.root, ctx.project, ctx.token)
+    default = runs_table.default_columns(
+        runs, headline_metric(ctx), direction.default_columns(saved, choosable, [])
+    )
     columns = st.multiselect(
         "Columns",
         choosable,
