@@ -18,15 +18,26 @@ AXES = ["lr", "acc"]
 
 
 def test_no_brush_or_a_brush_off_the_axes_keeps_every_run():
-    assert sweeps.brushed_runs(LONG, AXES, {}) is None
-    assert sweeps.brushed_runs(LONG, AXES, {"axis_index": [0.2, 0.8], "position": [0, 1]}) is None
-    assert sweeps.brushed_runs(LONG, AXES, {"position": [0, 1]}) is None
+    assert sweeps.brushed_runs(LONG, AXES, sweeps.Brush.from_selection({})) is None
+    assert (
+        sweeps.brushed_runs(
+            LONG, AXES, sweeps.Brush.from_selection({"axis_index": [0.2, 0.8], "position": [0, 1]})
+        )
+        is None
+    )
+    assert sweeps.brushed_runs(LONG, AXES, sweeps.Brush.from_selection({"position": [0, 1]})) is None
 
 
 def test_a_brush_keeps_the_runs_passing_through_it_on_every_axis_it_covers():
-    assert sweeps.brushed_runs(LONG, AXES, {"axis_index": [0, 0], "position": [0.5, 0]}) == ["a", "c"]
-    assert sweeps.brushed_runs(LONG, AXES, {"axis_index": [1, 0], "position": [0, 0.5]}) == ["a"]
-    assert sweeps.brushed_runs(LONG, AXES, {"axis_index": [0, 1], "position": [0.7, 1]}) == ["b"]
+    assert sweeps.brushed_runs(
+        LONG, AXES, sweeps.Brush.from_selection({"axis_index": [0, 0], "position": [0.5, 0]})
+    ) == ["a", "c"]
+    assert sweeps.brushed_runs(
+        LONG, AXES, sweeps.Brush.from_selection({"axis_index": [1, 0], "position": [0, 0.5]})
+    ) == ["a"]
+    assert sweeps.brushed_runs(
+        LONG, AXES, sweeps.Brush.from_selection({"axis_index": [0, 1], "position": [0.7, 1]})
+    ) == ["b"]
 
 
 def test_best_first_follows_the_direction_and_puts_runs_without_a_target_last():
