@@ -29,6 +29,7 @@ LEGEND_ROW = 18  # pixels per legend row: short stroke symbols, little padding
 LEGEND_STYLE = {
     "symbolType": "stroke",
     "symbolStrokeWidth": 3,
+    "symbolOpacity": 1,  # not the faint raw-line layer's opacity: every run readable in the legend
     "symbolSize": 160,
     "rowPadding": 2,
     "labelFontSize": 11,
