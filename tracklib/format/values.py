@@ -6,12 +6,13 @@ could not be stored is refused there rather than failing a later flush. See docs
 
 from __future__ import annotations
 
+import operator
 import sys
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from tracklib.format.errors import InvalidKeyError, InvalidValueError
+from tracklib.format.errors import InvalidKeyError, InvalidStepError, InvalidValueError
 
 # The largest step a metric part's int64 column holds. A call that would go past it is refused.
 MAX_STEP = 2**63 - 1
@@ -189,3 +190,16 @@ def decode_param(type_: str | None, text: str | None) -> ParamValue:
     except ValueError:
         pass
     return text
+
+
+def check_step(step: object) -> int:
+    """An explicit ``step`` of ``log``: an int (not a bool) from 0 to ``MAX_STEP``."""
+    if isinstance(step, bool):
+        raise InvalidStepError(f"step must be an integer >= 0, got {step!r}")
+    try:
+        value = operator.index(step)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidStepError(f"step must be an integer >= 0, got {type(step).__name__} {step!r}") from None
+    if not 0 <= value <= MAX_STEP:
+        raise InvalidStepError(f"step must be an integer from 0 to {MAX_STEP} (int64), got {value}")
+    return value

@@ -22,11 +22,16 @@ import socket
 import sys
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from tracklib.format import layout
+from tracklib.format.ids import new_id
+from tracklib.format.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION
 from tracklib.format.values import storable
+from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import git_state, probes
 from tracklib.write.masking import Redactor
 
@@ -92,6 +97,13 @@ def table(env: dict[str, Any], head: dict[str, Any], schema: pa.Schema) -> pa.Ta
         at = schema.get_field_index(name)
         built = built.set_column(at, schema.field(at), pa.array([value], schema.field(at).type))
     return built
+
+
+def part(env: dict[str, Any], project: str, run_id: str) -> tuple[str, bytes]:
+    """A run's environment file, its path and bytes (a sweep's runs share one built row)."""
+    head = {"format_version": FORMAT_VERSION, "run_id": run_id, "record_time": datetime.now(tz=UTC)}
+    rel = layout.part_path(layout.ENVIRONMENT, project, run_id, new_id())
+    return rel, table_to_bytes(table(env, head, ENVIRONMENT_SCHEMA))
 
 
 @functools.cache

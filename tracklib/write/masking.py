@@ -280,6 +280,10 @@ class Redactor:
             text = _mask_url_credentials(text)
         return _mask_query_credentials(text, code)
 
+    def params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """String params with secrets masked, whole when the key names one (see ``param``)."""
+        return {key: self.param(key, value) for key, value in params.items()}
+
     def param(self, key: str, value: Any) -> Any:
         """A param value: ``***`` whole when its key names a secret (``hub_token``,
         ``db.password``: Hugging Face's TrainingArguments carry ``hub_token``), else masked as text."""

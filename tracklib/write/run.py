@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import operator
 import os
 import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -19,23 +17,24 @@ from tracklib.format import layout
 from tracklib.format.errors import InvalidStepError, InvalidValueError, RunFinishedError
 from tracklib.format.ids import new_id
 from tracklib.format.record import Artifact, RunState
-from tracklib.format.schema import ENVIRONMENT_SCHEMA, FORMAT_VERSION, Status
+from tracklib.format.schema import Status
 from tracklib.format.summary import merge, summarize
 from tracklib.format.values import (
     FLOAT_INT_LIMIT,
     MAX_STEP,
     check_key,
+    check_step,
     flatten_params,
     metric_value,
     storable,
 )
 from tracklib.storage import Storage, file_sha256
-from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment
 from tracklib.write.buffer import Entry, Flusher, drain
 from tracklib.write.compact_run import RunCompactor
 from tracklib.write.exit_hooks import failure_text
 from tracklib.write.parts import metric_part, record_part
+from tracklib.write.run_summary import Summary
 from tracklib.write.runtime import Runtime
 from tracklib.write.spool import Spool
 from tracklib.write.uploader import Uploader
@@ -161,7 +160,7 @@ class Run:
             if step > MAX_STEP:
                 raise InvalidStepError(f"the next step would be {step}, past the largest step {MAX_STEP}")
         elif type(step) is not int or not 0 <= step <= MAX_STEP:
-            step = _check_step(step)
+            step = check_step(step)
         if type(data) is not dict and not isinstance(data, Mapping):  # the ABC check costs ~0.2 us
             raise InvalidValueError(f"log takes a mapping of metric values, got {type(data).__name__}")
         values = dict(data)
@@ -184,7 +183,7 @@ class Run:
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Merge more params in (nested dicts become dotted keys; types are kept)."""
         self._check_open()
-        flat = redact_params(flatten_params(params), self._redact)
+        flat = self._redact.params(flatten_params(params))
         with self._lock:
             self._state.params.update(flat)
             self._dirty = True
@@ -355,10 +354,7 @@ class Run:
             self._state.host = self._state.host or env.get("host")
             self._state.git_commit = env.get("git_commit") or self._state.git_commit
             self._dirty = True
-        head = {"format_version": FORMAT_VERSION, "run_id": self.id, "record_time": _now_ts()}
-        table = environment.table(env, head, ENVIRONMENT_SCHEMA)  # a sweep's runs: built once
-        rel = layout.part_path(layout.ENVIRONMENT, self.project, self.id, new_id())
-        data = table_to_bytes(table)
+        rel, data = environment.part(env, self.project, self.id)
         if self._storage.on_local_disk:
             try:
                 self._storage.write_bytes(rel, data)
@@ -374,56 +370,3 @@ class Run:
         with self._lock:
             self._state.user_summary[key] = number
             self._dirty = True
-
-
-class Summary(MutableMapping[str, float]):
-    """``run.summary``: the last value of every metric, overridable by explicit values."""
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-
-    def _view(self) -> dict[str, float]:
-        state = self._run._state
-        return {k: s.last for k, s in state.summary.items()} | state.user_summary
-
-    def __getitem__(self, key: str) -> float:
-        return self._view()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._run._set_user_summary(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self._run._check_open()
-        with self._run._lock:
-            del self._run._state.user_summary[key]
-            self._run._dirty = True
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._view())
-
-    def __len__(self) -> int:
-        return len(self._view())
-
-    def __repr__(self) -> str:
-        return f"Summary({self._view()!r})"
-
-
-def _check_step(step: object) -> int:
-    if isinstance(step, bool):
-        raise InvalidStepError(f"step must be an integer >= 0, got {step!r}")
-    try:
-        value = operator.index(step)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidStepError(f"step must be an integer >= 0, got {type(step).__name__} {step!r}") from None
-    if not 0 <= value <= MAX_STEP:
-        raise InvalidStepError(f"step must be an integer from 0 to {MAX_STEP} (int64), got {value}")
-    return value
-
-
-def redact_params(params: dict[str, Any], redact: environment.Redactor) -> dict[str, Any]:
-    """String params with secrets masked, whole when the key names one (see masking.Redactor.param)."""
-    return {key: redact.param(key, value) for key, value in params.items()}
-
-
-def _now_ts() -> datetime:
-    return datetime.now(tz=UTC)

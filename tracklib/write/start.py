@@ -18,7 +18,7 @@ from tracklib.format.values import check_text, flatten_params
 from tracklib.storage import Storage, given_or_opened
 from tracklib.write import environment
 from tracklib.write import runtime as runtimes
-from tracklib.write.run import Run, redact_params
+from tracklib.write.run import Run
 from tracklib.write.spool import Spool
 
 
@@ -84,7 +84,7 @@ def init(
     storage.check_writable()
     _sync_leftovers(storage)
     redact = environment.Redactor(os.environ)
-    flat_params = redact_params(flat_params, redact)
+    flat_params = redact.params(flat_params)
     tag_list = [redact(tag) for tag in checked_tags]
     notes = redact(notes) if notes is not None else None
     if resume:

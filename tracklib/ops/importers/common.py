@@ -28,7 +28,7 @@ What a live run and an import share is one piece of code each: the record row
 (``record.record_table``/``state_from_record``), the summaries (``summary.summarize``), file
 paths (``layout``), Parquet encoding (``table_to_bytes``), the environment row
 (``environment.table``) and the masking of params, tags, notes and environment
-(``run.redact_params``, ``masking.Redactor``). What stays separate, on purpose: the file ids
+(``masking.Redactor.params``). What stays separate, on purpose: the file ids
 (derived here, random ULIDs there), the metric rows (the source's columns here, buffered log
 calls there), and the writing itself: an import writes each file at once with an exclusive
 create and reads the store again on a conflict, where a run hands files to its uploader
@@ -69,7 +69,6 @@ from tracklib.read.store import Store
 from tracklib.storage import Storage
 from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import environment
-from tracklib.write.run import redact_params
 
 _ATTEMPTS = 8  # rounds of "another import wrote first: read again" before giving up on a run
 _ENDED = (Status.FINISHED, Status.FAILED, Status.KILLED)
@@ -162,7 +161,7 @@ def write_run(storage: Storage, store: Store, project: str, source: SourceRun) -
     redact = environment.Redactor(os.environ)
     source = replace(
         source,
-        params=redact_params(source.params, redact),
+        params=redact.params(source.params),
         tags=[redact(tag) for tag in source.tags],
         notes=redact(source.notes) if source.notes is not None else None,
         environment={k: redact(v) if isinstance(v, str) else v for k, v in source.environment.items()},
