@@ -76,7 +76,7 @@ def test_smoothing_is_a_chart_param_not_a_streamlit_rerun(app):
     assert not [s for s in app.slider if "Smoothing" in s.label]  # no widget: nothing reruns
     (spec,) = _specs(app)
     (smooth,) = [p for p in spec["params"] if p["name"] == "smooth"]
-    assert smooth["value"] == 0.8
+    assert smooth["value"] == [{"w": 0.8}]  # a selection bound to the slider: the link hears it
     assert (smooth["bind"]["min"], smooth["bind"]["max"]) == (0, 0.99)
     assert any('"window"' in json.dumps(t) for t in spec["transform"])  # smoothed by Vega
 
@@ -104,7 +104,7 @@ def test_each_panel_keeps_its_own_axis_scale_and_smoothing_from_the_link(app):
     assert first["layer"][2]["encoding"]["y"]["scale"]["type"] == "linear"
     assert second["layer"][2]["encoding"]["x"]["title"] == "seconds since start"
     assert second["layer"][2]["encoding"]["y"]["scale"]["type"] == "log"
-    assert [p["value"] for p in second["params"] if p["name"] == "smooth"] == [0.5]
+    assert [p["value"] for p in second["params"] if p["name"] == "smooth"] == [[{"w": 0.5}]]
 
 
 def test_hostile_panel_values_in_a_link_get_a_notice_and_the_default(app):

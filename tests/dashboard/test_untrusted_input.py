@@ -139,7 +139,7 @@ def test_numbers_out_of_range_are_clamped(hostile_root):
     assert at.number_input(key="points").value == 50
     # smoothing is the chart's own slider (no rerun): the link's 7 starts it at its top, 0.99
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    assert [p["value"] for p in spec["params"] if p["name"] == "smooth"] == [0.99]
+    assert [p["value"] for p in spec["params"] if p["name"] == "smooth"] == [[{"w": 0.99}]]
 
 
 @pytest.mark.parametrize("page", ["runs", "leaderboard"])
@@ -250,3 +250,30 @@ def test_cleaning_a_link_ends_and_keeps_only_values_the_widgets_take(given_param
             assert _RULES[key].fix(value) == value or (value == "" and key != "t")
     if fixed.get("n"):
         assert 1 <= int(fixed["n"][0]) <= 10_000
+
+
+_JSON = hs.recursive(
+    hs.none() | hs.booleans() | hs.floats() | hs.integers() | hs.text(max_size=20),
+    lambda inner: hs.lists(inner, max_size=3) | hs.dictionaries(hs.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(event=hs.dictionaries(hs.sampled_from(["smooth", "pick"]), _JSON, max_size=2), weight=_JSON)
+def test_a_smoothing_event_from_the_browser_is_a_weight_in_range_or_ignored(event, weight):
+    """The chart's slider reaches the server as a selection event the browser sends: whatever
+    arrives, the link gets a number in [0, 0.99] or keeps what it had."""
+    from tracklib.dashboard.line_charts import chosen_smoothing
+
+    for sent in (event, {"smooth": [{"w": weight}]}):
+        value = chosen_smoothing(sent)
+        assert value is None or (isinstance(value, float) and 0.0 <= value <= 0.99)
+
+
+def test_a_smoothing_event_moves_the_link_to_that_weight():
+    from tracklib.dashboard.line_charts import chosen_smoothing
+
+    assert chosen_smoothing({"smooth": [{"w": 0.8}]}) == 0.8
+    assert chosen_smoothing({"smooth": [{"w": 5}]}) == 0.99
+    assert chosen_smoothing({"smooth": []}) is None

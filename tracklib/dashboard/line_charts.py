@@ -11,6 +11,7 @@ re-smooths in the browser. Run names are untrusted: Vega draws them as text, cut
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import altair as alt
 import numpy as np
@@ -23,7 +24,9 @@ RULE_BINS = 120  # x buckets the hover rule snaps to (downsampled runs rarely sh
 PICK = "pick"  # legend click: isolate runs
 HOVER = "hover"  # pointer over a line or a legend entry
 AT_X = "at_x"  # the x bucket under the pointer
-SMOOTH = "smooth"  # EMA weight, bound to the slider under the chart
+SMOOTH = "smooth"  # EMA weight: a one-field selection bound to the slider under the chart, so
+SMOOTH_FIELD = "w"  # Streamlit hears it move (the link follows) while Vega re-smooths at once
+SMOOTH_VALUE = f"clamp(+{SMOOTH}_{SMOOTH_FIELD} || 0, 0, 0.99)"  # the slider's signal
 FADED, DIMMED = 0.07, 0.18
 LEGEND_ROW = 18  # pixels per legend row: short stroke symbols, little padding
 LEGEND_STYLE = {
@@ -130,7 +133,7 @@ def _smoothing() -> list[dict]:
     grids offset by L/2. A point reads the grid where at least L/2 points precede it in its
     block, so the terms it misses weigh under w^(L/2) ≈ e^-40 of the total.
     """
-    w = f"clamp({SMOOTH}, 0, 0.99)"
+    w = SMOOTH_VALUE
     calc = [
         ("_ok", "isValid(datum.value) && isFinite(datum.value)"),
         ("_L", f"{w} > 0 ? max(2, 2 * ceil(40 / -log({w}))) : 2"),
@@ -164,6 +167,16 @@ def _smoothing() -> list[dict]:
         }
     )
     return steps
+
+
+def chosen_smoothing(selection: Mapping[str, object]) -> float | None:
+    """The weight the chart's slider was moved to, from Streamlit's selection event (the
+    browser sends it, so anything but a number in range is ignored or clamped)."""
+    try:
+        value = float(selection[SMOOTH][0][SMOOTH_FIELD])  # type: ignore[index]
+    except (LookupError, TypeError, ValueError):
+        return None
+    return min(max(value, 0.0), 0.99) if np.isfinite(value) else None
 
 
 def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -228,9 +241,10 @@ def curves(
     at_x = alt.selection_point(
         name=AT_X, fields=["xb"], nearest=True, on="pointermove", clear="pointerout", empty=False
     )
-    smooth = alt.param(
+    smooth = alt.selection_point(
         name=SMOOTH,
-        value=float(smoothing),
+        fields=[SMOOTH_FIELD],
+        value=[{SMOOTH_FIELD: float(smoothing)}],
         bind=alt.binding_range(min=0, max=0.99, step=0.01, name=f"{label(metric)} · smoothing (EMA) "),
     )
     base = alt.Chart(data)
@@ -248,7 +262,7 @@ def curves(
         .add_params(at_x)
     )
     raw = (
-        base.transform_filter(f"{SMOOTH} > 0")
+        base.transform_filter(f"{SMOOTH_VALUE} > 0")
         .mark_line(strokeWidth=1)
         .encode(
             x=x_enc,

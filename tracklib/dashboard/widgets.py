@@ -112,8 +112,12 @@ def style_status(frame: pd.DataFrame) -> object:
     return frame.style.map(colour, subset=["status"])
 
 
+@st.fragment
 def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -> None:
     """A "Share" popover with the full link to this exact view and a copy button.
+
+    A fragment that reruns when the popover opens: a panel's own controls (a fragment too)
+    or the chart's smoothing slider may have changed the view since the page last ran.
 
     It carries the frame's shared keys and the page's: a widget-bound key's value from the
     widget, a key the page checks itself (``rule=None``, e.g. picked run ids) from ``given``.
@@ -130,7 +134,7 @@ def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None
                 [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
             )
     link = f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
-    with st.popover("Share", icon=":material/share:"):
+    with st.popover("Share", icon=":material/share:", key="share", on_change="rerun"):
         st.caption("Anyone who can open this dashboard sees exactly this view:")
         st.code(link, language=None)
 

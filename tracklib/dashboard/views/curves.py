@@ -3,10 +3,13 @@
 Each panel has its own x axis, log scale and smoothing, kept in the link (``x``/``log``/
 ``smooth`` for the first panel, ``x2``/``log2``/``smooth2``… for the next). A panel is a
 fragment: changing its x axis or log scale reruns that panel alone, on the rows the page
-read once. Smoothing, hover highlight and legend isolation happen in the chart itself.
+read once. Smoothing, hover highlight and legend isolation happen in the chart itself;
+the link (and the Share link) follows the chart's smoothing slider.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -118,29 +121,53 @@ def _panel(
             curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS
         )
         chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=_legend_columns(per_row))
-    else:
-        smoothing = _linked_smoothing(smooth_key)
-        names = dict(zip(runs["run_id"], runs["name"], strict=False))
-        chart = line_charts.curves(
-            points,
-            metric,
-            x,
-            log_y,
-            smoothing,
-            colors.run_colors(runs),
-            names,
-            legend_columns=_legend_columns(per_row),
-        )
-    st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="stretch")
+        return
+    names = dict(zip(runs["run_id"], runs["name"], strict=False))
+    chart = line_charts.curves(
+        points,
+        metric,
+        x,
+        log_y,
+        _chart_smoothing(smooth_key),
+        colors.run_colors(runs),
+        names,
+        legend_columns=_legend_columns(per_row),
+    )
+    chart_key = f"chart_{smooth_key}"
+    st.altair_chart(
+        chart,
+        width="stretch",
+        key=chart_key,
+        on_select=partial(_smoothing_moved, chart_key, smooth_key),
+        selection_mode=[line_charts.SMOOTH],
+    )
 
 
-def _linked_smoothing(key: str) -> float:
-    """The smoothing a link set (checked by ``guard_url``): the chart's slider starts there."""
-    value = st.query_params.get(key)
+def _chart_smoothing(key: str) -> float:
+    """Where the chart's own slider starts: the link's value (checked by ``guard_url``).
+
+    When the slider itself just moved, the chart keeps the value it was drawn with: the
+    slider already shows the new one, and a changed spec would redraw the chart under the
+    pointer. Any other change redraws it anyway, starting at the latest value.
+    """
+    seed = f"_{key}_drawn"
+    if st.session_state.pop(f"_{key}_moved", False) and seed in st.session_state:
+        return st.session_state[seed]
+    value = float(st.query_params.get(key) or 0.0)
+    st.session_state[key] = value  # the Share link carries it on
+    st.session_state[seed] = value
+    return value
+
+
+def _smoothing_moved(chart_key: str, key: str) -> None:
+    """The chart's slider moved: the link follows (the chart re-smoothed in the browser)."""
+    value = line_charts.chosen_smoothing(st.session_state[chart_key].get("selection", {}))
     if value is None:
-        return 0.0
-    st.session_state[key] = float(value)  # the Share link carries it on
-    return float(value)
+        return
+    st.session_state[f"_{key}_moved"] = True
+    st.session_state[key] = value
+    st.query_params[key] = f"{value:g}"
 
 
 def _legend_columns(per_row: int) -> int:
