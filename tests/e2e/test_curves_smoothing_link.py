@@ -10,7 +10,7 @@ import pytest
 
 import tracklib
 
-from browser_support import open_page
+from browser_support import ARTIFACTS, open_page
 
 pytestmark = pytest.mark.e2e
 
@@ -48,3 +48,16 @@ def test_moving_the_smoothing_slider_updates_the_link_without_redrawing_the_char
     other.locator(SLIDER).first.wait_for(timeout=60_000)
     assert other.locator(SLIDER).first.input_value() == "0.8"
     other.close()
+
+
+def test_compare_with_49_runs_puts_two_metrics_side_by_side(server, page, e2e_store):
+    runs = tracklib.open_store(e2e_store[0]).runs("digits")["run_id"].tolist()
+    assert len(runs) >= 40
+    query = urlencode({"project": "digits", "metrics": ["val/acc", "train/loss"]}, doseq=True)
+    open_page(page, f"{server.url}/compare?{query}&" + urlencode([("runs", r) for r in runs]), "compare-49-runs")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas').length >= 2", timeout=120_000
+    )
+    first, second = (c.bounding_box() for c in page.locator('[data-testid="stVegaLiteChart"]').all()[:2])
+    assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"] + first["width"] - 5
+    page.screenshot(path=str(ARTIFACTS / "compare-49-runs.png"), full_page=True)

@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import compare, curves
-from tracklib.analysis import table as runs_table
 from tracklib.dashboard import colors, data, line_charts, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
-from tracklib.dashboard.views.curves import main_metrics
+from tracklib.dashboard.views.curves import legend_columns, main_metrics, panels_per_row, run_selector
 from tracklib.read import query
 
 CURVE_POINTS = 1000
@@ -25,10 +24,7 @@ def render(ctx: Context) -> None:
     st.title("Compare")
     metric_names = query.metric_names(runs)
     widgets.guard_url(URL.rules(metrics=metric_names))
-    recent = runs_table.newest(runs, 2)["run_id"].tolist()
-    run_ids = widgets.run_picker(
-        runs, key=URL["runs"].name, label="Runs to compare", multi=True, default=recent
-    )
+    run_ids = run_selector(runs, URL["runs"].name, newest=2, label="Runs to compare")
     if len(run_ids) < 2:
         st.info("Choose at least two runs.")
         return
@@ -53,11 +49,21 @@ def render(ctx: Context) -> None:
         history = curves.add_x(history, runs, "step")
         names = dict(zip(runs["run_id"], runs["name"], strict=False))
         run_colors = colors.run_colors(runs)  # the same colour as on Curves and the Run page
-        for metric in metrics:
-            chart = line_charts.curves(
-                history[history["key"] == metric], metric, "step", False, 0.0, run_colors, names, height=260
-            )
-            st.altair_chart(chart, width="stretch")
+        per_row = panels_per_row(len(metrics))  # the grid of the Curves page
+        for start in range(0, len(metrics), per_row):
+            for column, metric in zip(st.columns(per_row), metrics[start : start + per_row], strict=False):
+                chart = line_charts.curves(
+                    history[history["key"] == metric],
+                    metric,
+                    "step",
+                    False,
+                    0.0,
+                    run_colors,
+                    names,
+                    height=260,
+                    legend_columns=legend_columns(per_row),
+                )
+                column.altair_chart(chart, width="stretch")
     widgets.share_control(URL, {"runs": run_ids})
 
 

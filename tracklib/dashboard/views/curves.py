@@ -120,7 +120,7 @@ def _panel(
         bands = curves.group_bands(
             curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS
         )
-        chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=_legend_columns(per_row))
+        chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=legend_columns(per_row))
         st.altair_chart(chart, width="stretch")
         return
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
@@ -132,7 +132,7 @@ def _panel(
         _chart_smoothing(smooth_key),
         colors.run_colors(runs),
         names,
-        legend_columns=_legend_columns(per_row),
+        legend_columns=legend_columns(per_row),
     )
     chart_key = f"chart_{smooth_key}"
     st.altair_chart(
@@ -170,13 +170,14 @@ def _smoothing_moved(chart_key: str, key: str) -> None:
     st.query_params[key] = f"{value:g}"
 
 
-def _legend_columns(per_row: int) -> int:
+def legend_columns(per_row: int) -> int:
     return {1: 5, 2: 2}.get(per_row, 1)
 
 
-def run_selector(runs: pd.DataFrame, key: str) -> list[str]:
-    """A compact run picker: a count, a popover with the picker, and "show a group"."""
-    recent = runs_table.newest(runs, RECENT)["run_id"].tolist()
+def run_selector(runs: pd.DataFrame, key: str, newest: int = RECENT, label: str = "Runs shown") -> list[str]:
+    """A compact run picker (no wall of 40 chips): a count, a popover with the picker and
+    "show a group"; without a choice, the ``newest`` runs."""
+    recent = runs_table.newest(runs, newest)["run_id"].tolist()
     count, pick = st.columns([3, 2])
     with pick.popover("Choose runs", icon=":material/filter_list:", width="stretch"):
         groups = _group_values(runs)
@@ -188,7 +189,7 @@ def run_selector(runs: pd.DataFrame, key: str) -> list[str]:
                 on_change=_show_group,
                 args=(runs, key),
             )
-        run_ids = widgets.run_picker(runs, key=key, label="Runs shown", multi=True, default=recent)
+        run_ids = widgets.run_picker(runs, key=key, label=label, multi=True, default=recent)
     count.markdown(f"**{len(run_ids)} of {len(runs)} runs shown**")
     return run_ids
 
