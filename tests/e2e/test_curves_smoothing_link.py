@@ -60,4 +60,5 @@ def test_compare_with_49_runs_puts_two_metrics_side_by_side(server, page, e2e_st
     )
     first, second = (c.bounding_box() for c in page.locator('[data-testid="stVegaLiteChart"]').all()[:2])
     assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"] + first["width"] - 5
-    page.screenshot(path=str(ARTIFACTS / "compare-49-runs.png"), full_page=True)
+    page.locator('[data-testid="stVegaLiteChart"]').first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "compare-49-runs-charts.png"), full_page=True)
