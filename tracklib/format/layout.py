@@ -7,6 +7,7 @@ environment/project=<p>/run_id=<id>/<file-id>.parquet   captured environment
 artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
 claims/project=<p>/run_id=<id>/<start|resume-N>          markers fencing two writers of one run
 settings/project=<p>/<file-id>.parquet                   saved project settings: the newest counts
+snapshots/project=<p>/<utc-time>-<random>.html           frozen HTML views to share (FORMAT.md §17)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ENVIRONMENT = "environment"
 ARTIFACTS = "artifacts"
 CLAIMS = "claims"  # markers fencing two writers of one run (format 1.2; in records/ before)
 SETTINGS = "settings"  # a project's saved headline metric, direction and columns (FORMAT.md §16)
+SNAPSHOTS = "snapshots"  # published HTML snapshots of dashboard views (FORMAT.md §17); no reader lists it
 PARQUET_SUFFIX = ".parquet"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,127}$")
@@ -66,6 +68,13 @@ def index_path(project: str, file_id: str) -> str:
 def settings_path(project: str, file_id: str) -> str:
     """One save of a project's settings; saves never overwrite, the newest name counts."""
     return f"{project_dir(SETTINGS, check_project(project))}/{file_id}{PARQUET_SUFFIX}"
+
+
+def snapshot_path(project: str, name: str) -> str:
+    """A published snapshot; ``name`` is the writer's ``<utc-time>-<random>.html``."""
+    if not re.fullmatch(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8,32}\.html", name):
+        raise InvalidKeyError(f"snapshot name {name!r} is not <YYYYMMDDTHHMMSSZ>-<hex>.html")
+    return f"{project_dir(SNAPSHOTS, check_project(project))}/{name}"
 
 
 def claim_path(project: str, run_id: str, what: str) -> str:
