@@ -46,13 +46,13 @@ CSP = (
 # has no 'unsafe-eval', and the interpreter never compiles an expression into code.
 _RENDER_JS = """
 (function () {
-  window.tracklibViews = [];
+  window.tracklibViews = {};  // by chart element id: for a reader's console and the tests
   document.querySelectorAll('script[type="application/json"][data-chart]').forEach(function (node) {
     var target = document.getElementById(node.getAttribute('data-chart'));
     var spec = JSON.parse(node.textContent);
     var renderer = node.getAttribute('data-renderer') === 'canvas' ? 'canvas' : 'svg';
     vegaEmbed(target, spec, {actions: false, ast: true, renderer: renderer})
-      .then(function (result) { window.tracklibViews.push(result.view); })
+      .then(function (result) { window.tracklibViews[target.id] = result.view; })
       .catch(function (error) {
         target.textContent = 'This chart could not be drawn: ' + error;
         console.error(error);
