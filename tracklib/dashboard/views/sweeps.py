@@ -8,8 +8,11 @@ coordinates is kept in the link, and its runs can be opened on Curves or Compare
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from tracklib.analysis import direction, sweeps
 from tracklib.dashboard import app, colors, data, project_settings, sweep_charts, tables, urlstate, widgets
@@ -99,6 +102,8 @@ def render(ctx: Context) -> None:
     if PARALLEL not in st.session_state:  # the chart opens: it draws the link's brush
         st.session_state[_BRUSH_FROM_LINK] = _link_brush()
         st.session_state[_BRUSH_TOUCHED] = False
+    if _chart_reported(PARALLEL):  # asked before the chart is drawn: drawing it fills in a value
+        st.session_state[_BRUSH_TOUCHED] = True
     event = st.altair_chart(
         sweep_charts.parallel_coordinates(long, ticks, axes, target, st.session_state[_BRUSH_FROM_LINK]),
         width="stretch",
@@ -226,8 +231,18 @@ def _link_brush() -> sweeps.Brush | None:
     )
 
 
+def _chart_reported(key: str) -> bool:
+    """Whether the browser sent the selection of the chart ``key`` for this run: it does from
+    the first brush drawn or cleared in the chart on. The selection alone cannot tell: a brush
+    cleared in the chart reads ``{}``, as does a chart nobody touched (showing the link's)."""
+    ctx = get_script_run_ctx()
+    own = re.compile(rf"\$\$ID-[0-9a-f]+-{re.escape(key)}")  # a keyed element's id ends with its key
+    return ctx is not None and any(own.fullmatch(state.id) for state in ctx.session_state.get_widget_states())
+
+
 def _current_brush(selection: dict[str, list[float]] | None) -> sweeps.Brush | None:
-    """The chart's brush once someone has dragged, the link's until then; written to the link."""
+    """The chart's brush once someone has brushed or cleared it, the link's until then;
+    written to the link."""
     dragged = sweeps.Brush.from_selection(selection)
     if dragged is not None:
         st.session_state[_BRUSH_TOUCHED] = True
