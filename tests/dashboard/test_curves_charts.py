@@ -21,6 +21,12 @@ def _specs(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
 
 
+def _tooltip_names(rule: dict) -> dict[str, str]:
+    """The run names the rule's hover list shows, by run id: one JSON object in its rows' text."""
+    (row,) = [t["calculate"] for t in rule["transform"] if t.get("as") == "row"]
+    return json.loads(row[1 : row.index("[datum.run_id]")])
+
+
 def _run_colour_map(spec: dict) -> dict[str, str]:
     layer = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
     scale = layer["encoding"]["color"]["scale"]
@@ -57,16 +63,22 @@ def test_the_legend_lists_every_run_by_name_and_the_chart_highlights_and_isolate
         assert f'"{run_id}": "{name}"' in legend["labelExpr"]
     params = {p["name"]: p for p in spec["params"]}  # Altair lifts selections to the top
     assert params["pick"]["views"] == params["hover"]["views"] == [line["name"]]
-    assert params["pick"]["bind"] == "legend" and params["pick"]["select"]["toggle"] == "event.shiftKey"
-    assert params["hover"]["select"]["on"] == "pointerover" and params["hover"]["bind"] == {
-        "legend": "pointerover"
-    }
+    # Legend clicks and hovers count on the legend only; a click or a hover on the plot counts
+    # on a run's line or dot, not on the rule's nearest-x cells; a double click restores.
+    on_legend = "[event.item && indexof(event.item.mark.role, 'legend') >= 0]"
+    assert params["pick"]["bind"] == {"legend": "click" + on_legend}
+    assert params["hover"]["bind"] == {"legend": "pointerover" + on_legend}
+    assert params["pick"]["select"]["toggle"] == "event.shiftKey"
+    assert params["pick"]["select"]["on"] == "click[!event.item || !event.item.isVoronoi]"
+    assert params["pick"]["select"]["clear"].startswith("dblclick")
+    assert params["hover"]["select"]["on"] == "pointerover[!event.item || !event.item.isVoronoi]"
     faded = line["encoding"]["opacity"]["condition"]
     assert [c["test"] for c in faded] == [{"not": {"param": "pick"}}, {"not": {"param": "hover"}}]
     rule = spec["layer"][0]
     assert params["at_x"]["select"]["nearest"] is True and params["at_x"]["views"] == [rule["name"]]
-    titles = [t.get("title") for t in rule["encoding"]["tooltip"]]
-    assert set(seeded_root[1]) <= set(titles)  # the rule's tooltip lists every run
+    names = _tooltip_names(rule)
+    assert set(seeded_root[1]) <= set(names.values())  # the rule's hover list can name every run
+    assert {"filter": {"param": "pick", "empty": True}} in rule["transform"]  # the shown runs only
 
 
 def test_smoothing_is_a_chart_param_not_a_streamlit_rerun(app):
@@ -88,8 +100,8 @@ def test_wall_time_is_24_hour_utc_on_the_axis_and_in_the_tooltip(app):
     x = spec["layer"][2]["encoding"]["x"]
     assert x["title"] == "wall time (UTC)" and x["scale"]["type"] == "utc"
     assert x["axis"]["format"] in ("%H:%M", "%b %d %H:%M")  # 24-hour: no %I, no AM/PM
-    tooltip = spec["layer"][0]["encoding"]["tooltip"][0]
-    assert tooltip["timeUnit"].startswith("utc") and "%H" in tooltip["format"]
+    (heading,) = [t["calculate"] for t in spec["layer"][0]["transform"] if t.get("as") == "heading"]
+    assert heading.startswith("utcFormat(") and "%H" in heading and "UTC" in heading
 
 
 def test_each_panel_keeps_its_own_axis_scale_and_smoothing_from_the_link(app):
@@ -173,6 +185,22 @@ def test_long_or_hostile_run_names_are_cut_and_kept_as_json_text():
     expr = spec["layer"][2]["encoding"]["color"]["legend"]["labelExpr"]
     labels = json.loads(expr.split("[datum.value]")[0])
     assert labels["b"] == "<b>bold</b>" and len(labels["a"]) == line_charts.MAX_LABEL
+    assert _tooltip_names(spec["layer"][0]) == labels  # the hover list: the same JSON, no code
+    assert "alert" not in spec["layer"][0]["mark"]["tooltip"]["expr"]
+
+
+@pytest.mark.parametrize(
+    "metric,order", [("val/acc", "descending"), ("train/loss", "ascending"), ("val/error_rate", "ascending")]
+)
+def test_the_hover_list_ranks_the_best_run_first_by_the_metrics_direction(metric, order):
+    points = pd.DataFrame({"run_id": ["a", "b"], "step": [0, 0], "value": [1.0, 2.0]})
+    points["x"] = points["step"]
+    spec = line_charts.curves(points, metric, "step", False, 0.0, {}, {}).to_dict()
+    (window,) = [t for t in spec["layer"][0]["transform"] if "window" in t]
+    assert window["sort"] == [{"field": "v", "order": order}] and window["groupby"] == ["xb"]
+    saved = line_charts.curves(points, metric, "step", False, 0.0, {}, {}, lower_is_better=False).to_dict()
+    (window,) = [t for t in saved["layer"][0]["transform"] if "window" in t]
+    assert window["sort"] == [{"field": "v", "order": "descending"}]  # a saved direction wins
 
 
 def test_the_run_page_draws_the_run_in_its_own_colour(app, seeded_root):

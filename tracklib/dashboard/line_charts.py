@@ -2,10 +2,11 @@
 
 Every run keeps its one colour (``colors.run_colors``). In the chart itself, without a
 Streamlit rerun: hovering a line or a legend entry highlights that run and fades the others;
-clicking legend entries isolates runs (shift-click adds); a vertical rule follows the pointer
-with a tooltip listing every run's value at that x; the smoothing slider under the chart
-re-smooths in the browser. Run names are untrusted: Vega draws them as text, cut to
-``MAX_LABEL`` characters, and they enter Vega expressions only as JSON strings.
+clicking legend entries isolates runs (shift-click adds; a double click or a click on the
+plot away from the lines restores); a vertical rule follows the pointer with a tooltip listing
+the shown runs' values at that x, best first; the smoothing slider under the chart re-smooths
+in the browser. Run names are untrusted: Vega draws them as text, cut to ``MAX_LABEL``
+characters, and they enter Vega expressions only as JSON strings.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from tracklib.analysis import direction
 from tracklib.dashboard import colors as run_colours
 
 MAX_LABEL = 40
@@ -27,6 +29,11 @@ AT_X = "at_x"  # the x bucket under the pointer
 SMOOTH = "smooth"  # EMA weight: a one-field selection bound to the slider under the chart, so
 SMOOTH_FIELD = "w"  # Streamlit hears it move (the link follows) while Vega re-smooths at once
 SMOOTH_VALUE = f"clamp(+{SMOOTH}_{SMOOTH_FIELD} || 0, 0, 0.99)"  # the slider's signal
+# Where a pointer event is. The rule's nearest-x layer (Vega-Lite's voronoi cells) covers the
+# whole plot under the lines, and holds no run: an event there is "on no run".
+ON_A_RUN = "!event.item || !event.item.isVoronoi"
+ON_NO_RUN = "event.item && event.item.isVoronoi"
+ON_THE_LEGEND = "event.item && indexof(event.item.mark.role, 'legend') >= 0"
 FADED, DIMMED = 0.07, 0.18
 LEGEND_ROW = 18  # pixels per legend row: short stroke symbols, little padding
 LEGEND_STYLE = {
@@ -46,6 +53,9 @@ TIME_TOOLTIP = "%Y-%m-%d %H:%M:%S"
 # Streamlit draws SVG below 2,000 points per datum: 40 runs of lines redrawn as SVG nodes took
 # seconds per smoothing change, a canvas takes a fraction of that.
 CANVAS = {"embedOptions": {"renderer": "canvas"}}
+# Rows of the hover list: Streamlit's embed keeps vega-tooltip beside the pointer, above or below
+# it, so a longer list (23 px a row) would be cut at the window's edge, best runs first.
+TOOLTIP_ROWS = 15
 UTC_SECONDS = "utcyearmonthdatehoursminutesseconds"
 
 
@@ -180,13 +190,10 @@ def chosen_smoothing(selection: Mapping[str, object]) -> float | None:
 
 
 def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """What the chart needs, no more: run id, position in its series, x, its bucket, value,
-    a tooltip slot per run (``r0``…: safe field names) and the link. Slots follow each run's
-    last value, so the hover tooltip lists runs sorted."""
+    """What the chart needs, no more: run id, position in its series, x, its bucket, value
+    and the link; and the run ids, highest last value first."""
     data = points.sort_values(["run_id", "step"], kind="stable")
     last = data.groupby("run_id", sort=False)["value"].last().sort_values(ascending=False, na_position="last")
-    order = list(last.index)
-    slots = {run_id: f"r{k}" for k, run_id in enumerate(order)}
     frame = pd.DataFrame(
         {
             "run_id": data["run_id"].astype(str),
@@ -195,11 +202,59 @@ def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             "xb": _buckets(data["x"], RULE_BINS),
             "step": data["step"],
             "value": data["value"].where(np.isfinite(data["value"])),
-            "slot": data["run_id"].map(slots),
             "href": data["href"] if "href" in data else "",
         }
     )
-    return frame, order
+    return frame, list(last.index)
+
+
+def _x_text(x: str) -> str:
+    """The tooltip heading: the x under the pointer, as a Vega expression of ``datum.x0``."""
+    if x == "time":
+        return f"utcFormat(datum.x0, '{TIME_TOOLTIP}') + ' UTC'"
+    if x == "relative":
+        return "format(datum.x0, ',.6~g') + ' s since start'"
+    return "'step ' + format(datum.x0, ',.6~g')"
+
+
+def _rule_tooltip(rule: alt.Chart, x: str, labels: dict[str, str], lower_is_better: bool) -> alt.Chart:
+    """W&B's hover list, built by Vega because smoothing happens there: each run shown
+    (legend isolation hides the others) that has a smoothed value in the x bucket, one row
+    "name · value", best first. Rows are pivoted into fields "1".."N" by rank (JavaScript keeps
+    integer keys in order); a rank no run has stays undefined, and the tooltip skips those.
+    Names enter the expression as one JSON object keyed by run id, never spliced into code."""
+    rows = (
+        rule.transform_filter("isValid(datum.smoothed) && isFinite(datum.smoothed)")
+        .transform_filter({"param": PICK, "empty": True})
+        .transform_joinaggregate(x0="min(x)", groupby=["xb"])
+        .transform_aggregate(v="mean(smoothed)", groupby=["xb", "x0", "run_id"])
+        .transform_window(
+            rank="row_number()",
+            groupby=["xb"],
+            sort=[alt.SortField("v", order="ascending" if lower_is_better else "descending")],
+        )
+        .transform_calculate(
+            row=f"({json.dumps(labels)}[datum.run_id] || datum.run_id) + ' · ' + format(datum.v, '.5~g')"
+        )
+        .transform_joinaggregate(n="count()", groupby=["xb"])
+        .transform_filter(f"datum.rank <= {TOOLTIP_ROWS}")
+        .transform_pivot("rank", value="row", groupby=["xb", "x0", "n"], op="max")
+        .transform_calculate(
+            heading=_x_text(x),
+            more=f"'+' + (datum.n - {TOOLTIP_ROWS}) + ' more: click legend entries to isolate runs'",
+        )
+    )
+    # The nearest-point layer Vega-Lite adds on top answers the pointer: its datum is the
+    # rule's scenegraph item, whose own datum holds the fields.
+    row = "(datum.datum || datum)"
+    fields = ", ".join(f'"{k}": {row}["{k}"]' for k in range(1, min(len(labels), TOOLTIP_ROWS) + 1))
+    rows_only = f"{{title: {row}.heading, {fields}}}"
+    with_more = f'{{title: {row}.heading, {fields}, "+": {row}.more}}'  # a string key: last
+    return rows.mark_rule(
+        color="#5f6368",
+        strokeWidth=1,
+        tooltip=alt.ExprRef(f"{row}.n > {TOOLTIP_ROWS} ? {with_more} : {rows_only}"),
+    )
 
 
 def curves(
@@ -212,9 +267,11 @@ def curves(
     names: dict[str, str],
     height: int = 320,
     legend_columns: int = 2,
+    lower_is_better: bool | None = None,
 ) -> alt.LayerChart:
     """Lines of one metric, one per run, in each run's colour; raw faintly behind the
-    smoothed line while the smoothing slider is above 0.
+    smoothed line while the smoothing slider is above 0. The hover list puts the best run
+    first: lower first when ``lower_is_better`` (None: guessed from the metric's name).
 
     ``points``: ``run_id, step, value, x`` (``analysis.curves.add_x``) and maybe ``href``.
     """
@@ -248,16 +305,12 @@ def curves(
         bind=alt.binding_range(min=0, max=0.99, step=0.01, name=f"{label(metric)} · smoothing (EMA) "),
     )
     base = alt.Chart(data)
+    lower = direction.direction_of(metric) == "min" if lower_is_better is None else lower_is_better
     rule = (
-        base.transform_pivot("slot", value="smoothed", groupby=["xb"], op="mean")
-        .mark_rule(color="#5f6368", strokeWidth=1)
+        _rule_tooltip(base, x, labels, lower)
         .encode(
             x=x_encoding(x, data["x"], "xb"),
             opacity=alt.condition(at_x, alt.value(0.6), alt.value(0)),
-            tooltip=[
-                x_tooltip(x, "xb"),
-                *[alt.Tooltip(f"r{k}:Q", title=labels[r], format=".5~g") for k, r in enumerate(order)],
-            ],
         )
         .add_params(at_x)
     )
@@ -389,14 +442,26 @@ def small_curves(
 
 
 def _run_selections() -> tuple[alt.Parameter, alt.Parameter]:
-    """A legend click isolates runs (shift adds); pointing at a line or a legend entry
-    highlights that run. Shared by the per-run and the per-group charts."""
-    pick = alt.selection_point(name=PICK, fields=["run_id"], bind="legend", toggle="event.shiftKey")
+    """A click on a legend entry (or a line) isolates runs, shift adds; a double click or a
+    click on the plot away from the lines restores all. Pointing at a line or a legend entry
+    highlights that run. Shared by the per-run and the per-group charts.
+
+    Both legend bindings listen on the legend only: Vega-Lite re-sends the last legend entry
+    on every such event anywhere in the chart, which brought an isolation back at the next
+    plot click and kept a run highlighted after the pointer left its legend entry."""
+    pick = alt.selection_point(
+        name=PICK,
+        fields=["run_id"],
+        bind=alt.LegendStreamBinding(legend=f"click[{ON_THE_LEGEND}]"),
+        on=f"click[{ON_A_RUN}]",
+        clear=f"dblclick, click[{ON_NO_RUN}]",
+        toggle="event.shiftKey",
+    )
     hover = alt.selection_point(
         name=HOVER,
         fields=["run_id"],
-        on="pointerover",
+        on=f"pointerover[{ON_A_RUN}]",
         clear="pointerout",
-        bind=alt.LegendStreamBinding(legend="pointerover"),
+        bind=alt.LegendStreamBinding(legend=f"pointerover[{ON_THE_LEGEND}]"),
     )
     return pick, hover
