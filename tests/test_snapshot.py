@@ -267,3 +267,18 @@ def test_a_presigned_link_from_s3_downloads_the_same_bytes_without_credentials(s
         snapshot.presigned_url(url, snapshot.parse_expires("8d"), s3_root.storage_options)
     assert s3_root.store().projects() == ["digits"]
     assert list(s3_root.store().runs("digits")["name"]) == ["a"]
+
+
+@pytest.mark.gcs
+def test_on_gcs_a_snapshot_is_stored_as_html_and_anonymous_credentials_cannot_sign(gcs_server):
+    import gcsfs
+
+    options = {"endpoint_url": gcs_server.url, "token": "anon"}
+    fs = gcsfs.GCSFileSystem(**options, skip_instance_cache=True)
+    fs.mkdir("tracklib-snapshots")
+    url = snapshot.publish("gs://tracklib-snapshots/store", "digits", "<p>x</p>", storage_options=options)
+    assert url.startswith("gs://tracklib-snapshots/store/snapshots/project=digits/")
+    assert fs.cat_file(url) == b"<p>x</p>"
+    assert fs.info(url)["contentType"] == snapshot.HTML_TYPE  # a signed link opens it in a browser
+    with pytest.raises(snapshot.SignError, match="private key"):
+        snapshot.presigned_url(url, 3600, options)

@@ -76,9 +76,14 @@ th{background:#f6f7f9;position:sticky;top:0}
 """
 
 
+class SignError(RuntimeError):
+    """The store's credentials cannot sign a link (GCS needs a service account's key)."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """What one view showed when it was frozen; ``charts`` are Altair charts or Vega-Lite dicts."""
+    """What one view showed when it was frozen; ``charts`` are Altair charts or Vega-Lite dicts
+    (an ``embedOptions.renderer`` of ``canvas`` in ``usermeta`` is kept: 49 runs' lines)."""
 
     title: str
     description: str  # one line: project, metric and aggregate, filter, group
@@ -106,7 +111,9 @@ def describe(
 
 
 def to_html(snapshot: Snapshot) -> str:
-    """The whole document; deterministic for one snapshot (the tests compare bytes)."""
+    """The whole document. Deterministic (one snapshot, one text), so a re-publish of the same
+    view is byte-identical. Chart data must be inline (Altair's DataFrames are): the file's
+    CSP refuses any URL a spec names."""
     made = _utc(snapshot.made_at)
     table = snapshot.table if snapshot.table is not None else pd.DataFrame()
     specs = [_spec_json(chart) for chart in snapshot.charts]
@@ -187,7 +194,10 @@ def presigned_url(
         return None
     if protocol.startswith("s3") and expires_seconds > MAX_S3_EXPIRES_S:
         raise ValueError("S3 pre-signed links last at most 7 days (--expires 7d)")
-    return fs.sign(path, expiration=int(expires_seconds))
+    try:
+        return fs.sign(path, expiration=int(expires_seconds))
+    except Exception as exc:  # noqa: BLE001 - gcsfs: AttributeError without a private key, ImportError, ...
+        raise SignError(f"cannot make a pre-signed link to {url}: {exc}") from exc
 
 
 def parse_expires(text: str) -> int:
