@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -77,34 +76,6 @@ def test_headers_drop_prefixes_and_stay_unique():
     assert len(set(labels)) == len(labels)
     assert names["params.lr"][0] == "lr (param)" and names["metrics.lr"][0] == "lr (metric)"
     assert names["params.name"][0] == "name (param)"
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    name=hs.text(max_size=40),
-    run_id=hs.text(min_size=1, max_size=30),
-    project=hs.text(min_size=1, max_size=20),
-)
-def test_run_links_are_relative_encoded_and_show_the_name(name, run_id, project):
-    url = tables.run_url("default", project, run_id, name)
-    parts = urlsplit(url)
-    assert (
-        parts.scheme == "" and parts.netloc == "" and parts.path == "run"
-    )  # never javascript:, never a host
-    assert parse_qs(parts.query, keep_blank_values=True) == {
-        "root": ["default"],
-        "project": [project],
-        "run": [run_id],
-    }
-    assert tables.names_of([url]) == [name]
-    assert all(c not in url for c in ' "<>\n')
-
-
-def test_hostile_names_stay_text_in_a_relative_link():
-    frame = pd.DataFrame({"name": ["javascript:alert(1)", "https://evil.example/x"], "run_id": ["a", "b"]})
-    linked, config = tables.with_run_links(frame, "default", "p")
-    assert all(link.startswith("run?root=default&project=p&run=") for link in linked["name"])
-    assert tables.names_of(linked["name"]) == frame["name"].tolist()
 
 
 def test_a_table_is_as_tall_as_its_rows_up_to_a_limit():

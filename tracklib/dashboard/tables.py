@@ -1,29 +1,35 @@
 """How run tables look on every page: numbers by magnitude, humanised durations, clean
 headers, a taller table, and run names that open the Run page.
 
-Pure helpers: each returns a display frame and/or the ``column_config`` for ``st.dataframe``.
+Pure helpers return a display frame and/or the ``column_config`` for ``st.dataframe``;
+``show_runs`` draws a run table whose names open the Run page in one click.
 A column's ``format`` from ``column_config`` wins over a Styler's text (the status colours
 stay), so floats are never shown with pandas' fixed six decimals (``lr 0.000000``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
-from urllib.parse import quote, unquote, urlencode
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from tracklib.dashboard import app, urlstate
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 SIGNIFICANT = "%.4g"  # sprintf-js: 4 significant digits, trailing zeros dropped (800.1, 0.00123)
 SCIENTIFIC = "scientific"  # Intl notation: 1E-5, 1.235E7
 TINY, HUGE = 1e-4, 1e6  # a float column holding a value beyond these is shown in scientific notation
 ROW_PX, MAX_ROWS = 35, 35  # Streamlit's row height; rows a table shows before it scrolls
 PREFIXES = {"params.": "param", "metrics.": "metric"}
-# The link's text is the run name carried after '#': never sent to the server, and the
-# browser opens only the relative path before it (the Run page of this store and project).
-NAME_IN_LINK = r"#(.+)$"
+LINK_COLOR = "#4f46e5"  # the theme's primary colour: run names read as links
 
 
 def number_text(value: object) -> str:
@@ -147,47 +153,98 @@ def height(rows: int) -> int:
     return ROW_PX * (min(max(int(rows), 1), MAX_ROWS) + 1) + 3
 
 
-def run_url(root: str, project: str, run_id: str, name: str, embedded: bool = False) -> str:
-    """The relative link to a run's Run page in this store (by its configured name, never a
-    URL) and project; its text (the run name) rides after '#', percent-encoded."""
-    params = {"root": root, "project": project, "run": run_id} | ({"embed": "true"} if embedded else {})
-    return f"run?{urlencode(params)}#{quote(str(name), safe='')}"
+@dataclass(frozen=True)
+class RunLinks:
+    """Which column of a table names runs, and the project and run id of each row (by position)."""
+
+    column: str
+    projects: tuple[str, ...]
+    run_ids: tuple[str, ...]
+
+    def clicked(self, cells: Iterable[Sequence[object]]) -> tuple[str, str] | None:
+        """(project, run id) of the first selected cell in the name column, else None."""
+        for row, column in cells:
+            if column == self.column and isinstance(row, int) and 0 <= row < len(self.run_ids):
+                return self.projects[row], self.run_ids[row]
+        return None
 
 
-def with_run_links(
+def run_links(
     frame: pd.DataFrame,
-    root: str,
     project: str | None = None,
     *,
-    embedded: bool = False,
     name_column: str = "name",
     run_ids: Sequence[str] | None = None,
-    pinned: bool = False,
-) -> tuple[pd.DataFrame, dict[str, object]]:
-    """The frame with its run names turned into links to the Run page, and their column_config.
+) -> tuple[pd.DataFrame, RunLinks]:
+    """The frame as shown (a nameless run shows its id) and where each row's name leads.
 
-    Run ids come from ``run_ids``, else a ``run_id`` column (then dropped: the link holds it),
-    else the index; the project from ``project``, else each row's ``project`` column.
+    Run ids come from ``run_ids``, else a ``run_id`` column (then dropped), else the index;
+    the project from ``project``, else each row's ``project`` column.
     """
     if run_ids is None and "run_id" in frame.columns:
         run_ids, frame = frame["run_id"], frame.drop(columns="run_id")
     elif run_ids is None:
         run_ids = frame.index
-    projects = [project] * len(frame) if project is not None else list(frame["project"])
-    urls = [
-        run_url(root, str(p), str(r), str(r) if pd.isna(n) or str(n) == "" else str(n), embedded)
-        for p, r, n in zip(projects, run_ids, frame[name_column], strict=True)
+    ids = tuple(str(r) for r in run_ids)
+    projects = tuple([str(project)] * len(frame) if project is not None else map(str, frame["project"]))
+    names = [
+        r if pd.isna(n) or str(n) == "" else str(n) for r, n in zip(ids, frame[name_column], strict=True)
     ]
-    linked = frame.assign(**{name_column: urls})
-    label = "name" if name_column == "name" else name_column
-    config = {
-        name_column: st.column_config.LinkColumn(
-            label, display_text=NAME_IN_LINK, help="open the run's page", pinned=pinned or None
-        )
-    }
-    return linked, config
+    return frame.assign(**{name_column: names}), RunLinks(name_column, projects, ids)
 
 
-def names_of(links: Iterable[str]) -> list[str]:
-    """The run names the link column shows (what a reader of the table sees)."""
-    return [unquote(str(link).partition("#")[2]) for link in links]
+def show_runs(
+    data: pd.DataFrame | Styler,
+    links: RunLinks,
+    *,
+    key: str,
+    column_config: dict[str, object],
+    pinned: bool = False,
+    selection_mode: Sequence[str] = (),
+    **dataframe: object,
+) -> object:
+    """``st.dataframe`` of runs where one click on a run name opens its Run page, in this tab.
+
+    A ``LinkColumn`` opens a new tab, and only when the click lands on the text of a hovered
+    cell; a cell selection does neither. The click (a callback, so a selection left over from
+    an earlier visit opens nothing) sets the project widget; then ``st.switch_page`` passes the
+    run id alone, as the bound store and project widgets keep theirs (and Streamlit ``embed``).
+    """
+    name = st.column_config.TextColumn(
+        links.column, help="click a name to open the run's page", pinned=pinned or None
+    )
+    styled = data.style if isinstance(data, pd.DataFrame) else data
+    event = st.dataframe(
+        styled.map(lambda _: f"color: {LINK_COLOR}", subset=[links.column]),
+        key=key,
+        on_select=functools.partial(_open_clicked, key, links),
+        selection_mode=[*selection_mode, "single-cell"],
+        column_config=column_config | {links.column: name},
+        **dataframe,
+    )
+    run_id = st.session_state.pop(_opening(key), None)
+    if run_id is not None:
+        st.switch_page(app.page("run"), query_params={"run": run_id})
+    return event
+
+
+def _opening(key: str) -> str:
+    return f"{key}.open_run"
+
+
+def _open_clicked(key: str, links: RunLinks) -> None:
+    state = st.session_state.get(key) or {}
+    clicked = links.clicked(state.get("selection", {}).get("cells", []))
+    if clicked is None:
+        return
+    project, run_id = clicked
+    project_key = urlstate.FRAME["project"].name
+    if st.session_state.get(project_key) != project:  # a table of every project (Overview)
+        st.session_state[project_key] = project
+    st.session_state[_opening(key)] = run_id
+
+
+def names_of(values: Iterable[object]) -> list[str]:
+    """The run names a table shows: its name column holds them as text (the tables once held
+    links here; tests read names through this)."""
+    return [str(value) for value in values]

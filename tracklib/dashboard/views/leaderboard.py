@@ -89,15 +89,15 @@ def render(ctx: Context) -> None:
         return
     shown = widgets.arrow_safe(ranking.shown(board, metric, agg, columns))
     st.caption(f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {competing} runs")
-    linked, links = tables.with_run_links(
-        shown, ctx.root, ctx.project, embedded=st.context.is_embedded, run_ids=board["run_id"]
-    )
-    st.dataframe(
-        widgets.style_status(linked),
+    named, links = tables.run_links(shown, ctx.project, run_ids=board["run_id"])
+    tables.show_runs(
+        widgets.style_status(named),
+        links,
+        key="leaderboard_table",
         hide_index=True,
         width="stretch",
         height=tables.height(len(shown)),
-        column_config=tables.column_config(shown) | links,
+        column_config=tables.column_config(shown),
     )
     row = st.columns([1, 1, 6])
     row[0].download_button(

@@ -34,26 +34,28 @@ def render(ctx: Context) -> None:
     best = [_best_row(name, project, ctx.root, ctx.token) for name, project in loaded.items()]
     best_table = pd.DataFrame([b for b in best if b])
     if not best_table.empty:
-        linked, links = tables.with_run_links(
-            best_table, ctx.root, name_column="run", embedded=st.context.is_embedded
-        )
-        st.dataframe(
-            widgets.style_status(linked),
+        named, links = tables.run_links(best_table, name_column="run")
+        tables.show_runs(
+            widgets.style_status(named),
+            links,
+            key="overview_best",
             hide_index=True,
             width="stretch",
-            column_config=tables.column_config(linked) | links,
+            column_config=tables.column_config(named),
         )
 
     st.subheader("Latest runs")
     latest = runs_table.newest(all_runs, LATEST)
     view = latest[["project", "name", "status", "start_time", "duration_s", "tags", "run_id"]]
-    linked, links = tables.with_run_links(tables.display(view), ctx.root, embedded=st.context.is_embedded)
-    st.dataframe(
-        widgets.style_status(linked),
+    named, links = tables.run_links(tables.display(view))
+    tables.show_runs(
+        widgets.style_status(named),
+        links,
+        key="overview_latest",
         hide_index=True,
         width="stretch",
-        height=tables.height(len(linked)),
-        column_config=tables.column_config(view) | links,
+        height=tables.height(len(named)),
+        column_config=tables.column_config(view),
     )
 
 

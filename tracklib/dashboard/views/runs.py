@@ -78,19 +78,18 @@ def render(ctx: Context) -> None:
     picks = URL["runs"].name
     picked = st.query_params.get_all(picks)
     selected_rows = runs_table.rows_picked(table.index, picked)
-    linked, links = tables.with_run_links(
-        tables.display(table), ctx.root, ctx.project, embedded=st.context.is_embedded, pinned=True
-    )
-    event = st.dataframe(
-        widgets.style_status(linked),
+    named, links = tables.run_links(tables.display(table), ctx.project)
+    event = tables.show_runs(
+        widgets.style_status(named),
+        links,
         key=f"runs_table_{_digest(table.index)}",  # another page or filter: a new selection
-        on_select="rerun",
-        selection_mode="multi-row",
+        pinned=True,
+        selection_mode=["multi-row"],
         selection_default={"selection": {"rows": selected_rows}},
         width="stretch",
         height=tables.height(len(table)),
         hide_index=True,
-        column_config=tables.column_config(table) | links,
+        column_config=tables.column_config(table),
     )
     selected = runs_table.keep_picks(runs["run_id"], picked, table.index, event.selection.rows)
     st.query_params[picks] = selected  # picks on other pages or hidden by a filter stay

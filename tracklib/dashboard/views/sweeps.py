@@ -122,15 +122,15 @@ def render(ctx: Context) -> None:
         brushed = widgets.arrow_safe(shown[["name", "target", *params]]).rename(
             columns={"target": target} | labels
         )
-        linked, links = tables.with_run_links(
-            brushed, ctx.root, ctx.project, embedded=st.context.is_embedded, run_ids=shown["run_id"]
-        )
-        st.dataframe(
-            linked,
+        named, links = tables.run_links(brushed, ctx.project, run_ids=shown["run_id"])
+        tables.show_runs(
+            named,
+            links,
+            key="sweeps_brushed",
             hide_index=True,
             width="stretch",
-            height=tables.height(len(linked)),
-            column_config=tables.column_config(brushed) | links,
+            height=tables.height(len(named)),
+            column_config=tables.column_config(brushed),
         )
     else:
         st.caption("Drag a rectangle over one or more axes to keep only the runs passing through it.")
