@@ -50,10 +50,12 @@ def _leaderboard(store: tracklib.Store) -> pd.DataFrame:
 
 
 def _chart(store: tracklib.Store, runs: pd.DataFrame, metric: str):
-    """The Curves page's chart of one metric for every run (as tracklib.dashboard.views.curves)."""
+    """The Curves page's chart of one metric for every run (as tracklib.dashboard.views.curves),
+    the best run named like a hostile record would name it (in the legend and the hover list)."""
     history = store.history(PROJECT, run_ids=list(runs["run_id"]), keys=[metric], max_points=500)
     points = curves.add_x(history, runs, "step")
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
+    names[store.leaderboard(PROJECT, "val/acc", "last")["run_id"].iloc[0]] = HOSTILE_NAME
     chart = line_charts.curves(points, metric, "step", False, 0.0, colors.run_colors(runs), names)
     return chart, history["run_id"].nunique()
 
@@ -129,6 +131,9 @@ def test_a_snapshot_opened_from_disk_with_no_network_shows_everything(browser, s
         page.wait_for_selector("#vg-tooltip-element.visible", timeout=10_000)
         tip = page.locator("#vg-tooltip-element").inner_text()
         assert "step" in tip and "·" in tip  # the hover list: "run name · value" rows
+        assert '<img src=x onerror="window.__pwned=1">' in tip  # the best run's name, as text (cut)
+        assert page.locator("#vg-tooltip-element img, #vg-tooltip-element script").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "snapshot-offline.png"), full_page=True)
 
