@@ -9,14 +9,15 @@ the link (and the Share link) follows the chart's smoothing slider.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from tracklib.analysis import curves
+from tracklib.analysis import curves, direction
 from tracklib.analysis import table as runs_table
-from tracklib.dashboard import colors, data, line_charts, urlstate, widgets
+from tracklib.dashboard import colors, data, line_charts, project_settings, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -84,13 +85,14 @@ def render(ctx: Context) -> None:
         "(shift-click adds)"
     )
     links = widgets.run_links(ctx.root, ctx.project, run_ids)  # only theirs: 100,000 cost 1 s
-    history = history.assign(href=history["run_id"].map(links))
+    saved = project_settings.settings_of(ctx.root, ctx.project, ctx.token)
     per_row = panels_per_row(len(chosen))
     for start in range(0, len(chosen), per_row):
         columns = st.columns(per_row)
         for offset, metric in enumerate(chosen[start : start + per_row]):
             with columns[offset]:
-                _panel(start + offset, metric, history[history["key"] == metric], runs, spec, per_row)
+                panel = Panel(start + offset, metric, direction.judged_by(metric, saved).lower_is_better)
+                _panel(panel, history[history["key"] == metric], runs, spec, per_row, links)
     widgets.share_control(URL, {"runs": run_ids})
 
 
@@ -99,11 +101,26 @@ def panels_per_row(count: int) -> int:
     return 1 if count == 1 else 2 if count in (2, 4) else 3
 
 
+@dataclass(frozen=True)
+class Panel:
+    """Which panel: its place in the grid (its URL keys), its metric, which way is better."""
+
+    index: int
+    metric: str
+    lower_is_better: bool
+
+
 @st.fragment
 def _panel(
-    index: int, metric: str, points: pd.DataFrame, runs: pd.DataFrame, spec: curves.CurveSpec, per_row: int
+    panel: Panel,
+    points: pd.DataFrame,
+    runs: pd.DataFrame,
+    spec: curves.CurveSpec,
+    per_row: int,
+    links: dict[str, str],
 ) -> None:
     """One metric's chart and its own controls; a change reruns this panel only."""
+    index, metric = panel.index, panel.metric
     left, right = st.columns([3, 1])
     x = left.segmented_control(
         "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind(panel_key("x", index))
@@ -133,6 +150,8 @@ def _panel(
         colors.run_colors(runs),
         names,
         legend_columns=legend_columns(per_row),
+        lower_is_better=panel.lower_is_better,  # the project's saved direction first
+        links=links,
     )
     chart_key = f"chart_{smooth_key}"
     st.altair_chart(
