@@ -83,7 +83,7 @@ def snapshot_file(e2e_store, tmp_path_factory):
 
 def test_a_snapshot_opened_from_disk_with_no_network_shows_everything(browser, snapshot_file):
     path, table, series = snapshot_file
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []
@@ -115,7 +115,11 @@ def test_a_snapshot_opened_from_disk_with_no_network_shows_everything(browser, s
         assert rows.nth(49).locator("td").nth(1).inner_text() == HOSTILE_NAME  # shown, not run
         assert page.evaluate("() => window.__pwned") is None
         assert page.locator("table img, table script").count() == 0
-        assert page.locator("a[download]").inner_text() == "Download CSV"
+        with page.expect_download() as download:  # the CSV comes out of the file, offline
+            page.locator("a[download]").click()
+        assert download.value.suggested_filename == "Leaderboard-20261201T213000Z.csv"
+        read = pd.read_csv(download.value.path())
+        assert list(read["name"]) == list(table["name"]) and len(read.columns) == len(table.columns)
 
         for index, count in enumerate(series):
             chart = f"chart-{index}"
@@ -125,6 +129,7 @@ def test_a_snapshot_opened_from_disk_with_no_network_shows_everything(browser, s
             lines = page.evaluate(COUNT, [chart, "line"])
             assert lines["runs"] == count  # a line per run, drawn
 
+        page.evaluate("() => window.scrollTo(0, 0)")  # the download link was scrolled to
         box = page.locator("#chart-0 canvas").bounding_box()
         page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 200)
         page.mouse.move(box["x"] + box["width"] * 0.5 + 3, box["y"] + 210)
