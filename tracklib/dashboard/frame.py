@@ -31,6 +31,7 @@ def run_page(render: Callable[[Context], None]) -> None:
     ctx = render_frame()
     if ctx is not None:
         project_settings.control(ctx.root, ctx.project, ctx.token, ctx.loaded.runs, ctx.loaded.summary)
+        widgets.hide_controls()
         notice = st.container()  # above the page, filled after it: its own reads count too
         render(ctx)
         _skipped_notice(notice, data.skipped_in(ctx.root, ctx.project))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
 from tracklib.dashboard import urlstate
@@ -37,6 +39,36 @@ _BREAK = re.compile(r"(?<=[:@])|(?<=www)(?=\.)|(?<=[-<>~])(?=[-<>=])", re.IGNORE
 # Leading spaces would make an indented code block, which shows escapes as backslashes.
 _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 _NOTICES = "_link_notices"  # notices carried over the rerun that corrects a link
+CONTROLS = "controls-"  # key prefix of the containers that hold a page's widgets
+# The stakeholder view hides the controls (their widgets still read the link, so the content
+# is the view the link names), the charts' own sliders, and Streamlit's sidebar toggle.
+_STAKEHOLDER_CSS = (
+    f"<style>[class*='st-key-{CONTROLS}'], .vega-bindings, [data-testid='stSidebarCollapsedControl'],"
+    " [data-testid='stExpandSidebarButton'] {display: none !important}</style>"
+)
+
+
+def stakeholder() -> bool:
+    """A link with ``embed=true`` is for someone who reads rather than explores: content only."""
+    return bool(st.context.is_embedded)
+
+
+def hide_controls() -> None:
+    """In the stakeholder view, hide every ``controls`` container (drawn once per page)."""
+    if stakeholder():
+        st.html(_STAKEHOLDER_CSS)
+
+
+def controls(name: str) -> DeltaGenerator:
+    """The container a page draws widgets in: shown to explorers, hidden from stakeholders."""
+    return st.container(key=f"{CONTROLS}{name}")
+
+
+def view_line(project: str, loaded_at: float, *parts: str) -> None:
+    """The one line that says what a view shows: project, what is measured, filters, the
+    time its data was read (the stakeholder view's subtitle; useful to everyone)."""
+    made = datetime.fromtimestamp(loaded_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    st.markdown(md_escape(" · ".join([project, *(p for p in parts if p), f"data as of {made}"])))
 
 
 def md_escape(text: object) -> str:

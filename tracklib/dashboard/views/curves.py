@@ -60,15 +60,16 @@ def render(ctx: Context) -> None:
         st.info("No run in this project has logged a metric yet.")
         return
     widgets.guard_url(URL.rules(metrics=metrics_all, group_by=_groups(runs)))
-    run_ids = run_selector(runs, URL["runs"].name)
-    chosen = st.multiselect(
-        "Metrics (one panel each)",
-        metrics_all,
-        default=main_metrics(runs, ctx.loaded.summary),
-        max_selections=MAX_PANELS,
-        **URL.bind("metrics"),
-    )
-    group_by, band, points_per_series = _page_controls(runs)
+    with widgets.controls("view"):
+        run_ids = run_selector(runs, URL["runs"].name)
+        chosen = st.multiselect(
+            "Metrics (one panel each)",
+            metrics_all,
+            default=main_metrics(runs, ctx.loaded.summary),
+            max_selections=MAX_PANELS,
+            **URL.bind("metrics"),
+        )
+        group_by, band, points_per_series = _page_controls(runs)
     if not run_ids or not chosen:
         st.info("Choose at least one run and one metric.")
         return
@@ -79,7 +80,13 @@ def render(ctx: Context) -> None:
     with st.spinner(f"Reading {len(run_ids)} histories…"):
         history = data.load_history(ctx.root, ctx.project, tuple(run_ids), tuple(chosen), budget, ctx.token)
     total = history.attrs.get("total_points", len(history))
-    st.caption(
+    widgets.view_line(
+        ctx.project,
+        ctx.loaded.loaded_at,
+        f"{len(run_ids)} of {len(runs)} runs",
+        f"mean per {group_by} with {band} band" if group_by else "",
+    )
+    widgets.controls("hint").caption(
         f"showing {len(history):,} of {total:,} points (at most {budget:,} per series) · "
         "hover a line or a legend entry to highlight it, click legend entries to isolate runs "
         "(shift-click adds)"
@@ -93,7 +100,8 @@ def render(ctx: Context) -> None:
             with columns[offset]:
                 panel = Panel(start + offset, metric, direction.judged_by(metric, saved).lower_is_better)
                 _panel(panel, history[history["key"] == metric], runs, spec, per_row, links)
-    widgets.share_control(URL, {"runs": run_ids})
+    with widgets.controls("share"):
+        widgets.share_control(URL, {"runs": run_ids})
 
 
 def panels_per_row(count: int) -> int:
@@ -121,7 +129,7 @@ def _panel(
 ) -> None:
     """One metric's chart and its own controls; a change reruns this panel only."""
     index, metric = panel.index, panel.metric
-    left, right = st.columns([3, 1])
+    left, right = widgets.controls(f"panel{index}").columns([3, 1])
     x = left.segmented_control(
         "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind(panel_key("x", index))
     )
@@ -133,7 +141,9 @@ def _panel(
         if dropped:
             st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
     if spec.group_by:
-        smoothing = st.slider("Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind(smooth_key))
+        smoothing = widgets.controls(f"smooth{index}").slider(
+            "Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind(smooth_key)
+        )
         bands = curves.group_bands(
             curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS
         )

@@ -35,7 +35,7 @@ def render(ctx: Context) -> None:
     widgets.guard_url(URL.rules(metric=metrics, group_by=groups, columns=params))
     saved = project_settings.settings_of(ctx.root, ctx.project, ctx.token)
     headline = direction.headline(runs, summary, saved).metric  # saved, else guessed
-    with st.expander("Settings", expanded=not st.context.is_embedded):
+    with widgets.controls("settings"), st.expander("Settings", expanded=True):
         row = st.columns([3, 2, 2, 1])
         metric = row[0].selectbox("Metric", metrics, index=metrics.index(headline), **URL.bind("metric"))
         judged = direction.judged_by(metric, saved)
@@ -88,7 +88,14 @@ def render(ctx: Context) -> None:
         widgets.filter_error(expression, exc.message, exc.position)
         return
     shown = widgets.arrow_safe(ranking.shown(board, metric, agg, columns))
-    st.caption(f"{agg} of {widgets.md_escape(metric)}, {order} first · {len(board)} of {competing} runs")
+    widgets.view_line(
+        ctx.project,
+        ctx.loaded.loaded_at,
+        f"{agg} of {metric}, {order} first",
+        f"filter: {expression}" if expression else "",
+        f"best run per {group_by}" if group_by != ranking.NO_GROUP else "",
+        f"{len(board)} of {competing} runs",
+    )
     named, links = tables.run_links(shown, ctx.project, run_ids=board["run_id"])
     tables.show_runs(
         widgets.style_status(named),
@@ -99,7 +106,7 @@ def render(ctx: Context) -> None:
         height=tables.height(len(shown)),
         column_config=tables.column_config(shown),
     )
-    row = st.columns([1, 1, 6])
+    row = widgets.controls("share").columns([1, 1, 6])
     row[0].download_button(
         "CSV",
         shown.to_csv(index=False),

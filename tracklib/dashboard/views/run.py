@@ -15,10 +15,14 @@ URL = urlstate.Keys(urlstate.Key("run"))  # a run id: the run picker keeps the p
 
 def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
-    (run_id,) = widgets.run_picker(runs, key=URL["run"].name, label="Run", multi=False)
+    with widgets.controls("run"):
+        (run_id,) = widgets.run_picker(runs, key=URL["run"].name, label="Run", multi=False)
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
 
     st.title(widgets.md_escape(details.name))
+    widgets.view_line(
+        ctx.project, ctx.loaded.loaded_at, f"run {run_id}", f"group {details.group}" if details.group else ""
+    )
     st.badge(widgets.md_escape(details.status), color=_badge_color(details.status))
     row = st.columns(4)
     started = details.start_time
@@ -70,7 +74,8 @@ def render(ctx: Context) -> None:
         cols[1].text(f"{artifact.size:,} bytes")
         _download(cols, i, ctx, run_id, artifact.path)
     _environment(details.environment)
-    widgets.share_control(URL, {"run": run_id})
+    with widgets.controls("share"):
+        widgets.share_control(URL, {"run": run_id})
 
 
 def _failure(error: str) -> None:

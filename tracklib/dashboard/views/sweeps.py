@@ -54,7 +54,8 @@ def render(ctx: Context) -> None:
         widgets.guard_url(URL.pick("metric").rules(metric=metrics))
     if not metrics or not candidates:
         st.info("A sweep needs runs that logged a metric and differ in at least one param.")
-        widgets.share_control(URL, {"runs": carried})
+        with widgets.controls("share"):
+            widgets.share_control(URL, {"runs": carried})
         return
     labels = {p: p.removeprefix("params.") for p in candidates}  # what the widgets show, and the URL holds
     offered = list(labels.values())
@@ -63,7 +64,7 @@ def render(ctx: Context) -> None:
             metric=metrics, params=offered, heat_x=offered, heat_y=offered
         )
     )
-    row = st.columns([3, 2, 5])
+    row = widgets.controls("target").columns([3, 2, 5])
     saved = project_settings.settings_of(ctx.root, ctx.project, ctx.token)
     headline = direction.headline(runs, ctx.loaded.summary, saved).metric  # saved, else guessed
     metric = row[0].selectbox("Target", metrics, index=metrics.index(headline), **URL.bind("metric"))
@@ -86,6 +87,13 @@ def render(ctx: Context) -> None:
         st.info("No run has this target yet, or no param is chosen.")
         return
     best = sweeps.best_run(frame, higher_is_better=not lower)
+    widgets.view_line(
+        ctx.project,
+        ctx.loaded.loaded_at,
+        f"sweep {group}" if not carried else f"{len(carried)} chosen runs",
+        f"target: {target}, {'lowest' if lower else 'highest'} best",
+        f"{len(frame):,} runs",
+    )
     drawn = sweeps.chart_runs(frame, higher_is_better=not lower)
     drawn["href"] = drawn["run_id"].map(widgets.run_links(ctx.root, ctx.project, drawn["run_id"]))
     if len(drawn) < len(frame):
@@ -117,7 +125,8 @@ def render(ctx: Context) -> None:
         st.caption(
             f"{len(inside)} of {len(drawn)} runs in the brushed range (drag on the axes; click outside to clear)"
         )
-        _open_elsewhere(ctx, inside)
+        with widgets.controls("open"):
+            _open_elsewhere(ctx, inside)
         shown = sweeps.best_first(drawn[drawn["run_id"].isin(inside)], higher_is_better=not lower)
         brushed = widgets.arrow_safe(shown[["name", "target", *params]]).rename(
             columns={"target": target} | labels
@@ -133,7 +142,9 @@ def render(ctx: Context) -> None:
             column_config=tables.column_config(brushed),
         )
     else:
-        st.caption("Drag a rectangle over one or more axes to keep only the runs passing through it.")
+        widgets.controls("hint").caption(
+            "Drag a rectangle over one or more axes to keep only the runs passing through it."
+        )
 
     st.subheader("Each param against the target")
     columns = st.columns(min(3, len(params)))
@@ -178,7 +189,7 @@ def render(ctx: Context) -> None:
 
     if len(params) >= 2:
         st.subheader("Mean target over two params")
-        row = st.columns(2)
+        row = widgets.controls("heat").columns(2)
         x = row[0].selectbox("x", params, index=0, format_func=labels.get, **URL.bind("heat_x"))
         y = row[1].selectbox("y", params, index=1, format_func=labels.get, **URL.bind("heat_y"))
         if x != y:
@@ -186,7 +197,8 @@ def render(ctx: Context) -> None:
                 sweep_charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target),
                 width="stretch",
             )
-    widgets.share_control(URL, {"runs": carried})
+    with widgets.controls("share"):
+        widgets.share_control(URL, {"runs": carried})
 
 
 def _groups(ctx: Context) -> list[str]:
@@ -202,7 +214,7 @@ def _scope(ctx: Context) -> tuple[pd.DataFrame, str, list[str]]:
     carried = sweeps.carried(project_runs, st.query_params.get_all(picked))
     if carried:
         st.query_params[picked] = carried
-        row = st.columns([3, 2], vertical_alignment="center")
+        row = widgets.controls("scope").columns([3, 2], vertical_alignment="center")
         row[0].caption(f"{len(carried)} runs carried from the Runs page.")
         row[1].page_link(
             app.page("sweeps"),
@@ -213,7 +225,7 @@ def _scope(ctx: Context) -> tuple[pd.DataFrame, str, list[str]]:
         return sweeps.scoped(project_runs, sweeps.ALL_RUNS, carried), sweeps.ALL_RUNS, carried
     options = _groups(ctx)
     default = sweeps.newest_group(project_runs)
-    group = st.selectbox(
+    group = widgets.controls("scope").selectbox(
         "Sweep (group)",
         options,
         index=options.index(default),
@@ -221,7 +233,7 @@ def _scope(ctx: Context) -> tuple[pd.DataFrame, str, list[str]]:
         **URL.bind("group"),
     )
     runs = sweeps.scoped(project_runs, group)
-    st.caption(f"{len(runs):,} of {len(project_runs):,} runs of this project.")
+    widgets.controls("scope-count").caption(f"{len(runs):,} of {len(project_runs):,} runs of this project.")
     return runs, group, []
 
 
