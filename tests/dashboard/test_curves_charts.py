@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st_
@@ -18,13 +19,24 @@ VIEWS = "tracklib/dashboard/views"
 
 
 def _specs(at) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    """Each chart's spec with the datasets Streamlit sends beside it put back in."""
+    specs = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        spec["datasets"] = {
+            d.name: pa.ipc.open_stream(d.data.data).read_all().to_pylist() for d in chart.proto.datasets
+        }
+        specs.append(spec)
+    return specs
 
 
-def _tooltip_names(rule: dict) -> dict[str, str]:
-    """The run names the rule's hover list shows, by run id: one JSON object in its rows' text."""
-    (row,) = [t["calculate"] for t in rule["transform"] if t.get("as") == "row"]
-    return json.loads(row[1 : row.index("[datum.run_id]")])
+def _tooltip_names(spec: dict) -> dict[str, str]:
+    """The run names the rule's hover list shows, by run id: a lookup table (data, not code)."""
+    (lookup,) = [t for t in spec["layer"][0]["transform"] if "lookup" in t]
+    assert lookup["lookup"] == "run_id" and lookup["from"]["fields"] == ["name"]
+    data = lookup["from"]["data"]
+    rows = data["values"] if "values" in data else spec["datasets"][data["name"]]
+    return {row["run_id"]: row["name"] for row in rows}
 
 
 def _run_colour_map(spec: dict) -> dict[str, str]:
@@ -76,7 +88,7 @@ def test_the_legend_lists_every_run_by_name_and_the_chart_highlights_and_isolate
     assert [c["test"] for c in faded] == [{"not": {"param": "pick"}}, {"not": {"param": "hover"}}]
     rule = spec["layer"][0]
     assert params["at_x"]["select"]["nearest"] is True and params["at_x"]["views"] == [rule["name"]]
-    names = _tooltip_names(rule)
+    names = _tooltip_names(spec)
     assert set(seeded_root[1]) <= set(names.values())  # the rule's hover list can name every run
     assert {"filter": {"param": "pick", "empty": True}} in rule["transform"]  # the shown runs only
 
@@ -185,7 +197,7 @@ def test_long_or_hostile_run_names_are_cut_and_kept_as_json_text():
     expr = spec["layer"][2]["encoding"]["color"]["legend"]["labelExpr"]
     labels = json.loads(expr.split("[datum.value]")[0])
     assert labels["b"] == "<b>bold</b>" and len(labels["a"]) == line_charts.MAX_LABEL
-    assert _tooltip_names(spec["layer"][0]) == labels  # the hover list: the same JSON, no code
+    assert _tooltip_names(spec) == labels  # the hover list: the same names, as data, no code
     assert "alert" not in spec["layer"][0]["mark"]["tooltip"]["expr"]
 
 

@@ -222,19 +222,26 @@ def _rule_tooltip(rule: alt.Chart, x: str, labels: dict[str, str], lower_is_bett
     "name · value", best first. Rows are pivoted into fields "1".."N" by rank (JavaScript keeps
     integer keys in order); a rank no run has stays undefined, and the tooltip skips those.
     Names enter the expression as one JSON object keyed by run id, never spliced into code."""
+    # Streamlit's Vega evaluates expressions with its (CSP-safe) interpreter, per row: the
+    # per-run steps run after the aggregate (runs x buckets rows, not every point), and names
+    # come from a lookup table rather than an object literal rebuilt for every row.
+    names = alt.LookupData(
+        data=alt.InlineData(values=[{"run_id": r, "name": n} for r, n in labels.items()]),
+        key="run_id",
+        fields=["name"],
+    )
     rows = (
         rule.transform_filter("isValid(datum.smoothed) && isFinite(datum.smoothed)")
-        .transform_filter({"param": PICK, "empty": True})
         .transform_joinaggregate(x0="min(x)", groupby=["xb"])
         .transform_aggregate(v="mean(smoothed)", groupby=["xb", "x0", "run_id"])
+        .transform_filter({"param": PICK, "empty": True})
         .transform_window(
             rank="row_number()",
             groupby=["xb"],
             sort=[alt.SortField("v", order="ascending" if lower_is_better else "descending")],
         )
-        .transform_calculate(
-            row=f"({json.dumps(labels)}[datum.run_id] || datum.run_id) + ' · ' + format(datum.v, '.5~g')"
-        )
+        .transform_lookup(lookup="run_id", from_=names)
+        .transform_calculate(row="(datum.name || datum.run_id) + ' · ' + format(datum.v, '.5~g')")
         .transform_joinaggregate(n="count()", groupby=["xb"])
         .transform_filter(f"datum.rank <= {TOOLTIP_ROWS}")
         .transform_pivot("rank", value="row", groupby=["xb", "x0", "n"], op="max")
