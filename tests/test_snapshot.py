@@ -159,8 +159,9 @@ def test_any_run_names_and_values_stay_text_and_read_back(tiny_bundle, rows, col
 
 
 def test_the_line_says_what_it_is_and_when_it_was_made(tiny_bundle):
-    line = snapshot.describe("digits", "val/acc", "last", "optimizer = adam", "params.lr")
-    assert line == "project digits · val/acc (last) · filter: optimizer = adam · grouped by params.lr"
+    line = (
+        "digits · last of val/acc, highest first · filter: optimizer = adam · data as of 2026-12-01 21:29 UTC"
+    )
     made = datetime(2026, 12, 1, 22, 30, 5, tzinfo=timezone(timedelta(hours=1)))
     parsed = parse(
         snapshot.to_html(snapshot.Snapshot("Leaderboard", line, None, [], "https://d.test/x", made))

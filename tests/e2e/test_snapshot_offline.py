@@ -60,6 +60,9 @@ def _chart(store: tracklib.Store, runs: pd.DataFrame, metric: str):
     return chart, history["run_id"].nunique()
 
 
+DESCRIPTION = f"{PROJECT} · last of val/acc, highest first · data as of 2026-12-01 21:30 UTC"
+
+
 @pytest.fixture(scope="module")
 def snapshot_file(e2e_store, tmp_path_factory):
     root, _ = e2e_store
@@ -70,7 +73,7 @@ def snapshot_file(e2e_store, tmp_path_factory):
     charts, series = zip(*(_chart(store, runs, metric) for metric in METRICS), strict=True)
     shot = snapshot.Snapshot(
         title="Leaderboard",
-        description=snapshot.describe(PROJECT, "val/acc", "last"),
+        description=DESCRIPTION,
         table=table,
         charts=list(charts),
         source_link="http://127.0.0.1:8501/leaderboard?project=digits",
@@ -98,7 +101,7 @@ def test_a_snapshot_opened_from_disk_with_no_network_shows_everything(browser, s
         page.wait_for_function(f"() => Object.keys(window.tracklibViews || {{}}).length === {len(METRICS)}")
 
         assert page.locator("h1").inner_text() == "Leaderboard"
-        assert page.locator("p.description").inner_text() == "project digits · val/acc (last) · no filter"
+        assert page.locator("p.description").inner_text() == DESCRIPTION
         assert "made at 2026-12-01 21:30:00 UTC" in page.locator("p.made").inner_text()
         assert (
             page.locator("p.made a").get_attribute("href")

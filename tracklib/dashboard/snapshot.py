@@ -86,28 +86,11 @@ class Snapshot:
     (an ``embedOptions.renderer`` of ``canvas`` in ``usermeta`` is kept: 49 runs' lines)."""
 
     title: str
-    description: str  # one line: project, metric and aggregate, filter, group
+    description: str  # the page's one line (widgets.view_text): project, metric, filter, group, time
     table: pd.DataFrame | None
     charts: Sequence[Any] = field(default_factory=tuple)
     source_link: str = ""
     made_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-def describe(
-    project: str,
-    metric: str | None = None,
-    aggregate: str | None = None,
-    filter_text: str | None = None,
-    group: str | None = None,
-) -> str:
-    """The snapshot's one line, the same wording on every page: ``digits · val/acc (last) · ...``."""
-    parts = [f"project {project}"]
-    if metric:
-        parts.append(f"{metric} ({aggregate})" if aggregate else metric)
-    parts.append(f"filter: {filter_text}" if filter_text else "no filter")
-    if group:
-        parts.append(f"grouped by {group}")
-    return " · ".join(parts)
 
 
 def to_html(snapshot: Snapshot) -> str:

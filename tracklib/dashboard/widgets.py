@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
-from tracklib.dashboard import urlstate
+from tracklib.dashboard import snapshot, urlstate
 
 STATUS_COLORS = {
     "running": "#1c83e1",
@@ -64,11 +64,18 @@ def controls(name: str) -> DeltaGenerator:
     return st.container(key=f"{CONTROLS}{name}")
 
 
-def view_line(project: str, loaded_at: float, *parts: str) -> None:
+def view_text(project: str, loaded_at: float, *parts: str) -> str:
     """The one line that says what a view shows: project, what is measured, filters, the
-    time its data was read (the stakeholder view's subtitle; useful to everyone)."""
+    time its data was read (the stakeholder view's subtitle and a snapshot's)."""
     made = datetime.fromtimestamp(loaded_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    st.markdown(md_escape(" · ".join([project, *(p for p in parts if p), f"data as of {made}"])))
+    return " · ".join([project, *(p for p in parts if p), f"data as of {made}"])
+
+
+def view_line(project: str, loaded_at: float, *parts: str) -> str:
+    """Show ``view_text`` under the page's title (to everyone) and return it."""
+    text = view_text(project, loaded_at, *parts)
+    st.markdown(md_escape(text))
+    return text
 
 
 def md_escape(text: object) -> str:
@@ -154,6 +161,14 @@ def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None
     It carries the frame's shared keys and the page's: a widget-bound key's value from the
     widget, a key the page checks itself (``rule=None``, e.g. picked run ids) from ``given``.
     """
+    link = share_link(keys, given)
+    with st.popover("Share", icon=":material/share:", key="share", on_change="rerun"):
+        st.caption("Anyone who can open this dashboard sees exactly this view:")
+        st.code(link, language=None)
+
+
+def share_link(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -> str:
+    """The full link to this exact view (see ``share_control``)."""
     given = dict(given or {})
     own = {key.name for key in keys.shared if key.rule is None}
     if set(given) != own:
@@ -165,10 +180,22 @@ def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None
             params[key.name] = (
                 [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
             )
-    link = f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
-    with st.popover("Share", icon=":material/share:", key="share", on_change="rerun"):
-        st.caption("Anyone who can open this dashboard sees exactly this view:")
-        st.code(link, language=None)
+    return f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
+
+
+def snapshot_button(make: Callable[[], snapshot.Snapshot], name: str) -> None:
+    """ "Snapshot": this view as ONE HTML file, data and charts inside, that opens anywhere
+    with no network. Built only when clicked (``make`` runs on Streamlit's download thread,
+    so it must not touch Streamlit: pages hand it values, not session state)."""
+    st.download_button(
+        "Snapshot",
+        data=lambda: snapshot.to_html(make()).encode(),
+        file_name=f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)[:80]}.html",
+        mime="text/html",
+        icon=":material/photo_camera:",
+        on_click="ignore",
+        help="One HTML file with this view's table and charts inside: it opens anywhere, offline.",
+    )
 
 
 def _url_value(value: object) -> str:

@@ -17,7 +17,7 @@ import streamlit as st
 
 from tracklib.analysis import curves, direction
 from tracklib.analysis import table as runs_table
-from tracklib.dashboard import colors, data, line_charts, project_settings, urlstate, widgets
+from tracklib.dashboard import colors, data, line_charts, project_settings, snapshot, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -27,6 +27,7 @@ MAX_PANELS = 9
 SMOOTH = urlstate.Number(0.0, 0.99)
 POINTS = urlstate.Number(50, 20_000, whole=True)
 NO_GROUP = "(none)"
+DRAWN = "_curves_drawn"  # session key: panel index -> its chart as last drawn (for Snapshot)
 
 
 def panel_key(kind: str, index: int) -> str:
@@ -80,7 +81,7 @@ def render(ctx: Context) -> None:
     with st.spinner(f"Reading {len(run_ids)} histories…"):
         history = data.load_history(ctx.root, ctx.project, tuple(run_ids), tuple(chosen), budget, ctx.token)
     total = history.attrs.get("total_points", len(history))
-    widgets.view_line(
+    line = widgets.view_line(
         ctx.project,
         ctx.loaded.loaded_at,
         f"{len(run_ids)} of {len(runs)} runs",
@@ -100,8 +101,18 @@ def render(ctx: Context) -> None:
             with columns[offset]:
                 panel = Panel(start + offset, metric, direction.judged_by(metric, saved).lower_is_better)
                 _panel(panel, history[history["key"] == metric], runs, spec, per_row, links)
-    with widgets.controls("share"):
+    drawn = st.session_state.setdefault(DRAWN, {})  # each panel's chart as last drawn
+
+    def frozen() -> snapshot.Snapshot:  # at click time: the panels' latest axes and scales
+        charts = [drawn[i] for i in range(len(chosen)) if i in drawn]
+        return snapshot.Snapshot("Curves", line, None, charts, link)
+
+    link = widgets.share_link(URL, {"runs": run_ids})
+    row = widgets.controls("share").columns([1, 1, 6])
+    with row[0]:
         widgets.share_control(URL, {"runs": run_ids})
+    with row[1]:
+        widgets.snapshot_button(frozen, f"{ctx.project}-curves")
 
 
 def panels_per_row(count: int) -> int:
@@ -148,6 +159,7 @@ def _panel(
             curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS
         )
         chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=legend_columns(per_row))
+        st.session_state.setdefault(DRAWN, {})[index] = chart
         st.altair_chart(chart, width="stretch")
         return
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
@@ -163,6 +175,7 @@ def _panel(
         lower_is_better=panel.lower_is_better,  # the project's saved direction first
         links=links,
     )
+    st.session_state.setdefault(DRAWN, {})[index] = chart
     chart_key = f"chart_{smooth_key}"
     st.altair_chart(
         chart,

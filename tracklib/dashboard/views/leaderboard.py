@@ -6,7 +6,7 @@ import streamlit as st
 
 from tracklib.analysis import direction, ranking
 from tracklib.analysis.filters import FilterError
-from tracklib.dashboard import project_settings, tables, urlstate, widgets
+from tracklib.dashboard import project_settings, snapshot, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -88,7 +88,7 @@ def render(ctx: Context) -> None:
         widgets.filter_error(expression, exc.message, exc.position)
         return
     shown = widgets.arrow_safe(ranking.shown(board, metric, agg, columns))
-    widgets.view_line(
+    line = widgets.view_line(
         ctx.project,
         ctx.loaded.loaded_at,
         f"{agg} of {metric}, {order} first",
@@ -106,7 +106,7 @@ def render(ctx: Context) -> None:
         height=tables.height(len(shown)),
         column_config=tables.column_config(shown),
     )
-    row = widgets.controls("share").columns([1, 1, 6])
+    row = widgets.controls("share").columns([1, 1, 1, 5])
     row[0].download_button(
         "CSV",
         shown.to_csv(index=False),
@@ -116,6 +116,9 @@ def render(ctx: Context) -> None:
     )
     with row[1]:
         widgets.share_control(URL, {"runs": chosen})
+    frozen = snapshot.Snapshot("Leaderboard", line, shown, (), widgets.share_link(URL, {"runs": chosen}))
+    with row[2]:
+        widgets.snapshot_button(lambda: frozen, f"{ctx.project}-leaderboard")
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script

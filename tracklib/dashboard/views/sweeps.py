@@ -15,7 +15,17 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from tracklib.analysis import direction, sweeps
-from tracklib.dashboard import app, colors, data, project_settings, sweep_charts, tables, urlstate, widgets
+from tracklib.dashboard import (
+    app,
+    colors,
+    data,
+    project_settings,
+    snapshot,
+    sweep_charts,
+    tables,
+    urlstate,
+    widgets,
+)
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -87,7 +97,7 @@ def render(ctx: Context) -> None:
         st.info("No run has this target yet, or no param is chosen.")
         return
     best = sweeps.best_run(frame, higher_is_better=not lower)
-    widgets.view_line(
+    line = widgets.view_line(
         ctx.project,
         ctx.loaded.loaded_at,
         f"sweep {group}" if not carried else f"{len(carried)} chosen runs",
@@ -112,8 +122,12 @@ def render(ctx: Context) -> None:
         st.session_state[_BRUSH_TOUCHED] = False
     if _chart_reported(PARALLEL):  # asked before the chart is drawn: drawing it fills in a value
         st.session_state[_BRUSH_TOUCHED] = True
+    parallel = sweep_charts.parallel_coordinates(
+        long, ticks, axes, target, st.session_state[_BRUSH_FROM_LINK]
+    )
+    shown_charts = [parallel]  # for Snapshot, in page order
     event = st.altair_chart(
-        sweep_charts.parallel_coordinates(long, ticks, axes, target, st.session_state[_BRUSH_FROM_LINK]),
+        parallel,
         width="stretch",
         key=PARALLEL,
         on_select="rerun",
@@ -152,6 +166,7 @@ def render(ctx: Context) -> None:
     for i, param in enumerate(params):
         log_x = sweeps.is_log_scale(frame[param])
         chart = sweep_charts.param_scatter(drawn, param, target, log_x, best, run_colors)
+        shown_charts.append(chart)
         columns[i % len(columns)].altair_chart(chart, width="stretch")
 
     st.subheader("Parameter importance")
@@ -173,9 +188,11 @@ def render(ctx: Context) -> None:
             if len(noisy) < len(table)
             else "No param's importance clearly exceeds noise in these runs."
         )
-    st.altair_chart(sweep_charts.importance_bars(table, table.attrs.get("noise_level")), width="stretch")
+    shown_charts.append(sweep_charts.importance_bars(table, table.attrs.get("noise_level")))
+    st.altair_chart(shown_charts[-1], width="stretch")
+    importance = table.rename(columns={"signal": "vs noise"})
     st.dataframe(
-        table.rename(columns={"signal": "vs noise"}),
+        importance,
         hide_index=True,
         width="stretch",
         column_config={
@@ -193,12 +210,18 @@ def render(ctx: Context) -> None:
         x = row[0].selectbox("x", params, index=0, format_func=labels.get, **URL.bind("heat_x"))
         y = row[1].selectbox("y", params, index=1, format_func=labels.get, **URL.bind("heat_y"))
         if x != y:
-            st.altair_chart(
-                sweep_charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target),
-                width="stretch",
+            shown_charts.append(
+                sweep_charts.heatmap(sweeps.heatmap(frame, x, y), labels[x], labels[y], target)
             )
-    with widgets.controls("share"):
+            st.altair_chart(shown_charts[-1], width="stretch")
+    frozen = snapshot.Snapshot(
+        "Sweeps", line, importance, shown_charts, widgets.share_link(URL, {"runs": carried})
+    )
+    row = widgets.controls("share").columns([1, 1, 6])
+    with row[0]:
         widgets.share_control(URL, {"runs": carried})
+    with row[1]:
+        widgets.snapshot_button(lambda: frozen, f"{ctx.project}-sweeps")
 
 
 def _groups(ctx: Context) -> list[str]:
