@@ -158,3 +158,28 @@ def reads_as(source: str) -> str:
     """The text a reader sees: escapes undone, invisible joiners gone, hard breaks as newlines."""
     text = _unescape(source)[1].replace("  \n", "\n").replace("\u00a0", " ")
     return text.replace("\u2060", "").replace("\u200b", "")
+
+
+MARKDOWN_BODIES = {"Markdown", "Alert", "Heading", "Toast", "Metric"}  # not Code or Text: those are literal
+
+
+def markdown_strings(node) -> list[str]:
+    """Every string a page hands to a Markdown renderer: bodies, labels, help, expander labels."""
+    proto = getattr(node, "proto", None)
+    fields = {f.name for f in proto.DESCRIPTOR.fields} if hasattr(proto, "DESCRIPTOR") else set()
+    found = [getattr(proto, name) for name in ("label", "help") if name in fields]
+    if "expandable" in fields and proto.HasField("expandable"):
+        found.append(proto.expandable.label)
+    if "body" in fields and proto.DESCRIPTOR.name in MARKDOWN_BODIES:
+        found.append(proto.body)
+    for child in getattr(node, "children", {}).values():
+        found += markdown_strings(child)
+    return [s for s in found if s]
+
+
+def assert_renders_as_text(at) -> None:
+    """No exception, and nothing the page shows (main area or sidebar) renders as markup."""
+    assert not at.exception, [e.value for e in at.exception]
+    strings = markdown_strings(at.main) + markdown_strings(at.sidebar)
+    live = {s: live_markup(s) for s in strings if live_markup(s)}
+    assert not live, live

@@ -13,7 +13,17 @@ import json
 
 import pytest
 import streamlit as st
-from dashboard.hostile import EVIL, PAYLOADS, PROJECT, SECRET, live_markup, reads_as, seed_hostile_store
+from dashboard.hostile import (
+    EVIL,
+    PAYLOADS,
+    PROJECT,
+    SECRET,
+    assert_renders_as_text,
+    live_markup,
+    markdown_strings,
+    reads_as,
+    seed_hostile_store,
+)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
@@ -35,7 +45,6 @@ HOSTILE_VALUES = [
     *("0001-01-01", "2024-02-30", "9999-12-31", "x" * 5_000),
     *("名前", "\x00", "%", "../../etc/passwd", "(none)", "params.lr", "metrics.val/acc"),
 ]
-MARKDOWN_BODIES = {"Markdown", "Alert", "Heading", "Toast", "Metric"}  # not Code or Text: those are literal
 
 
 @pytest.fixture(scope="module")
@@ -58,27 +67,6 @@ def _open(page: str, params: dict[str, str | list[str]]) -> AppTest:
     if page != "overview":
         at.switch_page(f"{VIEWS}/{page}.py")
     return at.run()
-
-
-def _markdown_strings(node) -> list[str]:
-    """Every string the page hands to a Markdown renderer: bodies, labels, help, expander labels."""
-    proto = getattr(node, "proto", None)
-    fields = {f.name for f in proto.DESCRIPTOR.fields} if hasattr(proto, "DESCRIPTOR") else set()
-    found = [getattr(proto, name) for name in ("label", "help") if name in fields]
-    if "expandable" in fields and proto.HasField("expandable"):
-        found.append(proto.expandable.label)
-    if "body" in fields and proto.DESCRIPTOR.name in MARKDOWN_BODIES:
-        found.append(proto.body)
-    for child in getattr(node, "children", {}).values():
-        found += _markdown_strings(child)
-    return [s for s in found if s]
-
-
-def _assert_renders_as_text(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    strings = _markdown_strings(at.main) + _markdown_strings(at.sidebar)
-    live = {s: live_markup(s) for s in strings if live_markup(s)}
-    assert not live, live
 
 
 _urls = hs.one_of(
@@ -108,7 +96,7 @@ def test_any_link_to_any_page_renders_as_text_and_raises_nothing(hostile_root, p
     params = choice.draw(unknown, label="unknown keys")
     params |= {key: choice.draw(values, label=key) for key in (*PAGE_KEYS[page], *FRAME_KEYS)}
     at = _open(page, params)
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     assert at.title, "the page shows its default view"
 
 
@@ -126,7 +114,7 @@ def test_any_link_to_any_page_renders_as_text_and_raises_nothing(hostile_root, p
 )
 def test_a_value_no_widget_takes_falls_back_to_the_default_with_a_notice(hostile_root, page, key, bad):
     at = _open(page, {"project": PROJECT, key: bad})
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     assert any(f"{key}={bad}" in reads_as(w.value) for w in at.warning), [w.value for w in at.warning]
     assert key not in at.query_params  # the link was corrected, so a reload is clean
 
@@ -148,7 +136,7 @@ def test_a_filter_error_quotes_the_link_as_text(hostile_root, page, template):
     for payload in PAYLOADS[:3]:  # a link, an image, HTML
         expression = template.format(payload)
         at = _open(page, {"project": PROJECT, "filter": expression})
-        _assert_renders_as_text(at)
+        assert_renders_as_text(at)
         message = reads_as(at.error[0].value)
         assert message.startswith("Filter: ") and payload in message  # quoted, and only as text
         assert at.code[0].value.startswith(expression)  # the expression itself, verbatim
@@ -165,14 +153,14 @@ def test_a_hostile_project_folder_is_not_offered(tmp_path, monkeypatch):
     st.cache_resource.clear()
     for page in ("overview", "runs"):
         at = _open(page, {"project": "<img src=x onerror=alert(1)> [a](https:evil.example)"})
-        _assert_renders_as_text(at)
+        assert_renders_as_text(at)
         assert at.sidebar.selectbox[1].options == ["plain"]
 
 
 def test_record_text_shows_literally_on_the_run_page(hostile_root):
     victim = hostile_root.victim
     at = _open("run", {"project": PROJECT, "run": victim})
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     assert reads_as(at.title[0].value) == f"{PAYLOADS[0]} #0"
     assert reads_as(at.error[0].value) == PAYLOADS[0]  # the run's error, as text
     metrics = {m.label: reads_as(m.value) for m in at.metric}
@@ -182,7 +170,7 @@ def test_record_text_shows_literally_on_the_run_page(hostile_root):
 def test_crafted_artifact_paths_are_not_offered(hostile_root):
     victim = hostile_root.victim
     at = _open("run", {"project": PROJECT, "run": victim})
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     names = [t.value for t in at.text]
     assert {"model.bin", "passwd", "absolute", "neighbour", "linked.txt"} <= set(names)
     downloads = at.get("download_button")
@@ -192,7 +180,7 @@ def test_crafted_artifact_paths_are_not_offered(hostile_root):
     notes = [reads_as(c.value) for c in at.caption if reads_as(c.value).startswith("Not offered")]
     assert len(notes) == 5 and any("../../../../etc/passwd" in n for n in notes)
     assert any("leads out of" in n for n in notes)
-    assert not any(SECRET.decode() in s for s in _markdown_strings(at.main) + names)
+    assert not any(SECRET.decode() in s for s in markdown_strings(at.main) + names)
 
 
 def test_the_symlink_out_of_the_folder_is_refused_when_read(hostile_root):

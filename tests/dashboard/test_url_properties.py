@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pytest
 import streamlit as st
-from dashboard.hostile import PAYLOADS, live_markup, reads_as
+from dashboard.hostile import PAYLOADS, assert_renders_as_text, reads_as
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
@@ -50,7 +50,6 @@ PAGE_SETTINGS = settings(
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking reruns a page hundreds of times
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-MARKDOWN_BODIES = {"Markdown", "Alert", "Heading", "Toast", "Metric"}  # Code and Text are literal
 
 HOSTILE = [
     *PAYLOADS,
@@ -100,27 +99,6 @@ def _open(page: str, params: dict[str, str | list[str]]) -> AppTest:
     at.query_params.update(params)
     at.switch_page(f"{VIEWS}/{page}.py")
     return at.run()
-
-
-def _markdown_strings(node) -> list[str]:
-    """Every string the page hands to a Markdown renderer: bodies, labels, help, expander labels."""
-    proto = getattr(node, "proto", None)
-    fields = {f.name for f in proto.DESCRIPTOR.fields} if hasattr(proto, "DESCRIPTOR") else set()
-    found = [getattr(proto, name) for name in ("label", "help") if name in fields]
-    if "expandable" in fields and proto.HasField("expandable"):
-        found.append(proto.expandable.label)
-    if "body" in fields and proto.DESCRIPTOR.name in MARKDOWN_BODIES:
-        found.append(proto.body)
-    for child in getattr(node, "children", {}).values():
-        found += _markdown_strings(child)
-    return [s for s in found if s]
-
-
-def _assert_renders_as_text(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    strings = _markdown_strings(at.main) + _markdown_strings(at.sidebar)
-    live = {s: live_markup(s) for s in strings if live_markup(s)}
-    assert not live, live
 
 
 def _warnings(at: AppTest) -> list[str]:
@@ -199,7 +177,7 @@ _brush_range = hs.one_of(_pair(-1.0, 2.0), _pair(-1.0, 2.0), _span(-1.0, 2.0), _
 @example(axes="1.5,1.6", positions="0,1")  # between two axes: filters nothing
 def test_any_brush_in_a_link_is_applied_in_order_or_dropped_with_a_notice(root, axes, positions):
     at = _open("sweeps", {"project": PROJECT, "brush_axes": axes, "brush_range": positions})
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     wanted = {"brush_axes": _two_numbers(axes, -1, 1_000), "brush_range": _two_numbers(positions, -1, 2)}
     for key, value in (("brush_axes", axes), ("brush_range", positions)):
         refused = value != "" and wanted[key] is None
@@ -276,7 +254,7 @@ def test_any_panel_keys_in_a_link_are_clamped_or_fall_back(root, metrics, panels
     if metrics:
         params["metrics"] = metrics
     at = _open("curves", params)
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     unknown = [m for m in metrics if m and m not in METRICS]
     assert bool(unknown) == any("This project has no metric" in w for w in _warnings(at)), _warnings(at)
     chosen = at.multiselect(key="metrics").value
@@ -383,7 +361,7 @@ def test_any_settings_record_falls_back_to_the_guess_and_any_choice_saves_as_tex
     _write_record(root, record)
     st.cache_data.clear()
     at = _open("leaderboard", {"project": SAVED})
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     usable = record["project"] == SAVED
     kept = usable and record["metric"] in METRICS
     headline = record["metric"] if kept else "val/acc"  # the guess: the accuracy-like metric
@@ -400,7 +378,7 @@ def test_any_settings_record_falls_back_to_the_guess_and_any_choice_saves_as_tex
     at.segmented_control(key=f"settings_direction:{SAVED}:{metric}").set_value(better)
     at.multiselect(key=f"settings_columns:{SAVED}").set_value(columns)
     at.button(key=f"settings_save:{SAVED}").click().run()
-    _assert_renders_as_text(at)
+    assert_renders_as_text(at)
     saved = tracklib.open_store(root).settings(SAVED)
     assert (saved.metric, saved.direction, list(saved.columns)) == (metric, better, columns)
     assert _popover(at) == (metric, better, columns)
