@@ -217,7 +217,9 @@ def test_curves_smoothing_log_scale_and_point_budget(tmp_path, monkeypatch):
     assert spec["layer"][1]["encoding"]["opacity"]["value"] == 0.25  # raw behind the smoothed line
     assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
     (smooth,) = [p for p in spec["params"] if p["name"] == "smooth"]
-    assert smooth["value"] == [{"w": 0.6}] and smooth["bind"]["input"] == "range"  # the link's value, in the chart
+    assert (
+        smooth["value"] == [{"w": 0.6}] and smooth["bind"]["input"] == "range"
+    )  # the link's value, in the chart
 
 
 def test_curves_grouping_draws_bands_with_run_counts(app):
