@@ -141,6 +141,8 @@ def _ui(args: argparse.Namespace) -> int:
         str(args.port),
         "--server.headless",
         "true",
+        "--server.fileWatcherType",  # no source watching: it cost 1-2 s on every page load
+        "none",
         "--browser.gatherUsageStats",
         "false",
         "--client.toolbarMode",
