@@ -29,6 +29,9 @@ AT_X = "at_x"  # the x bucket under the pointer
 SMOOTH = "smooth"  # EMA weight: a one-field selection bound to the slider under the chart, so
 SMOOTH_FIELD = "w"  # Streamlit hears it move (the link follows) while Vega re-smooths at once
 SMOOTH_VALUE = f"clamp(+{SMOOTH}_{SMOOTH_FIELD} || 0, 0, 0.99)"  # the slider's signal
+# Signals computed once per slider move, not once per row: Streamlit's Vega interprets every
+# per-row expression, which is most of a re-smooth's time.
+WEIGHT, BLOCK = "smooth_wc", "smooth_L"
 # Where a pointer event is. The rule's nearest-x layer (Vega-Lite's voronoi cells) covers the
 # whole plot under the lines, and holds no run: an event there is "on no run".
 ON_A_RUN = "!event.item || !event.item.isVoronoi"
@@ -135,6 +138,14 @@ def _opacity(base: float = 1.0) -> dict:
     }
 
 
+def _smoothing_signals() -> list[alt.Parameter]:
+    """The slider's weight, clamped, and the block length L it implies (see ``_smoothing``)."""
+    return [
+        alt.param(name=WEIGHT, expr=SMOOTH_VALUE),
+        alt.param(name=BLOCK, expr=f"{WEIGHT} > 0 ? max(2, 2 * ceil(40 / -log({WEIGHT}))) : 2"),
+    ]
+
+
 def _smoothing() -> list[dict]:
     """TensorBoard's debiased EMA (``analysis.curves.ema``) computed by Vega from the slider.
 
@@ -143,18 +154,16 @@ def _smoothing() -> list[dict]:
     grids offset by L/2. A point reads the grid where at least L/2 points precede it in its
     block, so the terms it misses weigh under w^(L/2) ≈ e^-40 of the total.
     """
-    w = SMOOTH_VALUE
+    w, size = WEIGHT, BLOCK  # signals (``_smoothing_signals``); ``ok``: a finite value (Python)
     calc = [
-        ("_ok", "isValid(datum.value) && isFinite(datum.value)"),
-        ("_L", f"{w} > 0 ? max(2, 2 * ceil(40 / -log({w}))) : 2"),
-        ("_ba", "floor(datum.i / datum._L)"),
-        ("_ra", "datum.i - datum._ba * datum._L"),
-        ("_bb", "floor((datum.i + datum._L / 2) / datum._L)"),
-        ("_rb", "datum.i + datum._L / 2 - datum._bb * datum._L"),
-        ("_ea", f"datum._ok && {w} > 0 ? pow({w}, -datum._ra) : 0"),
-        ("_eb", f"datum._ok && {w} > 0 ? pow({w}, -datum._rb) : 0"),
-        ("_va", "datum._ok ? datum._ea * datum.value : 0"),
-        ("_vb", "datum._ok ? datum._eb * datum.value : 0"),
+        ("_ba", f"floor(datum.i / {size})"),
+        ("_ra", f"datum.i - datum._ba * {size}"),
+        ("_bb", f"floor((datum.i + {size} / 2) / {size})"),
+        ("_rb", f"datum.i + {size} / 2 - datum._bb * {size}"),
+        ("_ea", f"datum.ok && {w} > 0 ? pow({w}, -datum._ra) : 0"),
+        ("_eb", f"datum.ok && {w} > 0 ? pow({w}, -datum._rb) : 0"),
+        ("_va", "datum.ok ? datum._ea * datum.value : 0"),
+        ("_vb", "datum.ok ? datum._eb * datum.value : 0"),
     ]
     steps: list[dict] = [{"calculate": expr, "as": name} for name, expr in calc]
     for grid in ("a", "b"):
@@ -171,8 +180,8 @@ def _smoothing() -> list[dict]:
         )
     steps.append(
         {
-            "calculate": f"!datum._ok ? null : {w} <= 0 ? datum.value : "
-            "datum._ra >= datum._L / 2 ? datum._sva / datum._sea : datum._svb / datum._seb",
+            "calculate": f"!datum.ok ? null : {w} <= 0 ? datum.value : "
+            f"datum._ra >= {size} / 2 ? datum._sva / datum._sea : datum._svb / datum._seb",
             "as": "smoothed",
         }
     )
@@ -202,6 +211,7 @@ def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             "x": data["x"],
             "xb": _buckets(data["x"], RULE_BINS),
             "value": data["value"].where(np.isfinite(data["value"])),
+            "ok": np.isfinite(data["value"].to_numpy(dtype="float64", na_value=np.nan)),
         }
     )
     return frame, list(last.index)
@@ -323,7 +333,7 @@ def curves(
         .add_params(at_x)
     )
     raw = (
-        base.transform_filter(f"{SMOOTH_VALUE} > 0")
+        base.transform_filter(f"{WEIGHT} > 0")
         .mark_line(strokeWidth=1)
         .encode(
             x=x_enc,
@@ -359,7 +369,7 @@ def curves(
     )
     chart = (
         alt.layer(rule, raw, line, dots)
-        .add_params(smooth)
+        .add_params(smooth, *_smoothing_signals())
         .properties(
             title=label(metric), height=with_legend(height, len(order), legend_columns), usermeta=CANVAS
         )
