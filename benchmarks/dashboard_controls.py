@@ -6,7 +6,8 @@ downloaded browser). Prints, as medians of ``--repeats``:
 
 - per page, the time from navigation to idle (script done, no skeleton, every chart drawn);
 - per Curves control, the time from the change to the chart drawn again: the smoothing
-  slider under the chart (a Vega param: no rerun) and a panel's x axis and log scale
+  slider under the chart (Vega re-smooths; the panel then reruns only to write the link, and
+  the time runs until that rerun is done too) and a panel's x axis and log scale
   (a fragment rerun of that panel alone).
 
 Targets on a quiet machine: <= 2 s per page, <= 0.5 s per control change. Figures only.
