@@ -162,7 +162,7 @@ def test_panels_per_row_follow_the_metric_count(count, per_row):
     st_.lists(st_.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=400),
 )
 def test_the_block_ema_the_chart_computes_equals_the_servers_ema(weight, values):
-    """``line_charts._smoothing`` restarts its running sums every L points in two offset grids;
+    """``vega_smoothing.transforms`` restarts its running sums every L points in two offset grids;
     the same arithmetic in numpy must give ``analysis.curves.ema``."""
     import math
 

@@ -252,7 +252,7 @@ _JSON = hs.recursive(
 def test_a_smoothing_event_from_the_browser_is_a_weight_in_range_or_ignored(event, weight):
     """The chart's slider reaches the server as a selection event the browser sends: whatever
     arrives, the link gets a number in [0, 0.99] or keeps what it had."""
-    from tracklib.dashboard.line_charts import chosen_smoothing
+    from tracklib.dashboard.vega_smoothing import chosen as chosen_smoothing
 
     for sent in (event, {"smooth": [{"w": weight}]}):
         value = chosen_smoothing(sent)
@@ -260,7 +260,7 @@ def test_a_smoothing_event_from_the_browser_is_a_weight_in_range_or_ignored(even
 
 
 def test_a_smoothing_event_moves_the_link_to_that_weight():
-    from tracklib.dashboard.line_charts import chosen_smoothing
+    from tracklib.dashboard.vega_smoothing import chosen as chosen_smoothing
 
     assert chosen_smoothing({"smooth": [{"w": 0.8}]}) == 0.8
     assert chosen_smoothing({"smooth": [{"w": 5}]}) == 0.99

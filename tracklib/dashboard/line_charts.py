@@ -12,7 +12,6 @@ characters, and they enter Vega expressions only as JSON strings.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 import altair as alt
 import numpy as np
@@ -20,18 +19,13 @@ import pandas as pd
 
 from tracklib.analysis import direction
 from tracklib.dashboard import colors as run_colours
+from tracklib.dashboard import vega_smoothing
 
 MAX_LABEL = 40
 RULE_BINS = 120  # x buckets the hover rule snaps to (downsampled runs rarely share exact x)
 PICK = "pick"  # legend click: isolate runs
 HOVER = "hover"  # pointer over a line or a legend entry
 AT_X = "at_x"  # the x bucket under the pointer
-SMOOTH = "smooth"  # EMA weight: a one-field selection bound to the slider under the chart, so
-SMOOTH_FIELD = "w"  # Streamlit hears it move (the link follows) while Vega re-smooths at once
-SMOOTH_VALUE = f"clamp(+{SMOOTH}_{SMOOTH_FIELD} || 0, 0, 0.99)"  # the slider's signal
-# Signals computed once per slider move, not once per row: Streamlit's Vega interprets every
-# per-row expression, which is most of a re-smooth's time.
-WEIGHT, BLOCK = "smooth_wc", "smooth_L"
 # Where a pointer event is. The rule's nearest-x layer (Vega-Lite's voronoi cells) covers the
 # whole plot under the lines, and holds no run: an event there is "on no run".
 ON_A_RUN = "!event.item || !event.item.isVoronoi"
@@ -136,66 +130,6 @@ def _opacity(base: float = 1.0) -> dict:
         ],
         "value": base,
     }
-
-
-def _smoothing_signals() -> list[alt.Parameter]:
-    """The slider's weight, clamped, and the block length L it implies (see ``_smoothing``)."""
-    return [
-        alt.param(name=WEIGHT, expr=SMOOTH_VALUE),
-        alt.param(name=BLOCK, expr=f"{WEIGHT} > 0 ? max(2, 2 * ceil(40 / -log({WEIGHT}))) : 2"),
-    ]
-
-
-def _smoothing() -> list[dict]:
-    """TensorBoard's debiased EMA (``analysis.curves.ema``) computed by Vega from the slider.
-
-    EMA_t = sum_i w^(t-i) v_i / sum_i w^(t-i) is a ratio of running sums of w^-i·v and w^-i;
-    to keep w^-i finite the index restarts every L points (w^L ≈ e^-80), in two block
-    grids offset by L/2. A point reads the grid where at least L/2 points precede it in its
-    block, so the terms it misses weigh under w^(L/2) ≈ e^-40 of the total.
-    """
-    w, size = WEIGHT, BLOCK  # signals (``_smoothing_signals``); ``ok``: a finite value (Python)
-    calc = [
-        ("_ba", f"floor(datum.i / {size})"),
-        ("_ra", f"datum.i - datum._ba * {size}"),
-        ("_bb", f"floor((datum.i + {size} / 2) / {size})"),
-        ("_rb", f"datum.i + {size} / 2 - datum._bb * {size}"),
-        ("_ea", f"datum.ok && {w} > 0 ? pow({w}, -datum._ra) : 0"),
-        ("_eb", f"datum.ok && {w} > 0 ? pow({w}, -datum._rb) : 0"),
-        ("_va", "datum.ok ? datum._ea * datum.value : 0"),
-        ("_vb", "datum.ok ? datum._eb * datum.value : 0"),
-    ]
-    steps: list[dict] = [{"calculate": expr, "as": name} for name, expr in calc]
-    for grid in ("a", "b"):
-        steps.append(
-            {
-                "window": [
-                    {"op": "sum", "field": f"_e{grid}", "as": f"_se{grid}"},
-                    {"op": "sum", "field": f"_v{grid}", "as": f"_sv{grid}"},
-                ],
-                "groupby": ["run_id", f"_b{grid}"],
-                "sort": [{"field": "i", "order": "ascending"}],
-                "frame": [None, 0],
-            }
-        )
-    steps.append(
-        {
-            "calculate": f"!datum.ok ? null : {w} <= 0 ? datum.value : "
-            f"datum._ra >= {size} / 2 ? datum._sva / datum._sea : datum._svb / datum._seb",
-            "as": "smoothed",
-        }
-    )
-    return steps
-
-
-def chosen_smoothing(selection: Mapping[str, object]) -> float | None:
-    """The weight the chart's slider was moved to, from Streamlit's selection event (the
-    browser sends it, so anything but a number in range is ignored or clamped)."""
-    try:
-        value = float(selection[SMOOTH][0][SMOOTH_FIELD])  # type: ignore[index]
-    except (LookupError, TypeError, ValueError):
-        return None
-    return min(max(value, 0.0), 0.99) if np.isfinite(value) else None
 
 
 def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -316,12 +250,7 @@ def curves(
     at_x = alt.selection_point(
         name=AT_X, fields=["xb"], nearest=True, on="pointermove", clear="pointerout", empty=False
     )
-    smooth = alt.selection_point(
-        name=SMOOTH,
-        fields=[SMOOTH_FIELD],
-        value=[{SMOOTH_FIELD: float(smoothing)}],
-        bind=alt.binding_range(min=0, max=0.99, step=0.01, name=f"{label(metric)} · smoothing (EMA) "),
-    )
+    smooth = vega_smoothing.slider(smoothing, f"{label(metric)} · smoothing (EMA) ")
     base = alt.Chart(data)
     lower = direction.direction_of(metric) == "min" if lower_is_better is None else lower_is_better
     rule = (
@@ -333,7 +262,7 @@ def curves(
         .add_params(at_x)
     )
     raw = (
-        base.transform_filter(f"{WEIGHT} > 0")
+        base.transform_filter(f"{vega_smoothing.WEIGHT} > 0")
         .mark_line(strokeWidth=1)
         .encode(
             x=x_enc,
@@ -369,12 +298,14 @@ def curves(
     )
     chart = (
         alt.layer(rule, raw, line, dots)
-        .add_params(smooth, *_smoothing_signals())
+        .add_params(smooth, *vega_smoothing.signals())
         .properties(
             title=label(metric), height=with_legend(height, len(order), legend_columns), usermeta=CANVAS
         )
     )
-    chart.transform = _smoothing()  # before every layer: the rule's tooltip lists smoothed values
+    chart.transform = (
+        vega_smoothing.transforms()
+    )  # before every layer: the rule's tooltip lists smoothed values
     return chart
 
 
@@ -422,41 +353,6 @@ def group_curves(
     )
     return alt.layer(band, line.add_params(pick, hover)).properties(
         title=label(metric), height=with_legend(height, len(groups), legend_columns), usermeta=CANVAS
-    )
-
-
-def small_curves(
-    history: pd.DataFrame, color: str | None = None, columns: int = 3, width: int = 260, height: int = 150
-) -> alt.FacetChart:
-    """One small line chart per metric of one run (each with its own y scale), in the run's
-    colour; a rule follows the pointer with the step and value under it."""
-    data = history.assign(value=history["value"].where(np.isfinite(history["value"])))
-    at_step = alt.selection_point(
-        name=AT_X, fields=["step"], nearest=True, on="pointermove", clear="pointerout", empty=False
-    )
-    x = alt.X("step:Q", title="step")
-    line = (
-        alt.Chart()
-        .mark_line(strokeWidth=1.8, color=color or run_colours.PALETTE[0])
-        .encode(x=x, y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)))
-    )
-    points = (
-        alt.Chart()
-        .mark_circle(size=40, color=color or run_colours.PALETTE[0])
-        .encode(
-            x=x,
-            y=alt.Y("value:Q"),
-            opacity=alt.condition(at_step, alt.value(1), alt.value(0)),
-            tooltip=[alt.Tooltip("key:N", title="metric"), "step:Q", alt.Tooltip("value:Q", format=".5~g")],
-        )
-        .add_params(at_step)
-    )
-    rule = alt.Chart().transform_filter(at_step).mark_rule(color="#9aa0a6").encode(x=x)
-    return (
-        alt.layer(line, rule, points, data=data)
-        .properties(width=width, height=height)
-        .facet(facet=alt.Facet("key:N", title=None), columns=columns)
-        .resolve_scale(y="independent")
     )
 
 

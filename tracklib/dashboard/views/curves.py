@@ -17,7 +17,16 @@ import streamlit as st
 
 from tracklib.analysis import curves, direction
 from tracklib.analysis import table as runs_table
-from tracklib.dashboard import colors, data, line_charts, project_settings, snapshot, urlstate, widgets
+from tracklib.dashboard import (
+    colors,
+    data,
+    line_charts,
+    project_settings,
+    snapshot,
+    urlstate,
+    vega_smoothing,
+    widgets,
+)
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -182,7 +191,7 @@ def _panel(
         width="stretch",
         key=chart_key,
         on_select=partial(_smoothing_moved, chart_key, smooth_key),
-        selection_mode=[line_charts.SMOOTH],
+        selection_mode=[vega_smoothing.SMOOTH],
     )
 
 
@@ -204,7 +213,7 @@ def _chart_smoothing(key: str) -> float:
 
 def _smoothing_moved(chart_key: str, key: str) -> None:
     """The chart's slider moved: the link follows (the chart re-smoothed in the browser)."""
-    value = line_charts.chosen_smoothing(st.session_state[chart_key].get("selection", {}))
+    value = vega_smoothing.chosen(st.session_state[chart_key].get("selection", {}))
     if value is None:
         return
     st.session_state[f"_{key}_moved"] = True
