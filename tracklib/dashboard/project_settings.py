@@ -10,9 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tracklib import config
 from tracklib.analysis import direction
-from tracklib.dashboard import data, widgets
+from tracklib.dashboard import access, data, widgets
 from tracklib.format.settings import DIRECTIONS, MAX_COLUMNS, ProjectSettings
 from tracklib.read import query
 
@@ -31,8 +30,8 @@ def headline_of(
 
 
 def control(root: str, project: str, token: int, runs: pd.DataFrame, summary: pd.DataFrame) -> None:
-    """A sidebar popover to see and save the project's settings (Save only where the
-    operator lets the dashboard write: ``TRACKLIB_DASHBOARD_WRITES`` is not ``0``)."""
+    """A sidebar popover to see and save the project's settings (Save only where
+    ``access.may_write`` lets this viewer write to the store)."""
     metrics = query.metric_names(runs)
     if not metrics:
         return
@@ -61,8 +60,8 @@ def control(root: str, project: str, token: int, runs: pd.DataFrame, summary: pd
             max_selections=MAX_COLUMNS,
             key=f"settings_columns:{project}",
         )
-        if not config.dashboard_writes():
-            st.caption(f"Saving is switched off on this dashboard ({config.ENV_DASHBOARD_WRITES}=0).")
+        if not access.may_write(root):
+            st.caption(access.why_not_write(root))
             return
         if st.button("Save for everyone", icon=":material/save:", key=f"settings_save:{project}"):
             try:

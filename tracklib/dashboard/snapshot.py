@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from tracklib.dashboard.csv_export import csv_text
 from tracklib.dashboard.tables import number_text
 from tracklib.format import layout
 from tracklib.storage import Storage, open_storage
@@ -163,15 +164,23 @@ def publish(
 
 
 def presigned_url(
-    url: str, expires_seconds: int = DEFAULT_EXPIRES_S, storage_options: Mapping[str, Any] | None = None
+    url: str,
+    expires_seconds: int = DEFAULT_EXPIRES_S,
+    storage_options: Mapping[str, Any] | None = None,
+    *,
+    fs: Any = None,
 ) -> str | None:
     """A link to a published file that works without credentials until it expires (S3, GCS);
-    None where the store has no such links (a local folder, ``memory://``)."""
+    None where the store has no such links (a local folder, ``memory://``). ``fs``: sign with
+    this filesystem (the store's own) instead of one opened from ``storage_options``."""
     import fsspec
 
     if expires_seconds <= 0:
         raise ValueError("expires must be positive")
-    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+    if fs is None:
+        fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+    else:
+        path = fsspec.core.strip_protocol(url)
     protocol = _protocol(fs)
     if protocol not in ("s3", "s3a", "gs", "gcs"):
         return None
@@ -205,15 +214,9 @@ def _bundle() -> str:
 
 
 def _write(storage: Storage, rel: str, data: bytes) -> None:
-    """An exclusive create, served as HTML by object stores (a pre-signed link then opens in
-    the browser instead of downloading a file of unknown type)."""
-    protocol = _protocol(getattr(storage, "fs", None))
-    if protocol in ("s3", "s3a"):
-        storage.fs.pipe_file(storage.full_path(rel), data, mode="create", ContentType=HTML_TYPE)
-    elif protocol in ("gs", "gcs"):
-        storage.fs.pipe_file(storage.full_path(rel), data, mode="create", content_type=HTML_TYPE)
-    else:
-        storage.write_bytes(rel, data)
+    """The storage layer's exclusive create, with its write deadline, served as HTML by object
+    stores (a pre-signed link then opens in the browser instead of downloading a file)."""
+    storage.write_bytes(rel, data, content_type=HTML_TYPE)
 
 
 def _protocol(fs: Any) -> str:
@@ -277,7 +280,7 @@ def _table_html(table: pd.DataFrame) -> str:
 
 def _csv_link(table: pd.DataFrame, title: str, made: datetime) -> str:
     """The table's full-precision values as a CSV inside the file (a data: link)."""
-    csv = table.to_csv(index=False, lineterminator="\r\n")  # RFC 4180: a "\r" in a name is quoted
+    csv = csv_text(table)  # RFC 4180 (a "\r" in a name is quoted); no cell runs as a formula
     href = "data:text/csv;charset=utf-8," + urllib.parse.quote(csv, safe="")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(title)).strip("-.")[:60] or "snapshot"
     name = f"{stem}-{made:%Y%m%dT%H%M%SZ}.csv"

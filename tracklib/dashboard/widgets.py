@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
-from tracklib.dashboard import snapshot, urlstate
+from tracklib.dashboard import urlstate
 
 STATUS_COLORS = {
     "running": "#1c83e1",
@@ -181,21 +181,6 @@ def share_link(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -
                 [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
             )
     return f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
-
-
-def snapshot_button(make: Callable[[], snapshot.Snapshot], name: str) -> None:
-    """ "Snapshot": this view as ONE HTML file, data and charts inside, that opens anywhere
-    with no network. Built only when clicked (``make`` runs on Streamlit's download thread,
-    so it must not touch Streamlit: pages hand it values, not session state)."""
-    st.download_button(
-        "Snapshot",
-        data=lambda: snapshot.to_html(make()).encode(),
-        file_name=f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)[:80]}.html",
-        mime="text/html",
-        icon=":material/photo_camera:",
-        on_click="ignore",
-        help="One HTML file with this view's table and charts inside: it opens anywhere, offline.",
-    )
 
 
 def _url_value(value: object) -> str:

@@ -67,8 +67,9 @@ class Storage(Protocol):
         """Raise StoreError now on a root that can never be written; warn if it is down now."""
         ...
 
-    def write_bytes(self, rel: str, data: bytes) -> None:
-        """Publish ``data`` at ``rel`` all at once; FileExistsError if a file is already there."""
+    def write_bytes(self, rel: str, data: bytes, *, content_type: str | None = None) -> None:
+        """Publish ``data`` at ``rel`` all at once; FileExistsError if a file is already there.
+        ``content_type``: what an object store serves it as (a local folder has none)."""
         ...
 
     def put_file(self, rel: str, local_path: str) -> None:

@@ -95,10 +95,11 @@ class LocalStorage:
         if not os.access(self.root, os.W_OK):
             raise StoreError(f"store root {self.url!r} is not writable")
 
-    def write_bytes(self, rel: str, data: bytes) -> None:
+    def write_bytes(self, rel: str, data: bytes, *, content_type: str | None = None) -> None:
         """Publish ``data`` at ``rel`` all at once, never over an existing file.
 
         Raises FileExistsError if the file is already there (a retried write that had landed).
+        A local file has no content type: ``content_type`` is ignored.
         """
         self._publish(self.full_path(rel), lambda tmp: _write_file(tmp, data))
 

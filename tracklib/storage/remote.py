@@ -71,12 +71,15 @@ class FsspecStorage:
                 stacklevel=3,
             )
 
-    def write_bytes(self, rel: str, data: bytes) -> None:
+    def write_bytes(self, rel: str, data: bytes, *, content_type: str | None = None) -> None:
         """Publish ``data`` at ``rel`` all at once, never over an existing file.
 
         Raises FileExistsError if the file is already there (a retried write that had landed).
+        ``content_type`` is what S3 and GCS serve the object as (a signed link to an HTML file
+        then opens in the browser); other filesystems have no such setting.
         """
-        self.fs.pipe_file(self.full_path(rel), data, mode="create", **self._deadline(len(data)))
+        extra = self._deadline(len(data)) | _content_type(self.fs, content_type)
+        self.fs.pipe_file(self.full_path(rel), data, mode="create", **extra)
 
     def put_file(self, rel: str, local_path: str) -> None:
         """Copy a local file to ``rel``, all at once, never over an existing file."""
@@ -209,6 +212,19 @@ class FsspecStorage:
                     pass
         for folder in {posixpath.dirname(path) for path in paths}:
             self._forget_listings(folder)
+
+
+def _content_type(fs: Any, content_type: str | None) -> dict[str, str]:
+    """The keyword s3fs (``ContentType``) or gcsfs (``content_type``) takes for it."""
+    if not content_type:
+        return {}
+    protocol = fs.protocol
+    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
+    if _is_s3(fs):
+        return {"ContentType": content_type}
+    if {"gs", "gcs"} & set(protocols):
+        return {"content_type": content_type}
+    return {}
 
 
 def _is_s3(fs: Any) -> bool:

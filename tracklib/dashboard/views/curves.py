@@ -23,6 +23,7 @@ from tracklib.dashboard import (
     line_charts,
     project_settings,
     snapshot,
+    snapshot_control,
     urlstate,
     vega_smoothing,
     widgets,
@@ -117,11 +118,11 @@ def render(ctx: Context) -> None:
         return snapshot.Snapshot("Curves", line, None, charts, link)
 
     link = widgets.share_link(URL, {"runs": run_ids})
-    row = widgets.controls("share").columns([1, 1, 6])
+    row = widgets.controls("share").columns([1, 2, 5])
     with row[0]:
         widgets.share_control(URL, {"runs": run_ids})
     with row[1]:
-        widgets.snapshot_button(frozen, f"{ctx.project}-curves")
+        snapshot_control.snapshot_button(frozen, f"{ctx.project}-curves")
 
 
 def panels_per_row(count: int) -> int:

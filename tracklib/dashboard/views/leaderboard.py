@@ -6,7 +6,15 @@ import streamlit as st
 
 from tracklib.analysis import direction, ranking
 from tracklib.analysis.filters import FilterError
-from tracklib.dashboard import project_settings, snapshot, tables, urlstate, widgets
+from tracklib.dashboard import (
+    csv_export,
+    project_settings,
+    snapshot,
+    snapshot_control,
+    tables,
+    urlstate,
+    widgets,
+)
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.read import query
 
@@ -106,10 +114,10 @@ def render(ctx: Context) -> None:
         height=tables.height(len(shown)),
         column_config=tables.column_config(shown),
     )
-    row = widgets.controls("share").columns([1, 1, 1, 5])
+    row = widgets.controls("share").columns([1, 1, 2, 4])
     row[0].download_button(
         "CSV",
-        shown.to_csv(index=False),
+        csv_export.csv_text(shown, lineterminator="\n"),
         file_name=f"{ctx.project}-leaderboard.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -118,7 +126,7 @@ def render(ctx: Context) -> None:
         widgets.share_control(URL, {"runs": chosen})
     frozen = snapshot.Snapshot("Leaderboard", line, shown, (), widgets.share_link(URL, {"runs": chosen}))
     with row[2]:
-        widgets.snapshot_button(lambda: frozen, f"{ctx.project}-leaderboard")
+        snapshot_control.snapshot_button(lambda: frozen, f"{ctx.project}-leaderboard")
 
 
 if __name__ == "__main__":  # Streamlit runs each page file as a script

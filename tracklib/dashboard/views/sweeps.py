@@ -21,6 +21,7 @@ from tracklib.dashboard import (
     data,
     project_settings,
     snapshot,
+    snapshot_control,
     sweep_charts,
     tables,
     urlstate,
@@ -217,11 +218,11 @@ def render(ctx: Context) -> None:
     frozen = snapshot.Snapshot(
         "Sweeps", line, importance, shown_charts, widgets.share_link(URL, {"runs": carried})
     )
-    row = widgets.controls("share").columns([1, 1, 6])
+    row = widgets.controls("share").columns([1, 2, 5])
     with row[0]:
         widgets.share_control(URL, {"runs": carried})
     with row[1]:
-        widgets.snapshot_button(lambda: frozen, f"{ctx.project}-sweeps")
+        snapshot_control.snapshot_button(lambda: frozen, f"{ctx.project}-sweeps")
 
 
 def _groups(ctx: Context) -> list[str]:
