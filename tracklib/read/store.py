@@ -103,7 +103,7 @@ class Store:
         self.stale_after = stale_after
         self._files = FileCache(storage)
         self._compacted: dict[str, tuple[tuple[FileInfo, ...], query.RunsPart]] = {}
-        self._merged: dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]] = {}
+        self._merged: dict[str, tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = {}
         self._listings: dict[str, RecordListing] = {}  # project -> what its records/ refresh lists
         self._odd_folders: dict[str, str] = {}  # folder -> why it is no project
         self._lock = threading.Lock()
@@ -204,8 +204,16 @@ class Store:
         both = query.merge_parts([query.runs_part(live.table, _now(), self.stale_after), compacted[1]])
         with self._lock:
             self._compacted[project] = compacted
-            self._merged[project] = ((index_files, live.files), both.runs, both.summary)
+            self._merged[project] = ((index_files, live.files), both.runs, both.summary, both.versions)
         return _share(both.runs), _share(both.summary)
+
+    def record_times(self, project: str) -> pd.Series:
+        """Run id -> ``record_time`` of the run's newest record, as the runs table was last
+        read: a view pinned to a time asks whether a run's record was written by then."""
+        self.runs_and_summary(project)
+        with self._lock:
+            versions = self._merged[project][3]
+        return versions.set_index("run_id")["record_time"]
 
     # -- the public read API ---------------------------------------------------------------
     def runs(self, project: str) -> pd.DataFrame:
@@ -230,11 +238,13 @@ class Store:
         run_ids: Iterable[str] | None = None,
         keys: Iterable[str] | None = None,
         max_points: int | None = None,
+        until: datetime | None = None,
     ) -> pd.DataFrame:
         """Long rows ``run_id, key, step, value, time`` sorted by run, key, step.
 
-        Only the named runs' files are listed and read. ``max_points`` caps each series,
-        keeping every bucket's min and max so spikes survive.
+        Only the named runs' files are listed and read. ``until`` keeps the points logged at
+        or before that time (a pinned view; before downsampling, so the cut is exact).
+        ``max_points`` caps each series, keeping every bucket's min and max so spikes survive.
         """
         layout.check_project(project)
         if run_ids is None:
@@ -246,6 +256,10 @@ class Store:
         )
         if keys is not None:
             table = table.filter(pc.is_in(table["key"], pa.array(list(keys), pa.string())))
+        if until is not None:  # a point without a time is never before a pin
+            table = table.filter(
+                pc.less_equal(table["time"], pa.scalar(until, table.schema.field("time").type))
+            )
         table, series = _sorted_series(table)
         total = table.num_rows
         if max_points is not None:

@@ -1,0 +1,231 @@
+"""Views pinned to a moment ("as of"): the runs and numbers a link showed at its pin (pure).
+
+Files are immutable and every metric point carries the wall time of its log call, so cutting
+the metric history at the pin recomputes exactly what the record's summary said then: the
+runs that had started, each metric's last/min/max/count over the points logged by then, and
+each run's status from its start, end and heartbeat times. What the files cannot place in
+time (a value set by hand, a point with no time) is named in ``Pinned.unpinnable``, never
+shown as if it were pinned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from tracklib.read import query
+
+ASOF_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # one UTC second, ISO 8601: 2026-12-02T01:23:45Z
+_ASOF = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)  # not "２０２６"
+SUMMARY_COLUMNS = ["run_id", "key", "last", "last_step", "min", "min_step", "max", "max_step", "count"]
+_ENDED = ("finished", "failed", "killed")
+_ALIVE = ("running", "stale")
+UNPINNABLE_COLUMNS = ["run_id", "name", "key", "why"]
+HAND_SET_AFTER = "set by hand in a record written after the pin (not in the metric history)"
+LAST_SET_AFTER = "last value set by hand in a record written after the pin; the logged value is shown"
+NO_TIME = "metric points without a time"
+
+
+def format_asof(moment: datetime) -> str:
+    """The link's ``asof`` value for ``moment`` (cut to the second, in UTC)."""
+    return moment.astimezone(UTC).strftime(ASOF_FORMAT)
+
+
+def parse_asof(text: str, now: datetime) -> datetime | None:
+    """The pin time a link asks for, or None when it is not exactly ``YYYY-MM-DDTHH:MM:SSZ``
+    (a real UTC time) or lies after ``now``: a link cannot pin what has not happened."""
+    if not isinstance(text, str) or not _ASOF.fullmatch(text):
+        return None
+    try:
+        moment = datetime.strptime(text, ASOF_FORMAT).replace(tzinfo=UTC)
+    except ValueError:  # month 13, February 30, second 60
+        return None
+    return moment if moment <= now else None
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A project's runs table and long summary as of ``asof``, and the values it could not pin."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    asof: datetime
+    unpinnable: pd.DataFrame  # UNPINNABLE_COLUMNS: one row per run and metric (key "" for a run)
+
+
+def summary_until(history: pd.DataFrame, asof: datetime | None = None) -> pd.DataFrame:
+    """The record summary (FORMAT.md §6) of the points logged at or before ``asof`` (all
+    points when None): ``last`` at the highest step (the later-logged of a repeated step),
+    ``min``/``max`` ignoring NaN at the first step reached, ``count`` with NaN rows.
+
+    ``history`` holds long rows ``run_id, key, step, value, time`` in logging order within a
+    series (what ``Store.history`` returns); points without a time are never before a pin.
+    """
+    points = history[["run_id", "key", "step", "value", "time"]]
+    if asof is not None and len(points):
+        points = points[points["time"].notna() & (points["time"] <= pd.Timestamp(asof))]
+    if points.empty:
+        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in SUMMARY_COLUMNS})
+    points = points.assign(order=np.arange(len(points)))
+    series = ["run_id", "key"]
+    last = points.sort_values([*series, "step", "order"], kind="stable").drop_duplicates(series, keep="last")
+    low = _extreme(points, ascending=True)
+    high = _extreme(points, ascending=False)
+    counts = points.groupby(series, sort=False).size().rename("count").reset_index()
+    frame = (
+        last[[*series, "value", "step"]]
+        .rename(columns={"value": "last", "step": "last_step"})
+        .merge(low.rename(columns={"value": "min", "step": "min_step"}), on=series)
+        .merge(high.rename(columns={"value": "max", "step": "max_step"}), on=series)
+        .merge(counts, on=series)
+    )
+    for column in ("last_step", "min_step", "max_step", "count"):
+        frame[column] = frame[column].astype("Int64")
+    frame["run_id"] = frame["run_id"].astype(object)
+    frame["key"] = frame["key"].astype(object)
+    return frame[SUMMARY_COLUMNS].sort_values(series, kind="stable").reset_index(drop=True)
+
+
+def _extreme(points: pd.DataFrame, ascending: bool) -> pd.DataFrame:
+    """Per series the smallest (largest) value ignoring NaN and the first step it was reached;
+    NaN and no step for a series of NaN only."""
+    ordered = points.sort_values(
+        ["run_id", "key", "value", "step", "order"],
+        ascending=[True, True, ascending, True, True],
+        na_position="last",
+        kind="stable",
+    ).drop_duplicates(["run_id", "key"], keep="first")
+    steps = ordered["step"].astype("Int64").where(ordered["value"].notna())
+    return ordered[["run_id", "key", "value"]].assign(step=steps)
+
+
+def _dtype(column: str) -> str:
+    return (
+        "Int64"
+        if column.endswith("_step") or column == "count"
+        else "float64"
+        if column
+        not in (
+            "run_id",
+            "key",
+        )
+        else "object"
+    )
+
+
+def pin(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    history: pd.DataFrame,
+    record_times: pd.Series,
+    asof: datetime,
+    stale_after_s: float,
+) -> Pinned:
+    """``runs`` and ``summary`` (the live runs table and long summary) as they were at ``asof``.
+
+    ``history`` is every metric point of the project's runs (all times); ``record_times``
+    maps each run id to the ``record_time`` of its newest record. Runs that started after
+    ``asof`` are gone; every ``metrics*`` column and summary row comes from the points at or
+    before it; a run that ended later reads as running (stale if its last heartbeat was
+    already old at the pin). A value set by hand (``count`` 0) stays only when its record was
+    written by the pin; otherwise it is left out and named in ``unpinnable``.
+    """
+    moment = pd.Timestamp(asof)
+    kept = runs[runs["start_time"].notna() & (runs["start_time"] <= moment)]
+    ids = kept["run_id"]
+    written_by_pin = record_times.reindex(ids.to_numpy()) <= moment  # no time: not by the pin
+    mine = history[history["run_id"].isin(ids)]
+    logged = summary_until(mine, moment)
+    recorded = summary[summary["run_id"].isin(ids)]
+    hand_set = recorded[recorded["count"].fillna(0) == 0]
+    keep_hand = written_by_pin.reindex(hand_set["run_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
+    logged = _hand_set_last(logged, recorded, summary_until(mine), written_by_pin)
+    pinned_summary = pd.concat([logged.pinned, hand_set[keep_hand][SUMMARY_COLUMNS]], ignore_index=True)
+    pinned_summary = pinned_summary.drop_duplicates(["run_id", "key"], keep="first")  # logged wins
+    notes = [
+        _notes(hand_set[~keep_hand], HAND_SET_AFTER),
+        _notes(logged.overridden, LAST_SET_AFTER),
+    ]
+    untimed = mine.loc[mine["time"].isna(), ["run_id"]].drop_duplicates()
+    notes.append(untimed.assign(key="", why=NO_TIME))
+    unpinnable = pd.concat(notes, ignore_index=True)
+    names = dict(zip(kept["run_id"], kept["name"], strict=True))
+    unpinnable.insert(1, "name", unpinnable["run_id"].map(names))
+    table = _status_at(kept, record_times, moment, stale_after_s)
+    table = with_metrics(table, pinned_summary)
+    return Pinned(table.reset_index(drop=True), pinned_summary, asof, unpinnable[UNPINNABLE_COLUMNS])
+
+
+@dataclass(frozen=True)
+class _Lasts:
+    pinned: pd.DataFrame
+    overridden: pd.DataFrame  # run_id, key of hand-set lasts whose time is unknown
+
+
+def _hand_set_last(
+    logged: pd.DataFrame, recorded: pd.DataFrame, full: pd.DataFrame, written_by_pin: pd.Series
+) -> _Lasts:
+    """A logged key whose record ``last`` differs from its history's though the record counted
+    every point was set by hand (FORMAT.md §6): kept when its record was written by the pin,
+    else the logged value stays and the key is named."""
+    series = ["run_id", "key"]
+    both = recorded[[*series, "last", "count"]].merge(
+        full[[*series, "last", "count"]], on=series, suffixes=("", "_logged")
+    )
+    same = (both["last"] == both["last_logged"]) | (both["last"].isna() & both["last_logged"].isna())
+    changed = both[(both["count"] == both["count_logged"]) & ~same]
+    if changed.empty:
+        return _Lasts(logged, changed[series])
+    by_pin = written_by_pin.reindex(changed["run_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
+    keep = changed[by_pin].set_index(series)["last"]
+    if len(keep):
+        index = pd.MultiIndex.from_frame(logged[series])
+        replaced = keep.reindex(index).to_numpy()
+        logged = logged.assign(last=np.where(pd.notna(replaced), replaced, logged["last"].to_numpy()))
+    return _Lasts(logged, changed.loc[~by_pin, series])
+
+
+def _notes(rows: pd.DataFrame, why: str) -> pd.DataFrame:
+    return rows[["run_id", "key"]].assign(why=why)
+
+
+def _status_at(
+    runs: pd.DataFrame, record_times: pd.Series, moment: pd.Timestamp, stale_after_s: float
+) -> pd.DataFrame:
+    """Status, end time and duration as they read at ``moment``."""
+    ended = runs["end_time"]
+    later = ended.notna() & (ended > moment)
+    heartbeat = record_times.reindex(runs["run_id"].to_numpy()).set_axis(runs.index)
+    alive = runs["status"].isin(_ALIVE) | (runs["status"].isin(_ENDED) & later)
+    last_seen = heartbeat.where(heartbeat <= moment, moment)
+    silent = (moment - last_seen).dt.total_seconds() > stale_after_s
+    status = runs["status"].mask(alive, np.where(silent, "stale", "running"))
+    end = ended.mask(later)
+    until = end.fillna(last_seen)
+    return runs.assign(
+        status=status, end_time=end, duration_s=(until - runs["start_time"]).dt.total_seconds()
+    )
+
+
+def with_metrics(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with its metric columns rebuilt from ``summary`` (only metrics that existed)."""
+    plain = [
+        c
+        for c in runs.columns
+        if query.metric_key(c) is None and not c.startswith(("metrics_min.", "metrics_max."))
+    ]
+    base = runs[plain]
+    if summary.empty:
+        return base
+    wide = summary.pivot(index="run_id", columns="key", values=["last", "min", "max"])
+    wide.columns = [query.metric_column(key, stat) for stat, key in wide.columns]
+    ordered = [
+        query.metric_column(k, agg) for k in sorted(summary["key"].unique()) for agg in query.AGGREGATES
+    ]
+    metrics = wide[ordered].reindex(base["run_id"].to_numpy()).astype("float64")
+    metrics.index = base.index
+    return pd.concat([base, metrics], axis=1)
