@@ -12,6 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from tracklib.dashboard import access
+
 PAGES = {  # url path -> (title, icon)
     "overview": ("Overview", ":material/dashboard:"),
     "runs": ("Runs", ":material/table_rows:"),
@@ -41,4 +43,8 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="collapsed" if embedded else "auto",
     )
-    st.navigation([page(name) for name in PAGES], position="hidden" if embedded else "sidebar").run()
+    pages = [page(name) for name in PAGES]
+    if not access.gate():  # sign-in on and nobody signed in yet: the sign-in screen, no page
+        st.navigation(pages, position="hidden")
+        return
+    st.navigation(pages, position="hidden" if embedded else "sidebar").run()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tracklib.dashboard import data, project_settings, urlstate, widgets
+from tracklib.dashboard import access, data, project_settings, urlstate, widgets
 from tracklib.dashboard.data import Loaded
 
 LIVE_EVERY_S = 10
@@ -39,7 +39,12 @@ def run_page(render: Callable[[Context], None]) -> None:
 
 def render_frame() -> Context | None:
     """Draw the sidebar; None when there is nothing to show (the first-run message is shown)."""
-    roots = data.roots()
+    roots = access.viewable(data.roots())  # with sign-in on, only the stores this viewer may see
+    if access.refuse_link(roots):
+        return None
+    if not roots:
+        access.no_store_message()
+        return None
     names = list(roots)
     widgets.guard_url(URL.pick("root", "live").rules(root=names))  # the projects are not known yet
     root = st.sidebar.selectbox("Store", names, disabled=len(names) == 1, **URL.bind("root"))
