@@ -1,4 +1,5 @@
-"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``, ``import``. ``main(argv) -> exit code``."""
+"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``, ``import``, ``snapshot``.
+``main(argv) -> exit code``."""
 
 from __future__ import annotations
 
@@ -58,8 +59,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _root_argument(source)
         source.add_argument("--project", required=True, help="the project the runs go to")
 
+    snap = commands.add_parser(
+        "snapshot", help="save a dashboard share link (Leaderboard, Curves, Sweeps) as one HTML file"
+    )
+    snap.add_argument("url", help="the page's Share link, e.g. http://host:8501/leaderboard?root=team&...")
+    snap.add_argument("--out", required=True, help="the HTML file to write")
+    snap.add_argument("--publish", action="store_true", help="also store it under the store's snapshots/")
+    snap.add_argument("--expires", default="7d", help="how long a pre-signed S3/GCS link works (default 7d)")
+
     args = parser.parse_args(argv)
-    handlers = {"ls": _ls, "demo": _demo, "ui": _ui, "sync": _sync, "compact": _compact, "import": _import}
+    handlers = {
+        "ls": _ls,
+        "demo": _demo,
+        "ui": _ui,
+        "sync": _sync,
+        "compact": _compact,
+        "import": _import,
+        "snapshot": _snapshot,
+    }
     return handlers[args.command](args)
 
 
@@ -204,6 +221,16 @@ def _import(args: argparse.Namespace) -> int:
         return 2
     print(report)
     return 0
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    import streamlit.logger
+
+    # no warnings that Streamlit runs without its server: the page runs headlessly on purpose
+    streamlit.logger.set_log_level("error")
+    from tracklib.dashboard import snapshot_cli
+
+    return snapshot_cli.command(args.url, args.out, publish=args.publish, expires=args.expires)
 
 
 if __name__ == "__main__":
