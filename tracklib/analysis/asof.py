@@ -20,6 +20,7 @@ import pandas as pd
 from tracklib.read import query
 
 ASOF_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # one UTC second, ISO 8601: 2026-12-02T01:23:45Z
+ASOF_EXAMPLE = "2026-12-02T01:23:45Z"
 _ASOF = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)  # not "２０２６"
 SUMMARY_COLUMNS = ["run_id", "key", "last", "last_step", "min", "min_step", "max", "max_step", "count"]
 _ENDED = ("finished", "failed", "killed")

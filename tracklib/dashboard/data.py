@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from tracklib import config
-from tracklib.analysis import sweeps
+from tracklib.analysis import asof as pinning
+from tracklib.analysis import ranking, sweeps
 from tracklib.format.settings import ProjectSettings
+from tracklib.read import query
 from tracklib.read.store import Store, open_store
 from tracklib.write.settings import save_settings
 
@@ -43,22 +46,30 @@ def store_for(root_name: str) -> Store:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A project's runs and summaries, and when they were read."""
+    """A project's runs and summaries, and when they were read; for a pinned link, as of
+    ``asof``, with the values that could not be pinned (``asof.Pinned.unpinnable``)."""
 
     runs: pd.DataFrame
     summary: pd.DataFrame
     loaded_at: float
+    asof: datetime | None = None
+    unpinnable: pd.DataFrame | None = None
 
 
-def load_project(root_name: str, project: str, token: int) -> Loaded:
-    """Runs table and long summary of a project (``token`` changes on Refresh).
+def load_project(root_name: str, project: str, token: int, asof: datetime | None = None) -> Loaded:
+    """Runs table and long summary of a project (``token`` changes on Refresh), as of
+    ``asof`` when a link is pinned to that time.
 
     Every session shares one copy of the frames: each caller gets new frame objects over the
     same data, and pandas copies on write, so one page changing its frame changes nothing
     for the others. (``cache_data`` kept a pickled copy per entry and unpickled another per
     rerun: 60 MB and 0.2 s each for 100,000 runs.)
     """
-    loaded = _load_project(root_name, project, token)
+    loaded = (
+        _load_project(root_name, project, token)
+        if asof is None
+        else _load_pinned(root_name, project, token, asof)
+    )
     return replace(loaded, runs=loaded.runs.copy(deep=False), summary=loaded.summary.copy(deep=False))
 
 
@@ -67,6 +78,19 @@ def _load_project(root_name: str, project: str, token: int) -> Loaded:
     store = store_for(root_name)
     runs, summary = store.runs_and_summary(project)
     return Loaded(runs, summary, time.time())
+
+
+@st.cache_resource(ttl=RUNS_TTL_S, show_spinner=False, max_entries=8)
+def _load_pinned(root_name: str, project: str, token: int, asof: datetime) -> Loaded:
+    """The project as of ``asof``: cut once per load of the runs, shared like the live one.
+    It reads every metric point of the project (what an exact pin needs); live views never do."""
+    live = _load_project(root_name, project, token)
+    store = store_for(root_name)
+    history = store.history(project)
+    pinned = pinning.pin(
+        live.runs, live.summary, history, store.record_times(project), asof, store.stale_after
+    )
+    return Loaded(pinned.runs, pinned.summary, live.loaded_at, asof, pinned.unpinnable)
 
 
 def skipped_in(root_name: str, project: str) -> dict[str, str]:
@@ -94,11 +118,12 @@ def param_importance(
     loaded_at: float,
     group: str = sweeps.ALL_RUNS,
     carried: tuple[str, ...] = (),
+    asof: datetime | None = None,
 ) -> pd.DataFrame:
     """``sweeps.importance`` of the Sweeps page's runs (one group's, or those carried): a forest
     fit takes seconds, once per view and per load of the runs (``loaded_at``), so it never
     describes other runs than the page."""
-    runs = sweeps.scoped(load_project(root_name, project, token).runs, group, carried)
+    runs = sweeps.scoped(load_project(root_name, project, token, asof).runs, group, carried)
     frame = sweeps.sweep_frame(runs, list(params), target)
     return sweeps.importance(frame, list(params))
 
@@ -131,8 +156,11 @@ def load_history(
     keys: tuple[str, ...] | None,
     max_points: int | None,
     token: int,
+    until: datetime | None = None,
 ) -> pd.DataFrame:
-    return store_for(root_name).history(project, run_ids=list(run_ids), keys=keys, max_points=max_points)
+    """Metric points of ``run_ids`` (logged at or before ``until``: a pinned link)."""
+    store = store_for(root_name)
+    return store.history(project, run_ids=list(run_ids), keys=keys, max_points=max_points, until=until)
 
 
 @st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
@@ -148,3 +176,59 @@ def check_artifact(root_name: str, path: str, project: str, run_id: str) -> None
 def read_artifact(root_name: str, path: str, project: str, run_id: str) -> bytes:
     """An artifact of this run only: the store refuses any other path (UnsafePathError)."""
     return store_for(root_name).read_artifact(path, project, run_id)
+
+
+# Per-view results shared by every session. A link sent to a team is opened by many viewers
+# at once; each session reruns the page script, and ranking 100,000 runs or building a set of
+# their ids costs tenths of a second of the server's one Python thread each time (20 viewers
+# of one link waited 14 s). Keyed by the load (``loaded_at``, ``asof``), so a refresh or a pin
+# never shows another load's results; the frames are passed unhashed (``_runs``).
+
+
+def run_ids(root_name: str, project: str, loaded: Loaded) -> frozenset[str]:
+    """The ids of ``loaded.runs``, as a set (read-only, shared)."""
+    return _run_ids(root_name, project, loaded.loaded_at, loaded.asof, loaded.runs)
+
+
+@st.cache_resource(ttl=RUNS_TTL_S, show_spinner=False, max_entries=32)
+def _run_ids(
+    root_name: str, project: str, loaded_at: float, asof: Any, _runs: pd.DataFrame
+) -> frozenset[str]:
+    return frozenset(_runs["run_id"].tolist())
+
+
+def varying_params(root_name: str, project: str, loaded: Loaded) -> list[str]:
+    """``query.varying_params`` of ``loaded.runs``, once per load."""
+    return list(_varying_params(root_name, project, loaded.loaded_at, loaded.asof, loaded.runs))
+
+
+@st.cache_resource(ttl=RUNS_TTL_S, show_spinner=False, max_entries=32)
+def _varying_params(
+    root_name: str, project: str, loaded_at: float, asof: Any, _runs: pd.DataFrame
+) -> tuple[str, ...]:
+    return tuple(query.varying_params(_runs))
+
+
+def leaderboard(
+    root_name: str, project: str, loaded: Loaded, chosen: list[str], **view: Any
+) -> tuple[pd.DataFrame, int]:
+    """``ranking.board(runs, summary, **view)`` of ``loaded``'s runs (only those ``chosen``, if
+    any), once per view and load; each call gets a copy of the ranked rows (``top`` of them).
+    Raises ``FilterError`` for an expression that does not parse."""
+    key = (loaded.loaded_at, loaded.asof, tuple(chosen), tuple(sorted(view.items())))
+    return _leaderboard(root_name, project, *key, loaded.runs, loaded.summary)
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
+def _leaderboard(
+    root_name: str,
+    project: str,
+    loaded_at: float,
+    asof: Any,
+    chosen: tuple[str, ...],
+    view: tuple[tuple[str, Any], ...],
+    _runs: pd.DataFrame,
+    _summary: pd.DataFrame,
+) -> tuple[pd.DataFrame, int]:
+    runs = _runs[_runs["run_id"].isin(chosen)] if chosen else _runs
+    return ranking.board(runs, _summary, **dict(view))

@@ -33,6 +33,7 @@ def run_page(render: Callable[[Context], None]) -> None:
         project_settings.control(ctx.root, ctx.project, ctx.token, ctx.loaded.runs, ctx.loaded.summary)
         widgets.hide_controls()
         notice = st.container()  # above the page, filled after it: its own reads count too
+        _pinned_note(ctx.loaded)
         render(ctx)
         _skipped_notice(notice, data.skipped_in(ctx.root, ctx.project))
 
@@ -46,7 +47,7 @@ def render_frame() -> Context | None:
         access.no_store_message()
         return None
     names = list(roots)
-    widgets.guard_url(URL.pick("root", "live").rules(root=names))  # the projects are not known yet
+    widgets.guard_url(URL.pick("root", "live", "asof").rules(root=names))  # projects not known yet
     root = st.sidebar.selectbox("Store", names, disabled=len(names) == 1, **URL.bind("root"))
     st.sidebar.caption(widgets.md_escape(roots[root]))
     token = st.session_state.setdefault("refresh_token", 0)
@@ -58,9 +59,38 @@ def render_frame() -> Context | None:
     widgets.guard_url(URL.pick("project").rules(project=projects))
     project = st.sidebar.selectbox("Project", projects, **URL.bind("project"))
     with st.spinner(f"Loading runs of {widgets.md_escape(project)}…"):
-        loaded = data.load_project(root, project, token)
+        loaded = data.load_project(root, project, token, widgets.pinned_at())
+    if loaded.asof is not None and st.sidebar.button("Show live data", icon=":material/update:"):
+        del st.query_params[widgets.ASOF]  # the pinned link's time: back to the live view
+        st.rerun()
     _refresh_controls(root, loaded)
     return Context(root, roots[root], project, loaded, token)
+
+
+def _pinned_note(loaded: Loaded) -> None:
+    """A pinned link says what it shows and names what it could not pin (left out, or shown
+    as logged): never a later value as if it were pinned."""
+    if loaded.asof is None:
+        return
+    st.caption(
+        f"Pinned link: the runs started by {loaded.asof:%Y-%m-%d %H:%M:%S} UTC, each value from the "
+        "metric points logged by then. Files are immutable and every point has its time, so these "
+        "are exactly the numbers of that moment."
+    )
+    unpinnable = loaded.unpinnable
+    if unpinnable is None or unpinnable.empty:
+        return
+    named = [f"{row.name} · {row.key}".rstrip(" ·") for row in unpinnable.head(5).itertuples()]
+    more = f" and {len(unpinnable) - 5} more" if len(unpinnable) > 5 else ""
+    st.caption(
+        widgets.md_escape(
+            f"Not pinned ({len(unpinnable)}): {', '.join(named)}{more}: "
+            "the files do not say when these were set, so they are left out (a hand-set last "
+            "value shows the logged one)."
+        )
+    )
+    with st.expander("Values that cannot be pinned", icon=":material/warning:"):
+        st.dataframe(unpinnable, hide_index=True)
 
 
 def _skipped_notice(container: st.delta_generator.DeltaGenerator, skipped: dict[str, str]) -> None:

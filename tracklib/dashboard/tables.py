@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from tracklib.dashboard import app, urlstate
+from tracklib.dashboard import app, urlstate, widgets
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -224,7 +224,7 @@ def show_runs(
     )
     run_id = st.session_state.pop(_opening(key), None)
     if run_id is not None:
-        st.switch_page(app.page("run"), query_params={"run": run_id})
+        st.switch_page(app.page("run"), query_params={"run": run_id} | widgets.pin_params())
     return event
 
 

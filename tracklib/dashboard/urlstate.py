@@ -14,6 +14,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from tracklib.analysis.asof import ASOF_EXAMPLE, parse_asof
+
 MAX_TEXT = 2_000  # characters of a filter expression a link may carry
 QUOTED = 60  # characters of a bad value quoted back in a notice
 
@@ -85,6 +87,21 @@ class Day:
 
     def refusal(self, key: str, shown: str) -> str:
         return f"The link's {key}={shown} is not a date from {self.low} to {self.high}; showing the default instead."
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A UTC second ``YYYY-MM-DDTHH:MM:SSZ`` that has passed: a pinned link's time."""
+
+    many = False
+
+    def fix(self, value: str) -> str | None:
+        return value if parse_asof(value, dt.datetime.now(dt.UTC)) is not None else None
+
+    def refusal(self, key: str, shown: str) -> str:
+        return (
+            f"The link's {key}={shown} is not a past UTC time like {ASOF_EXAMPLE}; showing live data instead."
+        )
 
 
 @dataclass(frozen=True)
@@ -257,9 +274,10 @@ class Keys:
 
 
 # The keys the frame (sidebar) reads on every page: a link names a store and a project; Live
-# mode is not shared.
+# mode is not shared; a pinned link's time (no widget holds it) the Share link adds itself.
 FRAME = Keys(
     Key("root", Choice(None, unknown="This dashboard is not configured to open a store named")),
     Key("project", Choice(None, unknown="There is no project")),
     Key("live", Flag(), shared=False),
+    Key("asof", Moment(), shared=False),
 )

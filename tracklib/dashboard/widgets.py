@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
+from tracklib.analysis import asof as pinning
 from tracklib.dashboard import urlstate
 
 STATUS_COLORS = {
@@ -39,6 +40,8 @@ _BREAK = re.compile(r"(?<=[:@])|(?<=www)(?=\.)|(?<=[-<>~])(?=[-<>=])", re.IGNORE
 # Leading spaces would make an indented code block, which shows escapes as backslashes.
 _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 _NOTICES = "_link_notices"  # notices carried over the rerun that corrects a link
+ASOF = urlstate.FRAME["asof"].name  # a pinned link's time
+_PIN, _PIN_AT = "share_pin", "share_pin_at"  # the Share popover's "Pin to now" and its time
 CONTROLS = "controls-"  # key prefix of the containers that hold a page's widgets
 # The stakeholder view hides the controls (their widgets still read the link, so the content
 # is the view the link names), the charts' own sliders, and Streamlit's sidebar toggle.
@@ -64,16 +67,20 @@ def controls(name: str) -> DeltaGenerator:
     return st.container(key=f"{CONTROLS}{name}")
 
 
-def view_text(project: str, loaded_at: float, *parts: str) -> str:
+def view_text(project: str, loaded_at: float, *parts: str, asof: datetime | None = None) -> str:
     """The one line that says what a view shows: project, what is measured, filters, the
-    time its data was read (the stakeholder view's subtitle and a snapshot's)."""
-    made = datetime.fromtimestamp(loaded_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return " · ".join([project, *(p for p in parts if p), f"data as of {made}"])
+    time its data was read, or the time a pinned link shows (the stakeholder view's subtitle
+    and a snapshot's)."""
+    if asof is not None:
+        when = f"as of {asof.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (pinned link)"
+    else:
+        when = f"data as of {datetime.fromtimestamp(loaded_at, UTC):%Y-%m-%d %H:%M} UTC"
+    return " · ".join([project, *(p for p in parts if p), when])
 
 
-def view_line(project: str, loaded_at: float, *parts: str) -> str:
+def view_line(project: str, loaded_at: float, *parts: str, asof: datetime | None = None) -> str:
     """Show ``view_text`` under the page's title (to everyone) and return it."""
-    text = view_text(project, loaded_at, *parts)
+    text = view_text(project, loaded_at, *parts, asof=asof)
     st.markdown(md_escape(text))
     return text
 
@@ -161,10 +168,38 @@ def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None
     It carries the frame's shared keys and the page's: a widget-bound key's value from the
     widget, a key the page checks itself (``rule=None``, e.g. picked run ids) from ``given``.
     """
-    link = share_link(keys, given)
     with st.popover("Share", icon=":material/share:", key="share", on_change="rerun"):
+        pinned = pinned_at()
+        if pinned is None:
+            st.checkbox(
+                "Pin to now",
+                key=_PIN,
+                on_change=_pin_now,
+                help="The link then shows these runs and numbers forever: no run started later, "
+                "no value logged later.",
+            )
+        link = share_link(keys, given)
         st.caption("Anyone who can open this dashboard sees exactly this view:")
         st.code(link, language=None)
+        if pinned is not None:
+            st.caption(f"This view is pinned to {pinning.format_asof(pinned)}; the link keeps it.")
+
+
+def _pin_now() -> None:
+    """The pin is taken when the box is ticked, so the link stays the same until unticked."""
+    st.session_state[_PIN_AT] = pinning.format_asof(datetime.now(UTC)) if st.session_state.get(_PIN) else None
+
+
+def pinned_at() -> datetime | None:
+    """The time the page's link is pinned to (checked by the frame's ``guard_url``), or None."""
+    value = st.query_params.get(ASOF)
+    return pinning.parse_asof(value, datetime.now(UTC)) if value else None
+
+
+def pin_params() -> dict[str, str]:
+    """The pinned link's key, for a page switch (plain query params do not survive one)."""
+    value = st.query_params.get(ASOF)
+    return {ASOF: value} if value and pinned_at() is not None else {}
 
 
 def share_link(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -> str:
@@ -180,6 +215,9 @@ def share_link(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -
             params[key.name] = (
                 [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
             )
+    pin = pin_params().get(ASOF) or (st.session_state.get(_PIN_AT) if st.session_state.get(_PIN) else None)
+    if pin:
+        params[ASOF] = pin
     return f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
 
 
@@ -212,7 +250,7 @@ def first_run_message(root_url: str) -> None:
 
 def run_links(root: str, project: str, run_ids: Iterable[str]) -> dict[str, str]:
     """run id -> the relative link to its Run page (only for the runs a page draws)."""
-    base = {"root": root, "project": project}
+    base = {"root": root, "project": project} | pin_params()
     return {run_id: f"run?{urlencode(base | {'run': run_id})}" for run_id in run_ids}
 
 

@@ -43,7 +43,13 @@ def render(ctx: Context) -> None:
     )
     if metrics:
         history = data.load_history(
-            ctx.root, ctx.project, tuple(run_ids), tuple(metrics), _budget(metrics, len(run_ids)), ctx.token
+            ctx.root,
+            ctx.project,
+            tuple(run_ids),
+            tuple(metrics),
+            _budget(metrics, len(run_ids)),
+            ctx.token,
+            ctx.loaded.asof,
         )
         history = curves.add_x(history, runs, "step")
         names = dict(zip(runs["run_id"], runs["name"], strict=False))

@@ -89,13 +89,16 @@ def render(ctx: Context) -> None:
     )
     budget = spec.per_series_budget(len(run_ids))
     with st.spinner(f"Reading {len(run_ids)} histories…"):
-        history = data.load_history(ctx.root, ctx.project, tuple(run_ids), tuple(chosen), budget, ctx.token)
+        history = data.load_history(
+            ctx.root, ctx.project, tuple(run_ids), tuple(chosen), budget, ctx.token, ctx.loaded.asof
+        )
     total = history.attrs.get("total_points", len(history))
     line = widgets.view_line(
         ctx.project,
         ctx.loaded.loaded_at,
         f"{len(run_ids)} of {len(runs)} runs",
         f"mean per {group_by} with {band} band" if group_by else "",
+        asof=ctx.loaded.asof,
     )
     widgets.controls("hint").caption(
         f"showing {len(history):,} of {total:,} points (at most {budget:,} per series) · "

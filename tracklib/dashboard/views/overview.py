@@ -17,7 +17,7 @@ URL = urlstate.Keys()  # only the frame's keys
 def render(ctx: Context) -> None:
     st.title("Overview")
     projects = data.load_projects(ctx.root, ctx.token)
-    loaded = {p: data.load_project(ctx.root, p, ctx.token) for p in projects}
+    loaded = {p: data.load_project(ctx.root, p, ctx.token, ctx.loaded.asof) for p in projects}
     all_runs = pd.concat([project.runs for project in loaded.values()], ignore_index=True)
 
     cols = st.columns(4)

@@ -104,6 +104,7 @@ def render(ctx: Context) -> None:
         f"sweep {group}" if not carried else f"{len(carried)} chosen runs",
         f"target: {target}, {'lowest' if lower else 'highest'} best",
         f"{len(frame):,} runs",
+        asof=ctx.loaded.asof,
     )
     drawn = sweeps.chart_runs(frame, higher_is_better=not lower)
     drawn["href"] = drawn["run_id"].map(widgets.run_links(ctx.root, ctx.project, drawn["run_id"]))
@@ -180,6 +181,7 @@ def render(ctx: Context) -> None:
         ctx.loaded.loaded_at,
         group,
         tuple(carried),
+        ctx.loaded.asof,
     )
     table["param"] = table["param"].map(labels)
     noisy = table.loc[table["signal"] == sweeps.NOISE, "param"].tolist()
