@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -90,6 +91,17 @@ def test_a_pinned_leaderboard_shows_the_same_rows_and_values_after_more_is_writt
     pinned_now = _open(BOARD | {"asof": pin})
     pd.testing.assert_frame_equal(_board(pinned_now), live_then)
     assert _board(pinned_now).set_index("name").loc["growing", "status"] == "running"
+
+    run_page = _open({"project": "digits", "run": growing.id, "asof": pin}, page="run")
+    assert not run_page.exception
+    badges = [m.value for m in run_page.markdown if "-badge[" in m.value]
+    assert badges and badges[0].endswith("-badge[running]")  # it finished after the pin
+    summary = run_page.dataframe[0].value.set_index("key")
+    assert float(summary.loc["val/acc", "last"]) == pytest.approx(0.7)
+    assert float(summary.loc["val/acc", "max"]) == pytest.approx(0.7)
+    datasets = run_page.get("vega_lite_chart")[0].proto.datasets
+    (points,) = [pa.ipc.open_stream(d.data.data).read_pandas() for d in datasets]
+    assert sorted(points["value"].round(6)) == [0.5, 0.6, 0.7]  # the curve stops at the pin
 
 
 def test_the_share_popover_pins_the_link_to_now(root):

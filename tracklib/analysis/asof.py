@@ -11,13 +11,14 @@ shown as if it were pinned.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from tracklib.read import query
+from tracklib.read.store import RunDetails
 
 ASOF_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # one UTC second, ISO 8601: 2026-12-02T01:23:45Z
 ASOF_EXAMPLE = "2026-12-02T01:23:45Z"
@@ -230,3 +231,20 @@ def with_metrics(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     metrics = wide[ordered].reindex(base["run_id"].to_numpy()).astype("float64")
     metrics.index = base.index
     return pd.concat([base, metrics], axis=1)
+
+
+def details_at(details: RunDetails, runs: pd.DataFrame, summary: pd.DataFrame, asof: datetime) -> RunDetails:
+    """One run's page as of ``asof``: status, end, heartbeat, error and summary from the pinned
+    ``runs`` and ``summary`` (``pin``'s; the run must have started by then). Params, tags, notes
+    and artifacts stay as the newest record has them: the files do not say when those were set."""
+    row = runs.loc[runs["run_id"] == details.run_id].iloc[0]
+    ended = pd.notna(row["end_time"])
+    mine = summary[summary["run_id"] == details.run_id]
+    return replace(
+        details,
+        status=row["status"],
+        end_time=row["end_time"] if ended else None,
+        error=details.error if ended else None,
+        heartbeat_time=min(details.heartbeat_time, pd.Timestamp(asof)),
+        summary=mine[details.summary.columns].reset_index(drop=True),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tracklib.analysis import asof
 from tracklib.dashboard import charts, colors, data, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
@@ -18,11 +19,23 @@ def render(ctx: Context) -> None:
     with widgets.controls("run"):
         (run_id,) = widgets.run_picker(runs, key=URL["run"].name, label="Run", multi=False)
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
+    pinned = ctx.loaded.asof
+    if pinned is not None:  # the run picker offers only runs started by the pin
+        details = asof.details_at(details, ctx.loaded.runs, ctx.loaded.summary, pinned)
 
     st.title(widgets.md_escape(details.name))
     widgets.view_line(
-        ctx.project, ctx.loaded.loaded_at, f"run {run_id}", f"group {details.group}" if details.group else ""
+        ctx.project,
+        ctx.loaded.loaded_at,
+        f"run {run_id}",
+        f"group {details.group}" if details.group else "",
+        asof=pinned,
     )
+    if pinned is not None:
+        st.caption(
+            "Status, times, summary and curves are as of the pin. Params, tags, notes and "
+            "artifacts are as the run's newest record has them: the files do not say when they were set."
+        )
     st.badge(widgets.md_escape(details.status), color=_badge_color(details.status))
     row = st.columns(4)
     started = details.start_time
@@ -57,7 +70,7 @@ def render(ctx: Context) -> None:
     )
 
     st.subheader("Curves")
-    history = data.load_history(ctx.root, ctx.project, (run_id,), None, CURVE_POINTS, ctx.token)
+    history = data.load_history(ctx.root, ctx.project, (run_id,), None, CURVE_POINTS, ctx.token, pinned)
     if history.empty:
         st.caption("No metrics logged.")
     else:
