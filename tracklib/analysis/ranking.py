@@ -21,8 +21,11 @@ def group_options(runs: pd.DataFrame) -> list[str]:
 
 def carried(runs: pd.DataFrame, picked: Iterable[str]) -> list[str]:
     """The picked run ids this project has, each once, in the order given."""
-    known = set(runs["run_id"])
-    return [run_id for run_id in dict.fromkeys(picked) if run_id in known]
+    wanted = list(dict.fromkeys(picked))
+    if not wanted:
+        return []
+    known = set(runs.loc[runs["run_id"].isin(wanted), "run_id"])  # not a set of every run id
+    return [run_id for run_id in wanted if run_id in known]
 
 
 def board(

@@ -8,6 +8,7 @@ from tracklib.analysis import direction, ranking
 from tracklib.analysis.filters import FilterError
 from tracklib.dashboard import (
     csv_export,
+    data,
     project_settings,
     snapshot,
     snapshot_control,
@@ -79,18 +80,28 @@ def render(ctx: Context) -> None:
         columns = row[2].multiselect(
             "Params shown",
             params,
-            default=direction.default_columns(saved, params, query.varying_params(runs)),
+            default=direction.default_columns(
+                saved, params, data.varying_params(ctx.root, ctx.project, ctx.loaded)
+            ),
             **URL.bind("columns"),
         )
     picked = URL["runs"].name  # carried from the Runs page's selection
-    widgets.notice_unknown(picked, set(runs["run_id"]), "This project has no run")
+    widgets.notice_unknown(picked, data.run_ids(ctx.root, ctx.project, ctx.loaded), "This project has no run")
     chosen = ranking.carried(runs, st.query_params.get_all(picked))
     if chosen:
-        runs = runs[runs["run_id"].isin(chosen)]
-        st.caption(f"Only the {len(runs)} runs selected on the Runs page.")
-    try:
-        board, competing = ranking.board(
-            runs, summary, metric, agg, order, expression=expression, group_by=group_by, top=int(top)
+        st.caption(f"Only the {len(chosen)} runs selected on the Runs page.")
+    try:  # ranked once per view for every session showing it (many viewers of one link)
+        board, competing = data.leaderboard(
+            ctx.root,
+            ctx.project,
+            ctx.loaded,
+            chosen,
+            metric=metric,
+            agg=agg,
+            order=order,
+            expression=expression,
+            group_by=group_by,
+            top=int(top),
         )
     except FilterError as exc:
         widgets.filter_error(expression, exc.message, exc.position)
@@ -103,6 +114,7 @@ def render(ctx: Context) -> None:
         f"filter: {expression}" if expression else "",
         f"best run per {group_by}" if group_by != ranking.NO_GROUP else "",
         f"{len(board)} of {competing} runs",
+        asof=ctx.loaded.asof,
     )
     named, links = tables.run_links(shown, ctx.project, run_ids=board["run_id"])
     tables.show_runs(
