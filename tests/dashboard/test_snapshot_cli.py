@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.parse
+import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tracklib.cli import main
-from tracklib.dashboard import snapshot
+from tracklib.dashboard import snapshot, snapshot_cli
 from tracklib.dashboard.tables import names_of
 
 from seed import APP, seed_store
@@ -226,3 +228,36 @@ def test_a_bad_expires_is_an_error_before_anything_runs(team, tmp_path, capsys):
     link = f"{BASE}/leaderboard?root=team&project=digits"
     assert main(["snapshot", link, "--out", str(tmp_path / "x.html"), "--publish", "--expires", "soon"]) == 2
     assert "--expires" in capsys.readouterr().err
+
+
+@pytest.mark.s3
+def test_publish_to_s3_prints_a_presigned_link_that_downloads_the_same_bytes(
+    s3_root, tmp_path, capsys, monkeypatch
+):
+    """The store is configured as an operator does it (secrets: its URL and credentials under
+    a name); the link anyone may open needs no credentials and lasts --expires."""
+    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
+    for name, acc in (("first", 0.7), ("second", 0.9)):
+        with s3_root.init(name=name) as run:
+            run.log({"val/acc": acc})
+    secrets = {"roots": {"team": s3_root.url}, "storage_options": {"team": s3_root.storage_options}}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    out = tmp_path / "board.html"
+    link = f"{BASE}/leaderboard?root=team&project=digits&metric=val%2Facc"
+    code = snapshot_cli.command(link, str(out), publish=True, expires="2d", secrets=secrets)
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    lines = printed.out.splitlines()
+    assert any(line.startswith(f"published to {s3_root.url}/snapshots/project=digits/") for line in lines)
+    assert "anyone can open it for 2 days at:" in lines
+    signed = lines[-1]
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(signed).query))
+    if "X-Amz-Expires" in query:  # SigV4
+        assert query["X-Amz-Expires"] == str(2 * 86400)
+    else:  # SigV2: an absolute time
+        assert abs(int(query["Expires"]) - (time.time() + 2 * 86400)) < 600
+    with urllib.request.urlopen(signed, timeout=30) as response:  # no key, no secret
+        assert response.read() == out.read_bytes()
+        assert response.headers["Content-Type"].startswith("text/html")
+    assert [row[1] for row in Document(out.read_text(encoding="utf-8")).body_rows] == ["second", "first"]
