@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import streamlit as st
+from dashboard.hostile import PROJECT, assert_renders_as_text, seed_hostile_store
 from streamlit.testing.v1 import AppTest
 
 import tracklib
@@ -129,3 +130,28 @@ def test_a_pin_in_the_future_or_unreadable_is_dropped_with_a_notice(root, value)
     assert any("not a past UTC time" in w.value for w in at.warning)
     assert "pinned link" not in _lines(at) and "data as of" in _lines(at)
     assert "asof" not in at.query_params
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return seed_hostile_store(str(tmp_path_factory.mktemp("hostile-pinned") / "store"), runs=12)
+
+
+@pytest.mark.parametrize("page", ["overview", "runs", "leaderboard", "curves", "sweeps", "compare", "run"])
+def test_every_page_of_a_hostile_store_renders_pinned_as_text(hostile, monkeypatch, page):
+    monkeypatch.setenv("TRACKLIB_ROOT", hostile.root)
+    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
+    pin = asof.format_asof(datetime.now(UTC))
+    query = {"project": PROJECT, "asof": pin}
+    if page in ("curves", "compare"):
+        query["runs"] = list(hostile.ids[:3])
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    if page != "overview":
+        at.switch_page(f"{VIEWS}/{page}.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert_renders_as_text(at)
+    assert "Pinned link: the runs started by" in _lines(at)
