@@ -264,6 +264,23 @@ def test_pinned_now_equals_the_live_view_of_a_real_store(local_root):
     pinned = asof.pin(runs, summary, store.history("digits"), store.record_times("digits"), moment, 600)
     pd.testing.assert_frame_equal(pinned.runs, runs, check_like=True)
     assert pinned.unpinnable.empty
+
+    def ordered(summary: pd.DataFrame) -> pd.DataFrame:
+        frame = summary[asof.SUMMARY_COLUMNS].astype({"run_id": object, "key": object})
+        return frame.sort_values(["run_id", "key"], ignore_index=True)
+
+    # the writer's own summary (steps and counts too) is what the points say
+    pd.testing.assert_frame_equal(ordered(pinned.summary), ordered(summary))
     first = runs["start_time"].min()
     time_of_first = asof.pin(runs, summary, store.history("digits"), store.record_times("digits"), first, 600)
     assert time_of_first.runs["name"].tolist() == runs.loc[runs["start_time"] == first, "name"].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(points=st.lists(_point, max_size=30, unique_by=lambda p: (p[0], p[1], p[2])), seed=st.integers(0, 99))
+def test_the_summary_does_not_depend_on_the_order_points_arrive_in(points, seed):
+    history = pd.DataFrame(points, columns=["run_id", "key", "step", "value", "time"])
+    history["time"] = [at(t) for t in history["time"]]
+    shuffled = history.sample(frac=1, random_state=seed)  # steps out of order: one per series and step
+    sorted_ = history.sort_values(["run_id", "key", "step"], kind="stable")
+    pd.testing.assert_frame_equal(asof.summary_until(shuffled), asof.summary_until(sorted_))

@@ -72,37 +72,48 @@ def summary_until(history: pd.DataFrame, asof: datetime | None = None) -> pd.Dat
         points = points[points["time"].notna() & (points["time"] <= pd.Timestamp(asof))]
     if points.empty:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in SUMMARY_COLUMNS})
-    points = points.assign(order=np.arange(len(points)))
-    series = ["run_id", "key"]
-    last = points.sort_values([*series, "step", "order"], kind="stable").drop_duplicates(series, keep="last")
-    low = _extreme(points, ascending=True)
-    high = _extreme(points, ascending=False)
-    counts = points.groupby(series, sort=False).size().rename("count").reset_index()
-    frame = (
-        last[[*series, "value", "step"]]
-        .rename(columns={"value": "last", "step": "last_step"})
-        .merge(low.rename(columns={"value": "min", "step": "min_step"}), on=series)
-        .merge(high.rename(columns={"value": "max", "step": "max_step"}), on=series)
-        .merge(counts, on=series)
+    run_codes, run_ids = pd.factorize(points["run_id"], sort=True)
+    key_codes, keys = pd.factorize(points["key"], sort=True)
+    codes = run_codes.astype(np.int64) * len(keys) + key_codes  # one number per series, sorted
+    steps = points["step"].to_numpy(dtype=np.int64)
+    values = points["value"].to_numpy(dtype=np.float64)
+    same = codes[1:] == codes[:-1]
+    if not np.all((codes[1:] > codes[:-1]) | (same & (steps[1:] >= steps[:-1]))):  # Store.history's order
+        ordered = np.lexsort((np.arange(len(codes)), steps, codes))  # stable: ties keep logging order
+        codes, steps, values = codes[ordered], steps[ordered], values[ordered]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    last = starts + sizes - 1  # the highest step, the later-logged of a repeated one
+    low = np.fmin.reduceat(values, starts)  # NaN only where a series is all NaN
+    high = np.fmax.reduceat(values, starts)
+    series = codes[starts]
+    frame = pd.DataFrame(
+        {
+            "run_id": np.asarray(run_ids, dtype=object)[series // len(keys)],
+            "key": np.asarray(keys, dtype=object)[series % len(keys)],
+            "last": values[last],
+            "last_step": pd.array(steps[last], dtype="Int64"),
+            "min": low,
+            "min_step": _first_step(values == low[group], group, steps, len(starts)),
+            "max": high,
+            "max_step": _first_step(values == high[group], group, steps, len(starts)),
+            "count": pd.array(sizes, dtype="Int64"),
+        }
     )
-    for column in ("last_step", "min_step", "max_step", "count"):
-        frame[column] = frame[column].astype("Int64")
-    frame["run_id"] = frame["run_id"].astype(object)
-    frame["key"] = frame["key"].astype(object)
-    return frame[SUMMARY_COLUMNS].sort_values(series, kind="stable").reset_index(drop=True)
+    return frame[SUMMARY_COLUMNS]
 
 
-def _extreme(points: pd.DataFrame, ascending: bool) -> pd.DataFrame:
-    """Per series the smallest (largest) value ignoring NaN and the first step it was reached;
-    NaN and no step for a series of NaN only."""
-    ordered = points.sort_values(
-        ["run_id", "key", "value", "step", "order"],
-        ascending=[True, True, ascending, True, True],
-        na_position="last",
-        kind="stable",
-    ).drop_duplicates(["run_id", "key"], keep="first")
-    steps = ordered["step"].astype("Int64").where(ordered["value"].notna())
-    return ordered[["run_id", "key", "value"]].assign(step=steps)
+def _first_step(hit: np.ndarray, group: np.ndarray, steps: np.ndarray, groups: int) -> pd.arrays.IntegerArray:
+    """Per group the lowest step of a row that ``hit`` (rows in step order); none where no row
+    did (a series of NaN only: FORMAT.md §6 gives its min and max no step)."""
+    rows = np.flatnonzero(hit)
+    first = rows[np.r_[True, group[rows][1:] != group[rows][:-1]]] if len(rows) else rows
+    found = np.zeros(groups, dtype=np.int64)
+    found[group[first]] = steps[first]
+    missing = np.ones(groups, dtype=bool)
+    missing[group[first]] = False
+    return pd.arrays.IntegerArray(found, missing)
 
 
 def _dtype(column: str) -> str:
