@@ -30,7 +30,17 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-test: $(VENV)/.dev-installed browser
+# The sign-in tests run a real OpenID Connect provider (npm's oidc-provider) on Node.js,
+# installed from tests/oidc/package-lock.json.
+OIDC_MODULES := tests/oidc/node_modules/.package-lock.json
+$(OIDC_MODULES): tests/oidc/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs and npm for the sign-in tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --prefix tests/oidc --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.dev-installed browser $(OIDC_MODULES)
 	$(BIN)/python -m pytest
 
 # Benchmarks get their own venv: the peers (MLflow, W&B) must never leak into the test venv.

@@ -35,10 +35,15 @@ class Server:
 
 
 def start_streamlit(
-    root: str, command: list[str] | None = None, cwd: Path = REPO, extra_env: dict[str, str] | None = None
+    root: str,
+    command: list[str] | None = None,
+    cwd: Path = REPO,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Server:
-    """`streamlit run app.py` (or ``command`` + ``--port``) on a free port, ready to serve."""
-    port = free_port()
+    """`streamlit run app.py` (or ``command`` + ``--port``) on ``port`` (default: a free one),
+    ready to serve."""
+    port = port or free_port()
     env = os.environ | {"TRACKLIB_ROOT": root, "TRACKLIB_ROOTS": ""} | (extra_env or {})
     if command is None:
         command = [
