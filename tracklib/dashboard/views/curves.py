@@ -121,7 +121,7 @@ def render(ctx: Context) -> None:
         return snapshot.Snapshot("Curves", line, None, charts, link)
 
     link = widgets.share_link(URL, {"runs": run_ids})
-    row = widgets.controls("share").columns([1, 2, 5])
+    row = widgets.controls("share").columns([1, 3, 4])
     with row[0]:
         widgets.share_control(URL, {"runs": run_ids})
     with row[1]:

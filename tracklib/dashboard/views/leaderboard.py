@@ -126,7 +126,7 @@ def render(ctx: Context) -> None:
         height=tables.height(len(shown)),
         column_config=tables.column_config(shown),
     )
-    row = widgets.controls("share").columns([1, 1, 2, 4])
+    row = widgets.controls("share").columns([1, 1, 3, 3])
     row[0].download_button(
         "CSV",
         csv_export.csv_text(shown, lineterminator="\n"),

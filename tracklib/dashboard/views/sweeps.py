@@ -220,7 +220,7 @@ def render(ctx: Context) -> None:
     frozen = snapshot.Snapshot(
         "Sweeps", line, importance, shown_charts, widgets.share_link(URL, {"runs": carried})
     )
-    row = widgets.controls("share").columns([1, 2, 5])
+    row = widgets.controls("share").columns([1, 3, 4])
     with row[0]:
         widgets.share_control(URL, {"runs": carried})
     with row[1]:
