@@ -116,6 +116,12 @@ def test_the_share_popover_pins_the_link_to_now(root):
     pinned = asof.parse_asof(link["asof"][0], datetime.now(UTC))
     assert pinned is not None and before <= pinned <= datetime.now(UTC)
     assert link["metric"] == ["val/acc"] and link["agg"] == ["max"]
+    assert "(pinned link)" not in _lines(at)  # ticking pins the link, not the page being read
+    time.sleep(1.02 - time.time() % 1)
+    at.run()
+    assert parse_qs(urlsplit(at.code[0].value).query)["asof"] == link["asof"]  # taken once, kept
+    at.checkbox(key="share_pin").uncheck().run()
+    assert "asof" not in parse_qs(urlsplit(at.code[0].value).query)
     opened = _open({key: values[0] for key, values in link.items()})
     assert "(pinned link)" in _lines(opened)
     assert "asof" in parse_qs(urlsplit(opened.code[0].value).query)  # sharing a pinned view keeps it

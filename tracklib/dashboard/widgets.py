@@ -178,7 +178,9 @@ def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None
                 help="The link then shows these runs and numbers forever: no run started later, "
                 "no value logged later.",
             )
-        link = share_link(keys, given)
+        ticked = pinned is None and st.session_state.get(_PIN)
+        now = pinning.format_asof(datetime.now(UTC))
+        link = share_link(keys, given, pin_to=st.session_state.setdefault(_PIN_AT, now) if ticked else None)
         st.caption("Anyone who can open this dashboard sees exactly this view:")
         st.code(link, language=None)
         if pinned is not None:
@@ -187,7 +189,10 @@ def share_control(keys: urlstate.Keys, given: Mapping[str, object] | None = None
 
 def _pin_now() -> None:
     """The pin is taken when the box is ticked, so the link stays the same until unticked."""
-    st.session_state[_PIN_AT] = pinning.format_asof(datetime.now(UTC)) if st.session_state.get(_PIN) else None
+    if st.session_state.get(_PIN):
+        st.session_state[_PIN_AT] = pinning.format_asof(datetime.now(UTC))
+    else:
+        st.session_state.pop(_PIN_AT, None)
 
 
 def pinned_at() -> datetime | None:
@@ -202,8 +207,11 @@ def pin_params() -> dict[str, str]:
     return {ASOF: value} if value and pinned_at() is not None else {}
 
 
-def share_link(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -> str:
-    """The full link to this exact view (see ``share_control``)."""
+def share_link(
+    keys: urlstate.Keys, given: Mapping[str, object] | None = None, pin_to: str | None = None
+) -> str:
+    """The full link to this exact view (see ``share_control``): pinned when the page is, or
+    to ``pin_to`` (an ``asof`` value: the Share popover's "Pin to now")."""
     given = dict(given or {})
     own = {key.name for key in keys.shared if key.rule is None}
     if set(given) != own:
@@ -215,7 +223,7 @@ def share_link(keys: urlstate.Keys, given: Mapping[str, object] | None = None) -
             params[key.name] = (
                 [str(v) for v in value] if isinstance(value, (list, tuple)) else _url_value(value)
             )
-    pin = pin_params().get(ASOF) or (st.session_state.get(_PIN_AT) if st.session_state.get(_PIN) else None)
+    pin = pin_params().get(ASOF) or pin_to
     if pin:
         params[ASOF] = pin
     return f"{st.context.url}?{urlencode(params, doseq=True)}" if params else st.context.url
