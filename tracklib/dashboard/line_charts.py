@@ -184,10 +184,10 @@ def _rule_tooltip(rule: alt.Chart, x: str, labels: dict[str, str], lower_is_bett
             groupby=["xb"],
             sort=[alt.SortField("v", order="ascending" if lower_is_better else "descending")],
         )
+        .transform_joinaggregate(n="count()", groupby=["xb"])
+        .transform_filter(f"datum.rank <= {TOOLTIP_ROWS}")  # before the text: formatting is costly
         .transform_lookup(lookup="run_id", from_=names)
         .transform_calculate(row="(datum.name || datum.run_id) + ' · ' + format(datum.v, '.5~g')")
-        .transform_joinaggregate(n="count()", groupby=["xb"])
-        .transform_filter(f"datum.rank <= {TOOLTIP_ROWS}")
         .transform_pivot("rank", value="row", groupby=["xb", "x0", "n"], op="max")
         .transform_calculate(
             heading=_x_text(x),
