@@ -29,6 +29,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@# tests/e2e/test_deploy.py puts the README's nginx TLS proxy in front of the dashboard; the
+	@# test starts its own nginx, so the system service apt may start is stopped and disabled.
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "installing Debian's nginx for the deployment test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx \
+	  && { $(SUDO) systemctl disable --now nginx >/dev/null 2>&1 || true; }; }
 
 # The sign-in tests run a real OpenID Connect provider (npm's oidc-provider) on Node.js,
 # installed from tests/oidc/package-lock.json.

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from tracklib import config
 
+BASE_PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")  # no '//', query, '%' or space
 LS_METRICS = 4  # metric columns shown by `tracklib ls`; the dashboard shows them all
 
 
@@ -31,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _root_argument(ui)
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=8501)
+    ui.add_argument(
+        "--base-path", default="", help="serve under this URL path, e.g. /tracking (behind a reverse proxy)"
+    )
 
     sync = commands.add_parser("sync", help="upload what the local spool kept while the store was away")
     sync.add_argument("--root", help="only this root (default: every spooled root)")
@@ -139,13 +144,20 @@ def _ui(args: argparse.Namespace) -> int:
     import tracklib.dashboard
 
     script = Path(tracklib.dashboard.__file__).with_name("streamlit_app.py")
+    base = args.base_path.strip("/")
+    if not BASE_PATH.fullmatch(base) or {".", ".."} & set(base.split("/")):
+        print(
+            f"tracklib ui: --base-path {args.base_path!r} is not a URL path "
+            "(letters, digits, '-', '_', '.', '~' between '/', e.g. /tracking)",
+            file=sys.stderr,
+        )
+        return 2
     env = os.environ.copy()
     if args.root:
         env[config.ENV_ROOT] = args.root
-    print(
-        f"tracklib dashboard for {config.resolve_root(args.root)} on http://{args.host}:{args.port}",
-        flush=True,
-    )
+    url = f"http://{args.host}:{args.port}/{base}{'/' if base else ''}"
+    print(f"tracklib dashboard for {config.resolve_root(args.root)} on {url}", flush=True)
+    print(f"health check: {url}_stcore/health", flush=True)
     command = [
         sys.executable,
         "-m",
@@ -171,6 +183,8 @@ def _ui(args: argparse.Namespace) -> int:
         "--theme.primaryColor",
         "#4f46e5",
     ]
+    if base:
+        command += ["--server.baseUrlPath", base]
     # Become the Streamlit server (no child process): signals such as Ctrl-C or a service
     # manager's SIGTERM reach it directly, and nothing is left running behind us.
     os.execve(sys.executable, command, env)
