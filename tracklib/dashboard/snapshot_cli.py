@@ -89,7 +89,7 @@ def operator_secrets() -> dict[str, Any]:
         return {}
 
 
-def capture(link: Link, secrets: Mapping[str, Any] | None = None) -> tuple[snapshot.Snapshot, str]:
+def capture(link: Link, secrets: Mapping[str, Any]) -> tuple[snapshot.Snapshot, str]:
     """Run the link's page headlessly; its Snapshot (source: the link) and the project shown."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     from streamlit.testing.v1 import AppTest
@@ -98,8 +98,9 @@ def capture(link: Link, secrets: Mapping[str, Any] | None = None) -> tuple[snaps
     # logger says nothing else; loading Streamlit's config resets log levels, not this)
     logging.getLogger(get_script_run_ctx.__module__).disabled = True
     app = AppTest.from_file(str(APP_SCRIPT), default_timeout=PAGE_TIMEOUT_S)
-    if secrets is not None:
-        app.secrets["tracklib"] = dict(secrets)
+    # The page gets the operator's [tracklib] settings and nothing else: no [auth], so no
+    # sign-in screen (the operator runs this with the store's own credentials; access.py)
+    app.secrets["tracklib"] = dict(secrets)
     for key, values in link.params.items():
         app.query_params[key] = values if len(values) > 1 else values[0]
     app.session_state[snapshot_control.CAPTURE] = True
@@ -148,7 +149,7 @@ def _command(url: str, out: str, publish: bool, expires: str, secrets: Mapping[s
             f"the {link.page} page does not read {', '.join(map(repr, ignored))} from a link "
             "(a typo? the snapshot would not show what the link asks for)"
         )
-    made, project = capture(link, secrets)
+    made, project = capture(link, given)
     document = snapshot.to_html(made)
     Path(out).write_text(document, encoding="utf-8")
     print(f"wrote {out} ({len(document.encode()):,} bytes): {made.title} of {project}")
