@@ -129,22 +129,30 @@ def test_an_unverified_email_sees_nothing(stores):
     assert not at.dataframe and not at.selectbox
 
 
-@pytest.mark.parametrize("page", ["leaderboard", "runs"])
-def test_only_writers_get_the_save_button(stores, page):
-    def save_buttons(at: AppTest) -> list:
-        return [b for b in at.button if b.key and b.key.startswith("settings_save:")]
+def _writes(at: AppTest) -> list[str]:
+    """The labels of the controls that write to the store (Save, Publish)."""
+    return [
+        b.label
+        for b in at.button
+        if (b.key and b.key.startswith("settings_save:")) or b.label == "Publish snapshot"
+    ]
 
+
+@pytest.mark.parametrize("page", ["leaderboard", "curves", "sweeps", "runs"])
+def test_only_writers_get_save_and_publish(stores, page):
     writer = _app(stores, _user("alice@example.com"), page, project="digits")
-    assert save_buttons(writer)
+    expected = ["Save for everyone"] + (["Publish snapshot"] if page != "runs" else [])
+    assert sorted(_writes(writer)) == sorted(expected)
     viewer = _app(stores, _user("bob@example.com"), page, project="digits")
-    assert not save_buttons(viewer)
+    assert _writes(viewer) == []
+    assert viewer.dataframe or viewer.get("vega_lite_chart")  # she still sees the page
     assert any("Only the writers of this store" in c.value for c in viewer.caption)
 
 
 def test_the_operator_switch_still_stops_writers(stores, monkeypatch):
     monkeypatch.setenv("TRACKLIB_DASHBOARD_WRITES", "0")
     at = _app(stores, _user("alice@example.com"), "leaderboard", project="digits")
-    assert not [b for b in at.button if b.key and b.key.startswith("settings_save:")]
+    assert _writes(at) == []
 
 
 def test_a_malformed_access_table_is_named_and_nothing_shown(stores):
@@ -156,5 +164,5 @@ def test_a_malformed_access_table_is_named_and_nothing_shown(stores):
 def test_without_auth_every_store_shows_and_saving_works_as_before(stores):
     at = _app(stores, {}, "leaderboard", auth=False, project="digits")
     assert _store_options(at) == ["alpha", "beta"]
-    assert [b for b in at.button if b.key and b.key.startswith("settings_save:")]
+    assert sorted(_writes(at)) == ["Publish snapshot", "Save for everyone"]
     assert "Sign out" not in [b.label for b in at.sidebar.button]
