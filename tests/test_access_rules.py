@@ -4,6 +4,8 @@ domain, anything odd matches nothing, and a malformed access table is named."""
 from __future__ import annotations
 
 import string
+import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -86,3 +88,21 @@ def test_a_malformed_access_table_says_what_and_where(access, message):
     with pytest.raises(AccessConfigError) as caught:
         parse_access(access, ["team"])
     assert message in str(caught.value)
+
+
+def test_the_readmes_sign_in_example_means_what_it_says():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Sign-in", 1)[1]
+    example = tomllib.loads(section.split("```toml\n", 1)[1].split("```", 1)[0])
+    assert set(example["auth"]) == {
+        "redirect_uri",
+        "cookie_secret",
+        "client_id",
+        "client_secret",
+        "server_metadata_url",
+    }
+    rules = parse_access(example["tracklib"]["access"], list(example["tracklib"]["roots"]))
+    assert rules["team"].may_view("anyone@example.com") and not rules["team"].may_write("anyone@example.com")
+    assert rules["team"].may_write("alice@example.com")
+    assert rules["vision"].may_view("carol@partner.org") and not rules["vision"].may_view("alice@example.com")
+    assert not rules["team"].may_view("x@evil-example.com")

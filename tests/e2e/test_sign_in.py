@@ -61,7 +61,7 @@ def _start_provider(redirect_uri: str) -> Provider:
 
 
 def _secrets(port: int, provider: Provider, roots: dict[str, str]) -> str:
-    """secrets.toml as the README shows it (TOML strings written as JSON strings)."""
+    """secrets.toml shaped like the README's example (TOML strings written as JSON strings)."""
     q = json.dumps
     return "\n".join(
         [
