@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import tracklib
 from tracklib.dashboard import snapshot
+from tracklib.dashboard.csv_export import neutralised
 from tracklib.format import layout
 
 MADE = datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC)
@@ -39,6 +40,8 @@ HOSTILE = [
     "javascript:alert(5)",
     "</SCRIPT >",
     "&amp;",
+    "=HYPERLINK(\"http://evil.test\")",  # a spreadsheet formula in the CSV
+    "-2+3+cmd|' /C calc'!A0",
 ]
 
 
@@ -151,8 +154,9 @@ def test_any_run_names_and_values_stay_text_and_read_back(tiny_bundle, rows, col
 
     read = pd.read_csv(io.StringIO(csv_of(parsed)), dtype=str, keep_default_na=False)
     assert list(read.columns) == list(table.columns)
-    assert list(read["name"]) == list(table["name"])
-    assert list(read["params.note"]) == list(table["params.note"])
+    # text that a spreadsheet would run as a formula gets a leading quote (test_csv_export.py)
+    assert list(read["name"]) == [neutralised(n) for n in table["name"]]
+    assert list(read["params.note"]) == [neutralised(n) for n in table["params.note"]]
     assert [int(v) for v in read["params.seed"]] == list(table["params.seed"])
     for text, value in zip(read[f"metrics.{column}"], table[f"metrics.{column}"], strict=True):
         assert (text == "" and math.isnan(value)) or float(text) == value
