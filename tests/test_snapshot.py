@@ -40,7 +40,7 @@ HOSTILE = [
     "javascript:alert(5)",
     "</SCRIPT >",
     "&amp;",
-    "=HYPERLINK(\"http://evil.test\")",  # a spreadsheet formula in the CSV
+    '=HYPERLINK("http://evil.test")',  # a spreadsheet formula in the CSV
     "-2+3+cmd|' /C calc'!A0",
 ]
 
