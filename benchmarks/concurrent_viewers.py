@@ -173,25 +173,43 @@ async def settle(pid: int, seconds: float = 3.0) -> float:
     return rss_mb(pid)
 
 
-async def one_round(open_session, browser, root: Path, sessions: int, singles: int) -> dict:
+CLIENTS = {  # how a lone viewer opens the link; how the crowd does; whose times count
+    "websocket": ("websocket", "websocket", "all"),
+    "browser": ("browser", "browser", "all"),
+    "mixed": ("browser", "websocket", "first"),  # one real browser among websocket sessions
+}
+
+
+async def one_round(client: str, browser, root: Path, sessions: int, singles: int, batches: int) -> dict:
+    opener = {"websocket": websocket_session, "browser": browser_session}
+    alone_kind, crowd_kind, counted = CLIENTS[client]
+    lone, crowd = opener[alone_kind], opener[crowd_kind]
     port = free_port()
     server = start_server(root, port)
     base = f"http://127.0.0.1:{port}"
     try:
         rss_start = rss_mb(server.pid)
-        warm, close = await open_session(browser, base)  # the cold load of the store
+        warm, close = await lone(browser, base)  # the cold load of the store
         await close()
         alone = []
         for _ in range(singles):
             cpu = cpu_s(server.pid)
-            took, close = await open_session(browser, base)
+            took, close = await lone(browser, base)
             alone.append((took, cpu_s(server.pid) - cpu))
             await close()
-        _, close_first = await open_session(browser, base)  # stays open: the memory baseline
+        _, close_first = await lone(browser, base)  # stays open: the memory baseline
         rss_one = await settle(server.pid)
-        cpu = cpu_s(server.pid)
-        opened = await asyncio.gather(*(open_session(browser, base) for _ in range(sessions)))
-        cpu_many = cpu_s(server.pid) - cpu
+        times, cpu_many, opened = [], 0.0, []
+        for batch in range(batches):  # the last batch stays open for the memory figure
+            if batch:
+                for _, close in opened:
+                    await close()
+                await asyncio.sleep(1)
+            cpu = cpu_s(server.pid)
+            openers = [lone if counted == "first" else crowd] + [crowd] * (sessions - 1)
+            opened = await asyncio.gather(*(open_session(browser, base) for open_session in openers))
+            cpu_many += cpu_s(server.pid) - cpu
+            times += [t for t, _ in (opened[:1] if counted == "first" else opened)]
         rss_many = await settle(server.pid)
         for _, close in opened:
             await close()
@@ -203,9 +221,9 @@ async def one_round(open_session, browser, root: Path, sessions: int, singles: i
             "single_p50": statistics.median(t for t, _ in alone),
             "single_p95": p95([t for t, _ in alone]),
             "single_cpu": statistics.median(c for _, c in alone),
-            "many_p50": statistics.median(t for t, _ in opened),
-            "many_p95": p95([t for t, _ in opened]),
-            "many_cpu_per_visit": cpu_many / sessions,
+            "many_p50": statistics.median(times),
+            "many_p95": p95(times),
+            "many_cpu_per_visit": cpu_many / (sessions * batches),
             "rss_one": rss_one,
             "rss_many": rss_many,
             "mb_per_session": (rss_many - rss_one) / sessions,
@@ -230,15 +248,15 @@ async def main_async(args: argparse.Namespace) -> None:
     from playwright.async_api import async_playwright
 
     root = cached_store(Path(args.cache), args.runs, args.live)
-    open_session = {"websocket": websocket_session, "browser": browser_session}[args.client]
     print(f"{args.client} sessions, uptime load before: {os.getloadavg()}")
     rounds = []
     async with async_playwright() as playwright:
         browser = None
-        if args.client == "browser":
+        if args.client != "websocket":
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for k in range(args.rounds):
-            result = await one_round(open_session, browser, root, args.sessions, args.singles)
+            batches = args.batches or (5 if args.client == "mixed" else 1)
+            result = await one_round(args.client, browser, root, args.sessions, args.singles, batches)
             report(f"round {k + 1}", result, args.sessions)
             rounds.append(result)
         if browser is not None:
@@ -263,7 +281,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--client", choices=("websocket", "browser"), default="websocket")
+    parser.add_argument("--client", choices=tuple(CLIENTS), default="websocket")
+    parser.add_argument(
+        "--batches", type=int, default=0, help="crowds per round (default: 5 for mixed, else 1)"
+    )
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--singles", type=int, default=5, help="sequential lone visits per round")
