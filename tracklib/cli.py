@@ -1,4 +1,5 @@
-"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``, ``import``, ``snapshot``.
+"""The ``tracklib`` command: ``ls``, ``demo``, ``ui``, ``sync``, ``compact``, ``import``, ``snapshot``,
+``reproduce``.
 ``main(argv) -> exit code``."""
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     snap.add_argument("--publish", action="store_true", help="also store it under the store's snapshots/")
     snap.add_argument("--expires", default="7d", help="how long a pre-signed S3/GCS link works (default 7d)")
 
+    reproduce = commands.add_parser(
+        "reproduce", help="the steps back to a run's starting point: commit, patch, packages, command"
+    )
+    reproduce.add_argument("run_id", help="the run's id")
+    reproduce.add_argument("--project", required=True, help="the run's project")
+    _root_argument(reproduce)
+    reproduce.add_argument("--out", help="write reproduce.sh, changes.patch, requirements.txt to this folder")
+
     args = parser.parse_args(argv)
     handlers = {
         "ls": _ls,
@@ -81,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compact": _compact,
         "import": _import,
         "snapshot": _snapshot,
+        "reproduce": _reproduce,
     }
     return handlers[args.command](args)
 
@@ -247,6 +257,23 @@ def _snapshot(args: argparse.Namespace) -> int:
     from tracklib.dashboard import snapshot_cli
 
     return snapshot_cli.command(args.url, args.out, publish=args.publish, expires=args.expires)
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from tracklib.format.errors import TracklibError
+    from tracklib.ops import reproduce
+
+    try:
+        found = reproduce.load(args.run_id, args.project, args.root)
+    except (TracklibError, ValueError) as exc:  # no such run or project, a malformed name
+        print(f"tracklib reproduce: {exc}", file=sys.stderr)
+        return 2
+    if args.out is None:
+        print(found.steps(inline_files=True), end="")
+        return 0
+    for path in reproduce.write(found, args.out):
+        print(path)
+    return 0
 
 
 if __name__ == "__main__":

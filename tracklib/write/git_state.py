@@ -175,8 +175,16 @@ def capture_each_time(redact: Redactor, with_diff: bool, cwd: str | None) -> dic
     return found
 
 
+# A patch `git apply` takes, whatever the user's git config says: no colours, external diff
+# tools, text conversions, other prefixes or paths relative to the working directory.
+DIFF_ARGS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-relative")
+DIFF_ARGS += ("--src-prefix=a/", "--dst-prefix=b/")
+
+
 def _read_diff(cwd: str | None) -> str:
-    diff = probes.run(["git", "diff", "HEAD"], cwd=cwd) or ""
+    out = probes.run_bytes(["git", "diff", *DIFF_ARGS, "HEAD"], cwd=cwd)
+    # not stripped: the last line's "\r" of a CRLF file is part of the patch
+    diff = "" if out is None else out.decode("utf-8", errors="replace")
     if len(diff.encode()) > GIT_DIFF_MAX_BYTES:
         diff = diff.encode()[:GIT_DIFF_MAX_BYTES].decode("utf-8", "ignore") + "\n[diff truncated]\n"
     return diff
