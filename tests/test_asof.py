@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,6 +173,19 @@ def test_a_last_value_set_by_hand_over_a_logged_metric_after_the_pin_is_named():
     assert pinned.unpinnable[["key", "why"]].values.tolist() == [["acc", asof.LAST_SET_AFTER]]
     kept = asof.pin(runs, summary, history, times, T0 + timedelta(seconds=100), 600)
     assert kept.runs["metrics.acc"][0] == 0.99 and kept.unpinnable.empty
+
+
+def test_a_record_counting_points_the_store_does_not_hold_is_used_only_when_written_by_the_pin():
+    spec = {"a": (0, 100, "finished"), "b": (0, 100, "finished"), "c": (0, 100, "finished")}
+    points = [(r, "acc", s, 0.1 * s, 10 + s) for r in "abc" for s in range(3)]
+    runs, summary, history, times = _project(spec, points, record_at={"a": 20, "b": 100, "c": 100})
+    history = history[(history["run_id"] == "c") & (history["step"] < 2)]  # a's and b's parts are gone
+    pinned = asof.pin(runs, summary, history, times, T0 + timedelta(seconds=50), 600)
+    acc = pinned.runs.set_index("run_id")["metrics.acc"]
+    assert acc["a"] == pytest.approx(0.2)  # its record, written by the pin, is what was shown then
+    assert math.isnan(acc["b"]) and acc["c"] == pytest.approx(0.1)
+    notes = pinned.unpinnable.set_index("run_id")["why"]
+    assert notes.to_dict() == {"b": asof.NO_POINTS, "c": asof.SOME_POINTS}
 
 
 def test_points_without_a_time_are_left_out_and_named():

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tracklib.read import query
 from tracklib.read.store import RunDetails
@@ -30,6 +32,9 @@ UNPINNABLE_COLUMNS = ["run_id", "name", "key", "why"]
 HAND_SET_AFTER = "set by hand in a record written after the pin (not in the metric history)"
 LAST_SET_AFTER = "last value set by hand in a record written after the pin; the logged value is shown"
 NO_TIME = "metric points without a time"
+NO_POINTS = "none of its points are in the store and its record was written after the pin"
+SOME_POINTS = "the store holds fewer of its points than its record counts; shown from those it holds"
+_SERIES = ["run_id", "key"]
 
 
 def format_asof(moment: datetime) -> str:
@@ -150,56 +155,80 @@ def pin(
     moment = pd.Timestamp(asof)
     kept = runs[runs["start_time"].notna() & (runs["start_time"] <= moment)]
     ids = kept["run_id"]
-    written_by_pin = record_times.reindex(ids.to_numpy()) <= moment  # no time: not by the pin
-    mine = history[history["run_id"].isin(ids)]
+    run_index = _text(record_times.index.to_series())
+    mine = history[_among(history["run_id"], ids)]
+    full = summary_until(mine)
+    recorded = summary[_among(summary["run_id"], ids)]
+    in_full = _positions(_series_keys(recorded), _series_keys(full))
+    said = recorded["count"].fillna(0).to_numpy(dtype=np.int64)
+    held = np.where(in_full >= 0, full["count"].to_numpy(dtype=np.int64)[in_full], 0)
+    # what the points cannot give: a value set by hand, points the store does not hold
+    from_record = ((said == 0) & (held == 0)) | (said > held)
+    written = _times_of(record_times, _positions(_text(recorded["run_id"]), run_index))
+    by_pin = np.asarray(written <= moment)  # no time: not by the pin
+    # a logged key whose record last differs though it counts every point: set by hand (§6)
+    logged_last = np.where(in_full >= 0, full["last"].to_numpy()[in_full], np.nan)
+    last = recorded["last"].to_numpy(dtype=np.float64)
+    hand_last = (
+        (said == held) & (held > 0) & ~((last == logged_last) | (np.isnan(last) & np.isnan(logged_last)))
+    )
+    take = recorded[from_record & by_pin]  # its record is what every view showed at the pin
     logged = summary_until(mine, moment)
-    recorded = summary[summary["run_id"].isin(ids)]
-    hand_set = recorded[recorded["count"].fillna(0) == 0]
-    keep_hand = written_by_pin.reindex(hand_set["run_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
-    logged = _hand_set_last(logged, recorded, summary_until(mine), written_by_pin)
-    pinned_summary = pd.concat([logged.pinned, hand_set[keep_hand][SUMMARY_COLUMNS]], ignore_index=True)
-    pinned_summary = pinned_summary.drop_duplicates(["run_id", "key"], keep="first")  # logged wins
+    logged = logged[~np.asarray(pc.is_in(_series_keys(logged), value_set=_series_keys(take)))]
+    kept_last = recorded[hand_last & by_pin]
+    if len(kept_last):  # set by hand before the pin: what the views showed then
+        at = _positions(_series_keys(kept_last), _series_keys(logged))
+        lasts = logged["last"].to_numpy(copy=True)
+        lasts[at[at >= 0]] = kept_last["last"].to_numpy()[at >= 0]
+        logged = logged.assign(last=lasts)
+    gone = from_record & ~by_pin & (held == 0)
     notes = [
-        _notes(hand_set[~keep_hand], HAND_SET_AFTER),
-        _notes(logged.overridden, LAST_SET_AFTER),
+        _notes(recorded[gone & (said == 0)], HAND_SET_AFTER),
+        _notes(recorded[gone & (said > 0)], NO_POINTS),
+        _notes(recorded[from_record & ~by_pin & (held > 0)], SOME_POINTS),
+        _notes(recorded[hand_last & ~by_pin], LAST_SET_AFTER),
     ]
     untimed = mine.loc[mine["time"].isna(), ["run_id"]].drop_duplicates()
     notes.append(untimed.assign(key="", why=NO_TIME))
     unpinnable = pd.concat(notes, ignore_index=True)
-    names = dict(zip(kept["run_id"], kept["name"], strict=True))
-    unpinnable.insert(1, "name", unpinnable["run_id"].map(names))
-    table = _status_at(kept, record_times, moment, stale_after_s)
+    named = kept[_among(kept["run_id"], unpinnable["run_id"])] if len(unpinnable) else kept.iloc[:0]
+    unpinnable.insert(
+        1, "name", unpinnable["run_id"].map(dict(zip(named["run_id"], named["name"], strict=True)))
+    )
+    pinned_summary = pd.concat([logged, take[SUMMARY_COLUMNS]], ignore_index=True)
+    heartbeats = _times_of(record_times, _positions(_text(ids), run_index))
+    table = _status_at(kept, pd.Series(heartbeats, index=kept.index), moment, stale_after_s)
     table = with_metrics(table, pinned_summary)
     return Pinned(table.reset_index(drop=True), pinned_summary, asof, unpinnable[UNPINNABLE_COLUMNS])
 
 
-@dataclass(frozen=True)
-class _Lasts:
-    pinned: pd.DataFrame
-    overridden: pd.DataFrame  # run_id, key of hand-set lasts whose time is unknown
+def _text(column: pd.Series) -> pa.Array:
+    return pa.array(column, from_pandas=True).cast(pa.large_string())
 
 
-def _hand_set_last(
-    logged: pd.DataFrame, recorded: pd.DataFrame, full: pd.DataFrame, written_by_pin: pd.Series
-) -> _Lasts:
-    """A logged key whose record ``last`` differs from its history's though the record counted
-    every point was set by hand (FORMAT.md §6): kept when its record was written by the pin,
-    else the logged value stays and the key is named."""
-    series = ["run_id", "key"]
-    both = recorded[[*series, "last", "count"]].merge(
-        full[[*series, "last", "count"]], on=series, suffixes=("", "_logged")
+def _series_keys(frame: pd.DataFrame) -> pa.Array:
+    """One text per (run, key) to look series up by: run ids never hold the separator."""
+    return pc.binary_join_element_wise(
+        _text(frame["run_id"]), _text(frame["key"]), pa.scalar("\x1f", pa.large_string())
     )
-    same = (both["last"] == both["last_logged"]) | (both["last"].isna() & both["last_logged"].isna())
-    changed = both[(both["count"] == both["count_logged"]) & ~same]
-    if changed.empty:
-        return _Lasts(logged, changed[series])
-    by_pin = written_by_pin.reindex(changed["run_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
-    keep = changed[by_pin].set_index(series)["last"]
-    if len(keep):
-        index = pd.MultiIndex.from_frame(logged[series])
-        replaced = keep.reindex(index).to_numpy()
-        logged = logged.assign(last=np.where(pd.notna(replaced), replaced, logged["last"].to_numpy()))
-    return _Lasts(logged, changed.loc[~by_pin, series])
+
+
+def _positions(values: pa.Array, among: pa.Array) -> np.ndarray:
+    """Where each of ``values`` is in ``among`` (-1: not there), by an Arrow hash lookup."""
+    return pc.fill_null(pc.index_in(values, value_set=among), -1).to_numpy(zero_copy_only=False)
+
+
+def _times_of(record_times: pd.Series, positions: np.ndarray) -> pd.arrays.DatetimeArray:
+    """The record times at ``positions`` (NaT at -1)."""
+    return record_times.array.take(positions, allow_fill=True)
+
+
+def _among(column: pd.Series, ids: pd.Series) -> np.ndarray:
+    """``column.isin(ids)`` through Arrow: pandas walks a long ``ids`` in Python for Arrow
+    strings (3 s for 101,000 run ids)."""
+    if len(column) == 0:
+        return np.zeros(0, dtype=bool)
+    return pc.fill_null(pc.is_in(_text(column), value_set=_text(ids)), False).to_numpy(zero_copy_only=False)
 
 
 def _notes(rows: pd.DataFrame, why: str) -> pd.DataFrame:
@@ -207,12 +236,12 @@ def _notes(rows: pd.DataFrame, why: str) -> pd.DataFrame:
 
 
 def _status_at(
-    runs: pd.DataFrame, record_times: pd.Series, moment: pd.Timestamp, stale_after_s: float
+    runs: pd.DataFrame, heartbeat: pd.Series, moment: pd.Timestamp, stale_after_s: float
 ) -> pd.DataFrame:
-    """Status, end time and duration as they read at ``moment``."""
+    """Status, end time and duration as they read at ``moment`` (``heartbeat``: each run's
+    newest record time, aligned with ``runs``)."""
     ended = runs["end_time"]
     later = ended.notna() & (ended > moment)
-    heartbeat = record_times.reindex(runs["run_id"].to_numpy()).set_axis(runs.index)
     alive = runs["status"].isin(_ALIVE) | (runs["status"].isin(_ENDED) & later)
     last_seen = heartbeat.where(heartbeat <= moment, moment)
     silent = (moment - last_seen).dt.total_seconds() > stale_after_s
