@@ -146,6 +146,11 @@ def test_a_sweeps_link_gives_the_importance_table_of_the_live_page(team, tmp_pat
         (f"{BASE}/leaderboard?root=team&project=digits&filter=params.lr+%3C", "Filter: expected a value"),
         (f"{BASE}/leaderboard?root=team&project=nope", "no project nope"),
         (f"{BASE}/curves?root=team&project=digits&points=0", "points"),
+        (  # pinned before any run: an empty view is no snapshot
+            f"{BASE}/leaderboard?root=team&project=digits&asof=2020-01-01T00%3A00%3A00Z",
+            "shows nothing to snapshot: No run in this project has logged a metric yet",
+        ),
+        (f"{BASE}/leaderboard?root=team&project=digits&asof=2999-01-01T00%3A00%3A00Z", "asof"),
     ],
 )
 def test_a_link_the_snapshot_cannot_honour_is_an_error_that_says_why(team, tmp_path, capsys, link, says):
