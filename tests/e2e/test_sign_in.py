@@ -187,7 +187,7 @@ def test_a_viewer_is_refused_another_store_and_gets_no_save(signed_server, page)
     page.screenshot(path=str(ARTIFACTS / "sign_in_viewer_settings.png"), full_page=True)
 
 
-def test_the_store_picker_lists_only_viewable_stores(signed_server, page):
+def test_the_store_picker_lists_only_viewable_stores_until_sign_out(signed_server, page):
     server, provider = signed_server
     _sign_in(page, server, provider, OUTSIDER)  # views beta only
     page.goto(f"{server.url}/?root=beta")
@@ -198,3 +198,11 @@ def test_the_store_picker_lists_only_viewable_stores(signed_server, page):
     _settled(page, "sign_in_outsider_refused")
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     assert "may not view a store named" in page.locator('[data-testid="stMain"]').inner_text()
+
+    page.get_by_role("button", name="Sign out").click()  # through the provider's own sign-out
+    page.get_by_role("button", name="Yes, sign me out").click(timeout=30_000)
+    page.wait_for_url(f"{server.url}/**", timeout=30_000)
+    page.goto(f"{server.url}/?root=beta")
+    _settled(page, "sign_in_signed_out")
+    assert page.get_by_role("button", name="Sign in").is_visible()
+    assert HIDDEN_PROJECT not in page.locator("body").inner_text()
