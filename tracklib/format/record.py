@@ -21,6 +21,19 @@ class Artifact:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset a run read (``run.log_dataset``); ``fingerprint``, ``files`` and ``bytes``
+    are None when a remote source could not be reached."""
+
+    name: str
+    source: str
+    kind: str
+    fingerprint: str | None
+    files: int | None
+    bytes: int | None
+
+
 @dataclass
 class RunState:
     """Everything a run record says about a run."""
@@ -41,6 +54,7 @@ class RunState:
     summary: dict[str, MetricSummary] = field(default_factory=dict)
     user_summary: dict[str, float] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    datasets: dict[str, Dataset] = field(default_factory=dict)
     seq: int = 0
 
     def next_step(self) -> int:
@@ -108,6 +122,7 @@ def record_table(state: RunState, now: float, repair: bool = False) -> pa.Table:
         ],
         "summary": summary,
         "artifacts": [vars(a) for a in state.artifacts.values()],
+        "datasets": [vars(d) for d in state.datasets.values()],
     }
     return pa.Table.from_pylist([storable(row) if repair else row], schema=RECORD_SCHEMA)
 
@@ -145,5 +160,6 @@ def state_from_record(row: dict[str, Any]) -> RunState:
         summary=summary,
         user_summary=user_summary,
         artifacts={a["name"]: Artifact(**a) for a in row.get("artifacts") or []},
+        datasets={d["name"]: Dataset(**d) for d in row.get("datasets") or [] if d.get("name")},
         seq=row.get("seq") or 0,
     )

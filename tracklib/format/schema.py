@@ -10,7 +10,7 @@ import enum
 
 import pyarrow as pa
 
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 FORMAT_VERSION_KEY = b"tracklib.format_version"
 FILE_METADATA = {FORMAT_VERSION_KEY: FORMAT_VERSION.encode()}
 # A compacted file names the files it replaces (JSON list of root-relative paths): readers
@@ -58,6 +58,18 @@ ARTIFACT_TYPE = pa.struct(
     [("name", pa.string()), ("path", pa.string()), ("size", pa.int64()), ("sha256", pa.string())]
 )
 
+# 1.3: the datasets a run read (run.log_dataset), fingerprinted (FORMAT.md §6, Datasets)
+DATASET_TYPE = pa.struct(
+    [
+        ("name", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("fingerprint", pa.string()),
+        ("files", pa.int64()),
+        ("bytes", pa.int64()),
+    ]
+)
+
 RECORD_SCHEMA = pa.schema(
     [
         ("format_version", pa.string()),
@@ -79,6 +91,7 @@ RECORD_SCHEMA = pa.schema(
         ("params", pa.list_(PARAM_TYPE)),
         ("summary", pa.list_(SUMMARY_TYPE)),
         ("artifacts", pa.list_(ARTIFACT_TYPE)),
+        ("datasets", pa.list_(DATASET_TYPE)),
     ],
     metadata=FILE_METADATA,
 )

@@ -83,6 +83,37 @@ def params_wide(records: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(columns, index=range(size))
 
 
+DATASET_COLUMNS = ["name", "source", "kind", "fingerprint", "files", "bytes"]
+
+
+def datasets_wide(records: pa.Table) -> pd.DataFrame:
+    """``datasets.<name>`` columns: the fingerprint of each dataset a run logged (one row per
+    record; null where it logged none by that name, or its remote store was unreachable)."""
+    lists = records["datasets"].combine_chunks()
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return pd.DataFrame(index=range(records.num_rows))
+    entries = pd.DataFrame(
+        {
+            "row": pc.list_parent_indices(lists).to_numpy(),
+            "name": flat.field("name").to_pylist(),
+            "fingerprint": flat.field("fingerprint").to_pylist(),
+        }
+    )
+    entries = entries.dropna(subset=["name"]).drop_duplicates(["row", "name"], keep="last")
+    wide = entries.pivot(index="row", columns="name", values="fingerprint").reindex(range(records.num_rows))
+    wide.columns = [f"datasets.{name}" for name in wide.columns]
+    return wide.astype("string").reset_index(drop=True)
+
+
+def datasets_frame(items: Iterable[Mapping[str, Any]] | None) -> pd.DataFrame:
+    """One record's ``datasets`` list as rows (entries without a name left out; of two with
+    one name, the later)."""
+    named = {item["name"]: item for item in items or () if item and item.get("name")}
+    frame = pd.DataFrame(list(named.values()), columns=DATASET_COLUMNS)
+    return frame.astype({"files": "Int64", "bytes": "Int64"})
+
+
 def _decoded(types: pa.Array, values: pa.Array) -> pd.Series:
     """One param's values in their logged type: Int64, float64, boolean, string or object.
 
@@ -153,6 +184,7 @@ def runs_and_summary(
         [
             base[RUN_COLUMNS].reset_index(drop=True),
             params_wide(records),
+            datasets_wide(records),
             metrics_wide(records, summary).reset_index(drop=True),
         ],
         axis=1,
@@ -226,8 +258,9 @@ def _same_param_types(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
 
 
 def _column_order(columns: pd.Index) -> list[str]:
-    """The runs table's column order: identity, params by name, metrics by name (last, min, max)."""
-    params = sorted(c for c in columns if c.startswith("params."))
+    """The runs table's column order: identity, params and datasets by name, metrics by name
+    (last, min, max)."""
+    params = sorted(c for c in columns if c.startswith(("params.", "datasets.")))
     keys = sorted({key for c in columns if (key := metric_key(c)) is not None})
     metrics = [m for key in keys for agg in AGGREGATES if (m := metric_column(key, agg)) in columns]
     return RUN_COLUMNS + params + metrics

@@ -52,6 +52,7 @@ class RunDetails:
     summary: pd.DataFrame
     environment: dict[str, Any]
     artifacts: pd.DataFrame
+    datasets: pd.DataFrame  # name, source (masked), kind, fingerprint, files, bytes
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ class Store:
         return frame
 
     def run(self, project: str, run_id: str) -> RunDetails:
-        """One run in full: params, summary, environment, artifacts, status."""
+        """One run in full: params, summary, environment, artifacts, datasets, status."""
         records = self.newest_record(project, run_id)
         if records.num_rows == 0:
             raise RunNotFoundError(f"no run {run_id!r} in project {project!r}")
@@ -300,6 +301,7 @@ class Store:
                 k: v for k, v in environment.items() if k not in ("format_version", "run_id", "record_time")
             },
             artifacts=pd.DataFrame(raw["artifacts"] or [], columns=["name", "path", "size", "sha256"]),
+            datasets=query.datasets_frame(raw["datasets"]),
         )
 
     def settings(self, project: str) -> ProjectSettings | None:

@@ -50,8 +50,14 @@ def parse_batches(
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` (from another minor format version, or with extra metadata) in ``schema``."""
-    return table if table.schema.equals(schema) else table.select(schema.names).cast(schema)
+    """``table`` (from another minor format version, or with extra metadata) in ``schema``;
+    a column an earlier minor version did not have (1.3's ``datasets``) reads as nulls."""
+    if table.schema.equals(schema):
+        return table
+    for field in schema:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table.select(schema.names).cast(schema)
 
 
 def bytes_to_table(data: bytes, where: str) -> pa.Table:

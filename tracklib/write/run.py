@@ -16,7 +16,7 @@ from tracklib import config
 from tracklib.format import layout
 from tracklib.format.errors import InvalidStepError, InvalidValueError, RunFinishedError
 from tracklib.format.ids import new_id
-from tracklib.format.record import Artifact, RunState
+from tracklib.format.record import Artifact, Dataset, RunState
 from tracklib.format.schema import Status
 from tracklib.format.summary import merge, summarize
 from tracklib.format.values import (
@@ -29,7 +29,7 @@ from tracklib.format.values import (
     storable,
 )
 from tracklib.storage import Storage, file_sha256
-from tracklib.write import environment
+from tracklib.write import datasets, environment
 from tracklib.write.buffer import Entry, Flusher, drain
 from tracklib.write.compact_run import RunCompactor
 from tracklib.write.exit_hooks import failure_text
@@ -208,6 +208,27 @@ class Run:
             self._state.artifacts[name] = artifact
             self._dirty = True
         return artifact
+
+    def log_dataset(
+        self, name: str, source: str | os.PathLike[str], *, storage_options: Mapping[str, Any] | None = None
+    ) -> Dataset:
+        """Record which version of a dataset the run read: a fingerprint that changes when the
+        data does (content SHA-256 of a local file or folder, hashed here, now; an object
+        store's ETag or version id, never a download), with file count and bytes. Logging a
+        name again replaces it. ``storage_options`` reach fsspec only, never the store; a
+        source URL is stored with its credentials masked.
+
+        Raises:
+            FileNotFoundError: nothing at ``source``.
+            InvalidKeyError, InvalidValueError: a bad ``name``, ``source`` or ``storage_options``.
+        (A remote store that cannot be asked only warns: the dataset is kept without fingerprint.)
+        """
+        self._check_open()
+        dataset = datasets.describe(name, source, storage_options, self._redact)
+        with self._lock:
+            self._state.datasets[name] = dataset
+            self._dirty = True
+        return dataset
 
     # Set only by tracklib.integrations, which see what the caller's code does not:
     # _cut_short while a framework's training is under way: finishing the run as finished
