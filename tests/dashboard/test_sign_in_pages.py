@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
+from dashboard.hostile import PAYLOADS, assert_renders_as_text, reads_as
 from streamlit.testing.v1 import AppTest
 
 import tracklib
@@ -166,3 +167,12 @@ def test_without_auth_every_store_shows_and_saving_works_as_before(stores):
     assert _store_options(at) == ["alpha", "beta"]
     assert sorted(_writes(at)) == ["Publish snapshot", "Save for everyone"]
     assert "Sign out" not in [b.label for b in at.sidebar.button]
+
+
+@pytest.mark.parametrize("asked", PAYLOADS[:6])
+def test_a_refused_link_shows_the_asked_name_as_text(stores, asked):
+    at = _app(stores, _user("bob@example.com"), "leaderboard", root=asked)
+    assert_renders_as_text(at)
+    (refusal,) = [e.value for e in at.error]
+    assert f"named “{asked}”" in reads_as(refusal)
+    assert not at.dataframe
