@@ -7,7 +7,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -19,6 +19,7 @@ from e2e.conftest import Server, start_streamlit, stop
 
 pytestmark = pytest.mark.e2e
 
+ROW_PX = 35  # Streamlit's header and row height
 BOARD = {"project": "digits", "metric": "val/acc", "agg": "max", "order": "highest", "top": "100"}
 
 
@@ -60,3 +61,26 @@ def test_a_pinned_leaderboard_link_shows_the_runs_as_of_its_time(pinned_store, p
     open_page(page, f"{server.url}/leaderboard?{urlencode(BOARD)}", "live-leaderboard")
     live = _view_line(page)
     assert f"{before + 1} of {before + 1} runs" in live and "data as of" in live
+
+
+def test_a_run_name_on_a_pinned_stakeholder_leaderboard_opens_the_run_as_of_the_pin(pinned_store, page):
+    server, pin, _ = pinned_store
+    query = BOARD | {"asof": pin, "embed": "true"}
+    open_page(page, f"{server.url}/leaderboard?{urlencode(query)}", "pinned-leaderboard-click")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.locator('[data-testid="glide-cell-1-0"]').first.wait_for(state="attached", timeout=30_000)
+    name = grid.locator('[data-testid="glide-cell-1-1"]').first.inner_text()
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 90, box["y"] + ROW_PX * 2 + ROW_PX // 2)  # the second row's name
+
+    def arrived(url: str) -> bool:
+        return urlsplit(url).path == "/run" and parse_qs(urlsplit(url).query).get("asof") == [pin]
+
+    page.wait_for_url(arrived, timeout=60_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "pinned-run-from-click.png"), full_page=True)
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == name
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_text("(pinned link)", exact=False).first.is_visible()
