@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import asof
-from tracklib.dashboard import charts, colors, data, tables, urlstate, widgets
+from tracklib.dashboard import charts, colors, data, reproduce_panel, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
 
@@ -87,6 +87,7 @@ def render(ctx: Context) -> None:
         cols[1].text(f"{artifact.size:,} bytes")
         _download(cols, i, ctx, run_id, artifact.path)
     _environment(details.environment)
+    reproduce_panel.show(details)
     with widgets.controls("share"):
         widgets.share_control(URL, {"run": run_id})
 
