@@ -223,3 +223,11 @@ def test_publish_to_s3_prints_a_presigned_link_that_downloads_the_same_bytes(
         assert response.read() == out.read_bytes()
         assert response.headers["Content-Type"].startswith("text/html")
     assert [row[1] for row in Document(out.read_text(encoding="utf-8")).body_rows] == ["second", "first"]
+
+    fs, path = s3_root.filesystem()
+    before = fs.find(f"{path}/snapshots")
+    assert (
+        snapshot_cli.command(link, str(tmp_path / "x.html"), publish=True, expires="8d", secrets=secrets) == 2
+    )
+    assert "at most 7 days" in capsys.readouterr().err
+    assert fs.find(f"{path}/snapshots") == before  # refused before anything was stored

@@ -141,6 +141,8 @@ def _command(url: str, out: str, publish: bool, expires: str, secrets: Mapping[s
             expires_s = snapshot.parse_expires(expires)
         except ValueError as exc:
             raise SnapshotError(f"--expires: {exc}") from None
+        if link.root_url.startswith(("s3://", "s3a://")) and expires_s > snapshot.MAX_S3_EXPIRES_S:
+            raise SnapshotError("--expires: S3 pre-signed links last at most 7 days (7d)")
         if not access.may_write(link.root_name):
             raise PermissionError(f"not publishing: {access.why_not_write(link.root_name)}")
     ignored = unread_keys(link)
