@@ -73,10 +73,10 @@ def may_write(root_name: str) -> bool:
 
 
 def why_not_write(root_name: str) -> str:
-    """The sentence to show where a write is refused."""
+    """The sentence to show where a write is refused (plain text: escape it for Markdown)."""
     if not config.dashboard_writes():
         return f"Writing to stores is switched off on this dashboard ({config.ENV_DASHBOARD_WRITES}=0)."
-    who = widgets.md_escape(current_email() or "this account")
+    who = current_email() or "this account"
     return f"Only the writers of this store may save from the dashboard; you are signed in as {who}."
 
 

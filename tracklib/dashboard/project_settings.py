@@ -61,7 +61,7 @@ def control(root: str, project: str, token: int, runs: pd.DataFrame, summary: pd
             key=f"settings_columns:{project}",
         )
         if not access.may_write(root):
-            st.caption(access.why_not_write(root))
+            st.caption(widgets.md_escape(access.why_not_write(root)))
             return
         if st.button("Save for everyone", icon=":material/save:", key=f"settings_save:{project}"):
             try:
