@@ -4,6 +4,7 @@ same command line; what the record lacks is said in the steps, never raised."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import subprocess
@@ -24,6 +25,7 @@ QUIET = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "
 ARGS = ["--lr", "0.1", "--name", 'it\'s a "test" $HOME', "--empty", ""]
 TRAIN = """import tracklib
 with tracklib.init("proj") as run:  # the store: TRACKLIB_ROOT
+    run.log_dataset("train", "data.csv")
     run.log({"loss": 1.0})
     print(run.id)
 """
@@ -57,6 +59,7 @@ def dirty_run(tmp_path):
     (origin / "lib" / "data.py").write_text("ROWS = 10\n")
     (origin / "old.txt").write_text("going\n")
     (origin / "win.txt").write_bytes(b"one\r\ntwo\r\n")
+    (origin / "data.csv").write_text("x,y\n1,2\n")
     _git(origin, "add", ".")
     _git(origin, "commit", "-qm", "first")
     work = tmp_path / "work"
@@ -111,6 +114,8 @@ def test_following_the_steps_gives_the_same_tree_and_command(dirty_run, tmp_path
     assert not (clone / "old.txt").exists()
     assert not (clone / "scratch.txt").exists()  # untracked: not recorded, and the steps say so
     assert "Untracked files" in script
+    digest = hashlib.sha256(b"x,y\n1,2\n").hexdigest()
+    assert f"#    train: sha256:{digest} (file, 1 files, 8 bytes) from data.csv" in script
     command = script.split("# 5. The recorded command\n", 1)[1]
     assert shlex.split(command) == [".venv/bin/python", "train.py", *ARGS]
     assert tracklib.open_store(dirty_run.root).run("proj", dirty_run.run_id).environment["argv"] == [

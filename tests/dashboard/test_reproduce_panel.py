@@ -4,6 +4,7 @@ downloads with the contents ``tracklib reproduce`` writes, the steps as code; a 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,11 @@ ENV = {
 }
 
 
-def _run_with(root: str, env: dict) -> str:
+def _run_with(root: str, env: dict, dataset: Path | None = None) -> str:
     """A run whose environment file holds ``env`` exactly (written as the recorder writes it)."""
     with tracklib.init("digits", root=root, name="recorded", capture=False) as run:
+        if dataset is not None:
+            run.log_dataset("train", dataset)
         run.log({"loss": 1.0})
     rel, data = environment.part(env, "digits", run.id)
     Path(root, rel).parent.mkdir(parents=True, exist_ok=True)
@@ -65,13 +68,17 @@ def root(tmp_path) -> str:
     return str(tmp_path / "store")
 
 
-def test_the_panel_shows_the_commit_and_offers_the_patch_and_requirements(root, monkeypatch):
-    at = _open(root, _run_with(root, ENV), monkeypatch)
+def test_the_panel_shows_the_commit_and_offers_the_patch_and_requirements(root, monkeypatch, tmp_path):
+    (tmp_path / "data.csv").write_bytes(b"x\n1\n")
+    at = _open(root, _run_with(root, ENV, tmp_path / "data.csv"), monkeypatch)
     assert not at.exception
     assert "Reproduce" in [e.label for e in at.expander]
     texts = [t.value for t in at.text]
     assert f"Commit: {COMMIT}" in texts and "Branch: main" in texts
     assert "Command: python train.py --lr 0.1" in texts
+    datasets = at.dataframe[-1].value  # the panel's, under the Environment section's tables
+    assert datasets["name"].tolist() == ["train"]
+    assert datasets["fingerprint"].tolist() == ["sha256:" + hashlib.sha256(b"x\n1\n").hexdigest()]
     downloads = {b.label: b.proto.url for b in at.get("download_button")}
     assert downloads["changes.patch"] == _served_as(DIFF.encode(), "text/x-diff", "changes.patch")
     assert downloads["requirements.txt"] == _served_as(

@@ -96,7 +96,7 @@ def reproduction(details: Any) -> Reproduction:
         patch=patch,
         requirements=requirements,
         command=command,
-        datasets=_datasets(details),
+        datasets=_datasets(details, gaps),
         gaps=tuple(gaps),
     )
 
@@ -211,14 +211,29 @@ def _command(argv: Any, gaps: list[str]) -> list[str] | None:
     return list(argv)
 
 
-def _datasets(details: Any) -> tuple[dict[str, Any], ...]:
-    """The run's dataset fingerprints, once runs record them (``RunDetails.datasets``: a list
-    of rows or a frame with name, source, fingerprint, files, bytes); none before."""
+def _datasets(details: Any, gaps: list[str]) -> tuple[dict[str, Any], ...]:
+    """The run's dataset fingerprints (``RunDetails.datasets``: name, source, kind,
+    fingerprint, files, bytes), missing values as None."""
     found = getattr(details, "datasets", None)
-    if found is None:
-        return ()
-    rows = found.to_dict("records") if hasattr(found, "to_dict") else list(found)
-    return tuple(row if isinstance(row, dict) else vars(row) for row in rows)
+    rows = [] if found is None else found.to_dict("records") if hasattr(found, "to_dict") else list(found)
+    if not rows:
+        gaps.append("No datasets were recorded (run.log_dataset): check the data the run read yourself.")
+    kept = []
+    for row in rows:
+        row = row if isinstance(row, dict) else vars(row)
+        kept.append({k: (None if _missing(v) else v) for k, v in row.items()})
+        if kept[-1].get("fingerprint") is None:
+            gaps.append(
+                f"Dataset {_comment(kept[-1].get('name'))} has no fingerprint (its store was not reachable)."
+            )
+    return tuple(kept)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(value != value)  # None, NaN, pd.NA
+    except TypeError:  # pd.NA's comparison has no truth value
+        return True
 
 
 def _comment(value: Any) -> str:
@@ -280,12 +295,13 @@ def _script(r: Reproduction, inline_files: bool) -> str:
     if r.requirements is not None:
         out.append(f'.venv/bin/python -m pip install -r "$HERE/{REQUIREMENTS_FILE}"')
     if r.datasets:
-        out.append("# 4. Check the datasets are the recorded ones:")
+        out.append(
+            "# 4. The datasets the run read (run.log_dataset of the same data gives the same fingerprint)"
+        )
         for row in r.datasets:
             out.append(
-                f"#    {_comment(row.get('name'))}: {_comment(row.get('fingerprint'))} from "
-                f"{_comment(row.get('source'))}, {_comment(row.get('files'))} files, "
-                f"{_comment(row.get('bytes'))} bytes"
+                f"#    {_comment(row.get('name'))}: {_comment(row.get('fingerprint'))} ({_comment(row.get('kind'))}, "
+                f"{_comment(row.get('files'))} files, {_comment(row.get('bytes'))} bytes) from {_comment(row.get('source'))}"
             )
     if r.command is not None:
         out += ["# 5. The recorded command", shlex.join([".venv/bin/python", *r.command])]

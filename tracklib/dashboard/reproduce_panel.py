@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from tracklib.analysis.reproduce import PATCH_FILE, REQUIREMENTS_FILE, STEPS_FILE, reproduction
@@ -26,7 +27,7 @@ def show(details: Any) -> None:
     with st.expander("Reproduce", icon=":material/replay:"):
         st.caption(
             "The steps back to this run's starting point: its commit, its uncommitted changes, its "
-            "packages and its command. Save the three files in one folder and run "
+            "packages, its command and the fingerprints of its datasets. Save the three files in one folder and run "
             "sh reproduce.sh (tracklib reproduce gives the same)."
         )
         st.text(f"Commit: {found.commit or 'not recorded'}")
@@ -48,6 +49,10 @@ def show(details: Any) -> None:
                 icon=":material/download:",
                 on_click="ignore",
             )
+        if found.datasets:
+            columns = ["name", "fingerprint", "kind", "files", "bytes", "source"]
+            rows = [{c: row.get(c) for c in columns} for row in found.datasets]
+            st.dataframe(pd.DataFrame(rows, columns=columns).astype("string"), hide_index=True)
         st.code(contents[STEPS_FILE], language="bash")
         for gap in found.gaps:
             st.caption(widgets.md_escape(f"Not reproduced: {gap}"))
