@@ -126,6 +126,7 @@ def remote_fingerprint(fs: Any, path: str) -> Fingerprint:
         FileNotFoundError: no object or prefix at ``path``.
         OSError and the filesystem's own errors: the store could not be asked.
     """
+    fs.invalidate_cache(path)  # fsspec keeps one filesystem per options, with its listings
     info = fs.info(path)
     if info.get("type") == "directory":
         kind = "remote-folder"
@@ -182,12 +183,13 @@ def describe(
     fs, path = fsspec.core.url_to_fs(source, **fail_fast_options(source, storage_options))
     try:
         found = remote_fingerprint(fs, path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"log_dataset: no object or prefix at {shown!r}") from None
     except Exception as exc:  # noqa: BLE001 - the store, not the call, failed: keep what is known
+        if isinstance(exc, FileNotFoundError) and _nothing_there(exc):
+            raise FileNotFoundError(f"log_dataset: no object or prefix at {shown!r}") from None
+        # (fsspec's HTTP filesystem says "not found" for a refused connection too: its cause tells)
         _warn(
-            f"could not read the metadata of {shown!r} ({redact(repr(exc))}): dataset {name!r} "
-            "is recorded without a fingerprint"
+            f"could not read the metadata of {shown!r} ({redact(repr(exc.__cause__ or exc))}): "
+            f"dataset {name!r} is recorded without a fingerprint"
         )
         return Dataset(name, shown, "remote", None, None, None)
     if found.unversioned:
@@ -196,6 +198,16 @@ def describe(
             "checksum or time): fingerprinted by name and size only"
         )
     return Dataset(name, shown, found.kind, found.fingerprint, found.files, found.bytes)
+
+
+def _nothing_there(error: FileNotFoundError) -> bool:
+    """Whether the store answered "no such object" (rather than not answering at all)."""
+    cause = error.__cause__
+    if cause is None or isinstance(cause, FileNotFoundError) or getattr(cause, "status", None) in (404, 410):
+        return True
+    response = getattr(cause, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
 
 
 def _warn(message: str) -> None:
