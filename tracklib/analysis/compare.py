@@ -17,13 +17,19 @@ def comparison(runs: pd.DataFrame, environments: Mapping[str, Mapping[str, Any]]
     """Rows ``section, field`` → one text column per run (named ``name · id``) and ``differs``.
 
     ``runs`` holds the chosen rows of the runs table; ``environments`` maps run id to its
-    captured environment. The git diff is compared by content hash, not shown in full.
+    captured environment. The git diff is compared by content hash, not shown in full; dataset
+    fingerprints (``datasets.<name>``) by their first 16 hex digits.
     """
     columns = [f"{name} · {run_id[-6:]}" for name, run_id in zip(runs["name"], runs["run_id"], strict=True)]
     rows: list[tuple[str, str, list[str]]] = [("run", "status", _texts(runs["status"]))]
     rows.append(("run", "duration (s)", [f"{v:.1f}" for v in runs["duration_s"]]))
     rows += [
         ("param", c.removeprefix("params."), _texts(runs[c])) for c in runs.columns if c.startswith("params.")
+    ]
+    rows += [
+        ("dataset", c.removeprefix("datasets."), [_short_fingerprint(v) for v in runs[c].tolist()])
+        for c in runs.columns
+        if c.startswith("datasets.")
     ]
     rows += [("metric", key, _texts(runs[metric_column(key)])) for key in metric_names(runs)]
     envs = [environments.get(run_id, {}) for run_id in runs["run_id"]]
@@ -46,6 +52,13 @@ def _text(value: Any) -> str:
 
 def _texts(series: pd.Series) -> list[str]:
     return [_text(v) for v in series.tolist()]
+
+
+def _short_fingerprint(value: Any) -> str:
+    """A dataset fingerprint cut to 16 hex digits: enough to tell versions apart, narrow
+    enough for a column per run (the Run page and ``datasets.<name>`` have it whole)."""
+    text = _text(value)
+    return text[: len("sha256:") + 16] + "…" if text.startswith("sha256:") else text
 
 
 def _diff_digest(diff: str | None) -> str:

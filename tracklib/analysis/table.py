@@ -30,8 +30,8 @@ def tag_options(runs: pd.DataFrame) -> list[str]:
 
 
 def choosable_columns(runs: pd.DataFrame) -> list[str]:
-    """The param and metric columns a user may add to the table."""
-    return [c for c in runs.columns if c.startswith(("params.", "metrics."))]
+    """The param, dataset (fingerprint) and metric columns a user may add to the table."""
+    return [c for c in runs.columns if c.startswith(("params.", "datasets.", "metrics."))]
 
 
 def sortable_columns(runs: pd.DataFrame) -> list[str]:
