@@ -124,8 +124,9 @@ def test_emails_match_without_case_and_domains_exactly(stores):
         assert any("no store on this dashboard lists you" in w.value for w in at.warning), outsider
 
 
-def test_an_unverified_email_sees_nothing(stores):
-    at = _app(stores, _user("bob@example.com", email_verified=False))
+@pytest.mark.parametrize("verified", [False, "false"])
+def test_an_unverified_email_sees_nothing(stores, verified):
+    at = _app(stores, _user("bob@example.com", email_verified=verified))
     assert any("did not give a verified email" in e.value for e in at.error)
     assert not at.dataframe and not at.selectbox
 

@@ -43,7 +43,8 @@ def current_email() -> str | None:
     """The signed-in user's email (lowercased), or None: not signed in, no email claim, an
     email the provider says it did not verify, or one that is not plain ASCII."""
     user = st.user.to_dict()
-    if not user.get("is_logged_in") or user.get("email_verified") is False:
+    unverified = str(user.get("email_verified")).lower() == "false"  # Cognito sends the string "false"
+    if not user.get("is_logged_in") or unverified:
         return None
     return usable_email(user.get("email"))
 
