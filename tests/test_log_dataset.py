@@ -223,3 +223,39 @@ def test_same_contents_same_fingerprint_any_change_another(tmp_path, files, data
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no links here: nothing to warn about
         assert _logged(store, two_dir)[1] != one
+
+
+def _as_written_by_1_2(record_folder: Path) -> None:
+    """Rewrite a run's record files as tracklib 1.2 wrote them: no datasets column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for path in record_folder.glob("*.parquet"):
+        table = pq.read_table(path).drop_columns(["datasets"])
+        table = table.set_column(0, "format_version", pa.array(["1.2"] * table.num_rows))
+        metadata = {**table.schema.metadata, b"tracklib.format_version": b"1.2"}
+        pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+@pytest.mark.parametrize("module", ["duckdb", "polars"])
+def test_a_store_with_1_2_and_1_3_records_reads_with_tracklib_and_the_engine_recipes(tmp_path, module):
+    from test_format_spec import run_snippet
+
+    root = tmp_path / "store"
+    data = _folder(tmp_path / "data", FILES)
+    names = []
+    for i in range(4):  # a 1.3 record first (engines take the first file's columns), then both
+        with tracklib.init("digits", root=str(root), name=f"run-{i}", capture=False) as run:
+            run.log_params({"lr": 0.1 * (i + 1)})
+            run.log({"val/acc": 0.5 + i / 10})
+            if i % 2 == 0:
+                run.log_dataset("train", data)
+            else:
+                names.append(run.name)
+        if i % 2:
+            _as_written_by_1_2(root / "records" / "project=digits" / f"run_id={run.id}")
+    runs = tracklib.open_store(str(root)).runs("digits").set_index("name")
+    assert runs["datasets.train"].isna().tolist() == [name in names for name in runs.index]
+    leaderboard = run_snippet(module, str(root))["leaderboard"]
+    frame = leaderboard.to_pandas() if hasattr(leaderboard, "to_pandas") else leaderboard
+    assert sorted(frame["name"]) == [f"run-{i}" for i in range(4)]
