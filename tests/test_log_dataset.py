@@ -259,3 +259,20 @@ def test_a_store_with_1_2_and_1_3_records_reads_with_tracklib_and_the_engine_rec
     leaderboard = run_snippet(module, str(root))["leaderboard"]
     frame = leaderboard.to_pandas() if hasattr(leaderboard, "to_pandas") else leaderboard
     assert sorted(frame["name"]) == [f"run-{i}" for i in range(4)]
+
+
+def test_datasets_survive_compaction_into_the_index(tmp_path):
+    from tracklib.ops.compact import compact_project
+    from tracklib.storage import open_storage
+
+    root = str(tmp_path / "store")
+    data = _folder(tmp_path / "data", FILES)
+    with tracklib.init("p", root=root, capture=False) as run:
+        logged = run.log_dataset("train", data)
+    with tracklib.init("p", root=root, capture=False):  # one without: a null in the index
+        pass
+    report = compact_project(open_storage(root), "p")
+    assert not list((tmp_path / "store" / "records" / "project=p").glob("*/*.parquet")), report
+    store = tracklib.open_store(root)
+    assert store.runs("p").set_index("run_id").loc[run.id, "datasets.train"] == logged.fingerprint
+    assert store.run("p", run.id).datasets.iloc[0]["fingerprint"] == logged.fingerprint
