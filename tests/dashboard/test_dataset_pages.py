@@ -75,3 +75,46 @@ def test_runs_page_filters_by_and_shows_a_dataset_version(app, dataset_store):
     assert sorted(names_of(table["name"])) == ["first", "second"]
     assert set(table["datasets.train"]) == {versions["v1"]}
     assert "datasets.train" in app.multiselect(key="columns").options
+
+
+HOSTILE = [
+    {"name": "<script>alert(1)</script>", "source": "[x](javascript:alert(1))", "kind": "**bold**",
+     "fingerprint": "<img src=x onerror=alert(1)>", "files": -1, "bytes": None},
+    {"name": None, "source": None, "kind": None, "fingerprint": "no name: ignored", "files": None, "bytes": None},
+    {"name": "twice", "source": "a", "kind": "file", "fingerprint": "first", "files": 1, "bytes": 1},
+    {"name": "twice", "source": "b", "kind": "file", "fingerprint": "second", "files": 1, "bytes": 1},
+    None,
+]  # fmt: skip
+
+
+def test_crafted_dataset_entries_read_as_text_and_pages_show_them_plainly(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "store"
+    ids = []
+    for name in ("crafted", "plain"):
+        with tracklib.init("digits", root=str(root), name=name, capture=False) as run:
+            run.log({"loss": 1.0})
+        ids.append(run.id)
+    for path in (root / "records" / "project=digits" / f"run_id={ids[0]}").glob("*.parquet"):
+        table = pq.read_table(path)
+        column = pa.array([HOSTILE] * table.num_rows, table.schema.field("datasets").type)
+        pq.write_table(table.set_column(table.schema.get_field_index("datasets"), "datasets", column), path)
+    store = tracklib.open_store(str(root))
+    datasets = store.run("digits", ids[0]).datasets.set_index("name")
+    assert sorted(datasets.index) == sorted(["<script>alert(1)</script>", "twice"])
+    assert datasets.loc["twice", "fingerprint"] == "second"  # of two entries with one name, the later
+    runs = store.runs("digits").set_index("name")
+    assert runs.loc["crafted", "datasets.twice"] == "second"
+
+    monkeypatch.setenv("TRACKLIB_ROOT", str(root))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"project": "digits", "runs": ids})
+    app.switch_page(f"{VIEWS}/compare.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("field")
+    assert table.loc["<script>alert(1)</script>", "section"] == "dataset"  # a cell of text, not markup
+    assert not any("alert" in m.value for m in app.markdown)
