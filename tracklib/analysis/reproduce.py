@@ -276,7 +276,7 @@ def _script(r: Reproduction, inline_files: bool) -> str:
                 out += _heredoc(name, text)
     out.append(f"TARGET=${{1:-reproduce-{re.sub(r'[^A-Za-z0-9_-]', '', r.run_id)[:40]}}}")
     if r.commit is not None:
-        out.append("# 1. The code at the recorded commit")
+        out.append("# 1. The code at the recorded commit (the remote must have it: pushed, not only local)")
         default = shlex.quote(r.clone_url) if r.clone_url else '""'
         out += [
             f'if [ -z "${{REPO:-}}" ]; then REPO={default}; fi',

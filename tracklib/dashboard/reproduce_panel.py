@@ -53,6 +53,6 @@ def show(details: Any) -> None:
             columns = ["name", "fingerprint", "kind", "files", "bytes", "source"]
             rows = [{c: row.get(c) for c in columns} for row in found.datasets]
             st.dataframe(pd.DataFrame(rows, columns=columns).astype("string"), hide_index=True)
-        st.code(contents[STEPS_FILE], language="bash")
+        st.code(contents[STEPS_FILE], language="bash", wrap_lines=True)  # the comments say what is missing
         for gap in found.gaps:
             st.caption(widgets.md_escape(f"Not reproduced: {gap}"))
