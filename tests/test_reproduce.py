@@ -19,6 +19,7 @@ from hypothesis import strategies as hs
 import tracklib
 from tracklib.analysis.reproduce import reproduction
 from tracklib.cli import main
+from tracklib.write import environment
 from tracklib.write.git_state import DIFF_ARGS
 
 QUIET = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -227,3 +228,34 @@ def test_recorded_values_never_become_shell_code(branch, remote, argv, run_id):
         if found.command is not None:
             command = script.split("# 5. The recorded command\n", 1)[1]
             assert shlex.split(command) == [".venv/bin/python", *argv]
+
+
+def test_the_recorded_diff_is_a_patch_whatever_the_users_git_config(tmp_path, monkeypatch):
+    """Colours, no prefixes, relative paths and an external diff tool in the user's config
+    would each make `git diff` print something `git apply` refuses; the recorder asks around them."""
+    config = tmp_path / "gitconfig"
+    config.write_text(
+        "[color]\n\tui = always\n\tdiff = always\n[diff]\n\tnoprefix = true\n\trelative = true\n"
+        "\tmnemonicPrefix = true\n\texternal = false\n"
+    )
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "src" / "model.py").write_text("depth = 2\n")
+    (repo / "top.txt").write_text("a\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first")
+    (repo / "src" / "model.py").write_text("depth = 3\n")
+    (repo / "top.txt").write_text("b\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+
+    env = environment.capture(("git", "git_diff"), environment.Redactor({}), cwd=str(repo / "src"))
+    assert "\x1b[" not in env["git_diff"]
+    found = reproduction(_details(**env))
+    copy = tmp_path / "copy"
+    _git(tmp_path, "clone", "-q", str(repo), str(copy))
+    (tmp_path / "changes.patch").write_text(found.patch)
+    _git(copy, "apply", "--index", str(tmp_path / "changes.patch"))
+    assert (copy / "src" / "model.py").read_text() == "depth = 3\n" and (
+        copy / "top.txt"
+    ).read_text() == "b\n"
