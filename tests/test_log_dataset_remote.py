@@ -168,3 +168,16 @@ def test_no_secret_of_a_source_url_or_of_storage_options_reaches_the_store(
         tracklib.open_store(str(store_root)).run("p", run.id).datasets.set_index("name").loc["web", "source"]
     )
     assert source == f"http://***@127.0.0.1:{port}/d.csv?a=1&{query}=***"
+
+
+def test_any_fsspec_url_works_memory_here(local_root):
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    prefix = f"/datasets-{uuid.uuid4().hex}"
+    fs.pipe({f"{prefix}/a.csv": b"1", f"{prefix}/sub/b.csv": b"22"})
+    _, first = _logged(local_root, f"memory://{prefix}", {})
+    assert (first["kind"], first["files"], first["bytes"]) == ("remote-folder", 2, 3)
+    assert _logged(local_root, f"memory://{prefix}", {})[1]["fingerprint"] == first["fingerprint"]
+    fs.pipe(f"{prefix}/sub/b.csv", b"23")  # a new object: its creation time is its version here
+    assert _logged(local_root, f"memory://{prefix}", {})[1]["fingerprint"] != first["fingerprint"]

@@ -23,9 +23,10 @@ from tracklib.format.values import check_key, check_text
 
 HASH = "sha256"  # hashlib's OpenSSL SHA-256: the same hash as the artifacts' sha256
 # Object metadata that names a version of an object's content, best first: S3's version id,
-# GCS's generation, the ETag (S3, GCS, Azure), then checksums, then a modification time.
+# GCS's generation, the Hugging Face Hub's git blob id, the ETag (S3, GCS, Azure), then
+# checksums, then a modification time.
 VERSION_FIELDS = (
-    "VersionId", "generation", "ETag", "etag", "md5Hash", "crc32c", "ContentMD5", "content_md5",
+    "VersionId", "generation", "blob_id", "ETag", "etag", "md5Hash", "crc32c", "ContentMD5", "content_md5",
     "LastModified", "last_modified", "updated", "mtime", "created",
 )  # fmt: skip
 LOCAL_PROTOCOLS = (None, "file", "local")
@@ -60,7 +61,7 @@ def local_fingerprint(source: str) -> Fingerprint:
         FileNotFoundError: nothing at ``source``.
         ValueError: ``source`` is neither a regular file nor a folder.
     """
-    path = source.removeprefix("file://") if source.startswith("file://") else source
+    path = source.removeprefix("file://")
     if not os.path.exists(path):
         raise FileNotFoundError(f"log_dataset: source {source!r} does not exist")
     real = os.path.realpath(path)
