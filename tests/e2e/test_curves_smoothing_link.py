@@ -26,16 +26,22 @@ def _move(page, value: str) -> None:
 
 def test_moving_the_smoothing_slider_updates_the_link_without_redrawing_the_chart(server, page, e2e_store):
     runs = tracklib.open_store(e2e_store[0]).runs("digits")["run_id"].tolist()
-    query = urlencode({"project": "digits", "metrics": "val/acc"}) + "&" + urlencode([("runs", r) for r in runs])
+    query = (
+        urlencode({"project": "digits", "metrics": "val/acc"}) + "&" + urlencode([("runs", r) for r in runs])
+    )
     open_page(page, f"{server.url}/curves?{query}", "curves-smoothing-before")
     page.locator(SLIDER).first.wait_for(timeout=60_000)
     page.evaluate("() => { document.querySelector('[data-testid=\"stVegaLiteChart\"] canvas').__drawn = 1; }")
 
     _move(page, "0.8")
-    page.wait_for_function("() => new URLSearchParams(location.search).get('smooth') === '0.8'", timeout=30_000)
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('smooth') === '0.8'", timeout=30_000
+    )
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
     # the same canvas: the server did not send the chart again under the pointer
-    assert page.evaluate("() => document.querySelector('[data-testid=\"stVegaLiteChart\"] canvas').__drawn") == 1
+    assert (
+        page.evaluate("() => document.querySelector('[data-testid=\"stVegaLiteChart\"] canvas').__drawn") == 1
+    )
 
     page.get_by_role("button", name="Share").click()
     link = page.locator('[data-testid="stPopoverBody"] code').first
@@ -54,9 +60,12 @@ def test_compare_with_49_runs_puts_two_metrics_side_by_side(server, page, e2e_st
     runs = tracklib.open_store(e2e_store[0]).runs("digits")["run_id"].tolist()
     assert len(runs) >= 40
     query = urlencode({"project": "digits", "metrics": ["val/acc", "train/loss"]}, doseq=True)
-    open_page(page, f"{server.url}/compare?{query}&" + urlencode([("runs", r) for r in runs]), "compare-49-runs")
+    open_page(
+        page, f"{server.url}/compare?{query}&" + urlencode([("runs", r) for r in runs]), "compare-49-runs"
+    )
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas').length >= 2", timeout=120_000
+        "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas').length >= 2",
+        timeout=120_000,
     )
     first, second = (c.bounding_box() for c in page.locator('[data-testid="stVegaLiteChart"]').all()[:2])
     assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"] + first["width"] - 5
