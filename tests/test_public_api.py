@@ -15,6 +15,7 @@ def test_exported_members_are_the_documented_ones():
         [
             "FORMAT_VERSION",
             "FormatVersionError",
+            "InvalidImageError",
             "InvalidKeyError",
             "InvalidStepError",
             "InvalidValueError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tracklib.format.errors import (
     FormatVersionError,
+    InvalidImageError,
     InvalidKeyError,
     InvalidStepError,
     InvalidValueError,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FORMAT_VERSION",
     "FormatVersionError",
+    "InvalidImageError",
     "InvalidKeyError",
     "InvalidStepError",
     "InvalidValueError",

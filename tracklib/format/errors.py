@@ -12,7 +12,9 @@ would naturally catch, so ``except TypeError`` keeps working::
     ├── ResumeConflictError (RuntimeError) another writer is starting or resuming that run
     ├── StoreError         (OSError)     the store root cannot be used (missing bucket, read-only)
     ├── FormatVersionError (ValueError)  a file written by a newer, incompatible tracklib
-    └── UnsafePathError    (ValueError)  a path from a record or link that leaves its folder
+    ├── UnsafePathError    (ValueError)  a path from a record or link that leaves its folder
+    └── InvalidImageError  (ValueError)  run.log_image: not an image, a shape or dtype it
+                                         cannot store, or beyond its size limits
 """
 
 from __future__ import annotations
@@ -56,3 +58,8 @@ class FormatVersionError(TracklibError, ValueError):
 
 class UnsafePathError(TracklibError, ValueError):
     """A path read from a record or a link points outside the folder it must stay in."""
+
+
+class InvalidImageError(TracklibError, ValueError):
+    """An image ``run.log_image`` cannot store: not an image, an unsupported array shape or
+    dtype, or beyond the pixel or byte limits (FORMAT.md §18)."""

@@ -8,6 +8,8 @@ artifacts/project=<p>/run_id=<id>/<file-id>/<name>      artifact files
 claims/project=<p>/run_id=<id>/<start|resume-N>          markers fencing two writers of one run
 settings/project=<p>/<file-id>.parquet                   saved project settings: the newest counts
 snapshots/project=<p>/<utc-time>-<random>.html           frozen HTML views to share (FORMAT.md §17)
+images/project=<p>/run_id=<id>/<file-id>.parquet        image index parts: key, step, caption, size (§18)
+media/project=<p>/run_id=<id>/<file-id>.png              the logged images' PNG files (§18)
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ ARTIFACTS = "artifacts"
 CLAIMS = "claims"  # markers fencing two writers of one run (format 1.2; in records/ before)
 SETTINGS = "settings"  # a project's saved headline metric, direction and columns (FORMAT.md §16)
 SNAPSHOTS = "snapshots"  # published HTML snapshots of dashboard views (FORMAT.md §17); no reader lists it
+IMAGES = "images"  # index parts of run.log_image (FORMAT.md §18)
+MEDIA = "media"  # the PNG files those parts point at: kept out of images/, which holds only Parquet
 PARQUET_SUFFIX = ".parquet"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,127}$")
@@ -140,3 +144,24 @@ def check_artifact_location(path: object, project: str | None = None, run_id: st
     if (project is not None and found_project != project) or (run_id is not None and found_run != run_id):
         raise UnsafePathError(f"{path!r} is not an artifact of run {project}/{run_id}")
     return run_dir(ARTIFACTS, found_project, found_run)
+
+
+def media_path(project: str, run_id: str, file_id: str) -> str:
+    """Where a logged image's PNG lives; its key, step and caption are in images/ (§18)."""
+    return f"{run_dir(MEDIA, project, run_id)}/{file_id}.png"
+
+
+_MEDIA_NAME = re.compile(r"^[0-9a-z]{26}\.png$")
+
+
+def check_media_location(path: object, project: str, run_id: str) -> str:
+    """``path`` from an images/ row, if it is ``media/project=<p>/run_id=<id>/<ulid>.png`` of
+    that very run; else UnsafePathError (a crafted row must not make a reader open anything else)."""
+    prefix = f"{run_dir(MEDIA, check_project(project), check_run_id(run_id))}/"
+    if (
+        not isinstance(path, str)
+        or not path.startswith(prefix)
+        or not _MEDIA_NAME.fullmatch(path[len(prefix) :])
+    ):
+        raise UnsafePathError(f"{path!r} is not an image of run {project}/{run_id}")
+    return path

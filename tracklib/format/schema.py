@@ -117,3 +117,20 @@ ENVIRONMENT_SCHEMA = pa.schema(
     ],
     metadata=FILE_METADATA,
 )
+
+# run.log_image (FORMAT.md §18): one row per logged image, the PNG itself under media/
+IMAGES_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("key", pa.string()),
+        ("step", pa.int64()),
+        ("caption", pa.string()),
+        ("width", pa.int64()),
+        ("height", pa.int64()),
+        ("bytes", pa.int64()),
+        ("path", pa.string()),
+        ("sha256", pa.string()),
+        ("time", TIMESTAMP),
+    ],
+    metadata=FILE_METADATA,
+)

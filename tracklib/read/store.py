@@ -28,6 +28,7 @@ from tracklib.format.settings import ProjectSettings, newest_settings_file, pars
 from tracklib.read import query
 from tracklib.read.downsample import minmax_indices
 from tracklib.read.filecache import FileCache, Listed
+from tracklib.read.images import ReadsImages
 from tracklib.read.listing import RecordListing
 from tracklib.storage import FileInfo, Storage, given_or_opened
 from tracklib.storage.parquet import bytes_to_table
@@ -96,7 +97,7 @@ def open_store(
     return Store(given_or_opened(storage, root, storage_options), stale_after=stale_after)
 
 
-class Store:
+class Store(ReadsImages):
     """Reads what runs wrote. Cheap to keep around: repeated calls read only new files."""
 
     def __init__(self, storage: Storage, stale_after: float = config.STALE_AFTER_S) -> None:
