@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,9 +59,22 @@ class RunState:
     seq: int = 0
 
     def next_step(self) -> int:
-        """The step after the highest one logged (0 for a new run)."""
-        steps = [s.last_step for s in self.summary.values() if s.last_step is not None]
-        return max(steps) + 1 if steps else 0
+        """The step after the highest one logged (0 for a new run). System metrics
+        (``system/*``, a series of sample indexes of their own) do not count."""
+        return _after(s for key, s in self.summary.items() if not key.startswith(SYSTEM_PREFIX))
+
+    def next_sample(self) -> int:
+        """The index of the next system metrics sample (a resumed run continues its series)."""
+        return _after(s for key, s in self.summary.items() if key.startswith(SYSTEM_PREFIX))
+
+
+# Keys of system metrics (``init(system_metrics=...)``): stepped by sample index, not by the user's step.
+SYSTEM_PREFIX = "system/"
+
+
+def _after(summaries: Iterable[MetricSummary]) -> int:
+    steps = [s.last_step for s in summaries if s.last_step is not None]
+    return max(steps) + 1 if steps else 0
 
 
 def _ts(seconds: float | None) -> datetime | None:

@@ -32,15 +32,18 @@ from tracklib.storage import Storage, file_sha256
 from tracklib.write import datasets, environment
 from tracklib.write.buffer import Entry, Flusher, drain
 from tracklib.write.compact_run import RunCompactor
+from tracklib.write.console import NO_CONSOLE, ConsoleCapture
 from tracklib.write.exit_hooks import failure_text
+from tracklib.write.image_log import ImageLog, LogsImages
 from tracklib.write.parts import metric_part, record_part
 from tracklib.write.run_summary import Summary
 from tracklib.write.runtime import Runtime
 from tracklib.write.spool import Spool
+from tracklib.write.system_metrics import SystemSampler
 from tracklib.write.uploader import Uploader
 
 
-class Run:
+class Run(LogsImages):
     """One training run. Create it with :func:`tracklib.init`; finish it (or use ``with``)."""
 
     def __init__(
@@ -55,12 +58,14 @@ class Run:
         redact: environment.Redactor | None = None,
         at_once: bool = False,
         runtime: Runtime,
+        system_metrics: float | None = None,
     ) -> None:
         """``at_once``: write the first snapshot now rather than a second later. start.init
         asks it for a resumed run (its claim reserved that seq: the session must end past it,
         so the next resume can claim its own) and for a chosen id (so a crash in the first
         second leaves a run to resume, not just a claim marker). ``runtime``: the threads and
-        exit hooks the run uses (``runtime.current()`` unless a test or embedder has its own)."""
+        exit hooks the run uses (``runtime.current()`` unless a test or embedder has its own).
+        ``system_metrics``: seconds between system metrics samples; None: none."""
         self._runtime = runtime
         self._storage = storage
         self._state = state
@@ -79,6 +84,7 @@ class Run:
         self._flush_at = config.FLUSH_MAX_CALLS
         self._next_step = state.next_step()
         self._known_keys: set[str] = set()
+        self._images = ImageLog()  # rows of log_image calls, written by the next flush
         self._heartbeat_interval = heartbeat_interval
         self._finish_timeout = finish_timeout
         self._lock = threading.Lock()  # guards _state and _dirty against the flusher thread
@@ -111,6 +117,8 @@ class Run:
         self._flusher = Flusher(
             self._flush, flush_interval, runtime.scheduler, first=config.FIRST_RECORD_AFTER_S
         )
+        self._console = ConsoleCapture(wanted, self._flusher.wake)  # stdout/stderr, if "console"
+        self._system = self._start_system_metrics(system_metrics)
         runtime.live.track(self)
 
     # -- identity ---------------------------------------------------------------------
@@ -237,6 +245,7 @@ class Run:
     # Optuna trial): end_time is then that, not the moment of finish.
     _cut_short: str | None = None
     _end_time: float | None = None
+    _console = NO_CONSOLE  # until __init__ starts its own: a first flush may come before
 
     def _set_times(self, start_time: float, end_time: float | None) -> None:
         """Times of work recorded after it happened (see ``_end_time``)."""
@@ -259,7 +268,10 @@ class Run:
         if final is Status.FINISHED and self._cut_short is not None:
             final, error = Status.FAILED, self._cut_short
         self._finished = True
+        if self._system is not None:  # before the last flush: no sample lands after it
+            self._system.stop()
         self._flusher.stop()
+        self._console.stop()
         self._uploader.defer_to_close()  # the final files: written by close, after the queue
         if self._environment.ident is not None:  # started (capture on)
             self._environment.join()
@@ -322,6 +334,7 @@ class Run:
                     rel = layout.part_path(layout.METRICS, self.project, self.id, new_id())
                     self._compactor.part_written(rel, table)
                     files.append((rel, data))
+                files += self._console.parts(self.project, self.id, self._redact, final=self._finished)
                 now = time.time()
                 with self._lock:
                     if part is not None:
@@ -334,6 +347,7 @@ class Run:
                         record, data = record_part(self._state, now)
                         self._dirty = False
                         self._last_record_time = now
+                files.extend(filter(None, [self._images.part(self.project, self.id)]))
                 if due:
                     snapshot = (layout.part_path(layout.RECORDS, self.project, self.id, new_id()), record)
                     files.append((snapshot[0], data))
@@ -383,6 +397,19 @@ class Run:
             except Exception:  # noqa: BLE001, S110 - the uploader retries, then spools
                 pass
         self._uploader.submit(rel, data)
+
+    def _start_system_metrics(self, every: float | None) -> SystemSampler | None:
+        """Sampled on the runtime's periodic thread into this run's buffer, as a series of
+        sample indexes apart from the user's steps (``log``'s default step never sees them)."""
+        if every is None:
+            return None
+        try:
+            return SystemSampler(
+                self._entries.append, every, self._runtime.scheduler, first_index=self._state.next_sample()
+            )
+        except Exception as exc:  # noqa: BLE001 - the run goes on without them
+            warnings.warn(f"tracklib: system metrics are off: {exc!r}", RuntimeWarning, stacklevel=3)
+            return None
 
     def _set_user_summary(self, key: str, value: Any) -> None:
         self._check_open()

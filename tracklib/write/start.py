@@ -20,6 +20,7 @@ from tracklib.write import environment
 from tracklib.write import runtime as runtimes
 from tracklib.write.run import Run
 from tracklib.write.spool import Spool
+from tracklib.write.system_metrics import interval as system_metrics_interval
 
 
 def init(
@@ -40,6 +41,7 @@ def init(
     heartbeat_interval: float = config.HEARTBEAT_INTERVAL_S,
     finish_timeout: float = config.FINISH_TIMEOUT_S,
     runtime: runtimes.Runtime | None = None,
+    system_metrics: bool | float = False,
 ) -> Run:
     """Start (or, with ``resume=True``, continue) a run and return it.
 
@@ -62,12 +64,17 @@ def init(
         finish_timeout: how long ``finish`` waits for the store before spooling locally.
         runtime: the threads and exit hooks the run uses; default the process's own. For tests
             and embedding, to keep runs apart from the rest of the process.
+        system_metrics: ``True`` samples CPU, memory, disk and network use (and NVIDIA GPUs,
+            with ``nvidia-ml-py``) every 10 s as ``system/*`` metrics; a number: every that
+            many seconds (at least 1). Their step is the sample index, apart from ``log``'s.
 
     Raises:
         StoreError: the root cannot be written (missing bucket, read-only folder).
         RunNotFoundError: ``resume=True`` and no run ``run_id`` exists in ``project``.
+        InvalidValueError: ``system_metrics`` is not a bool or a number of seconds >= 1.
     """
     layout.check_project(project)
+    sample_every = system_metrics_interval(system_metrics)
     if resume and run_id is None:
         raise ValueError("resume=True needs the run_id of the run to continue")
     if run_id is not None:
@@ -128,6 +135,7 @@ def init(
         redact=redact,
         at_once=resume or run_id is not None,
         runtime=runtime if runtime is not None else runtimes.current(),
+        system_metrics=sample_every,
     )
 
 
