@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +39,7 @@ def interval(value: object) -> float | None:
         return None
     if value is True:
         return DEFAULT_INTERVAL_S
-    if not isinstance(value, int | float):
+    if not isinstance(value, numbers.Real):
         raise InvalidValueError(
             f"system_metrics takes True, False or a number of seconds, got {type(value).__name__} {value!r}"
         )
