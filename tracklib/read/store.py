@@ -26,6 +26,7 @@ from tracklib.format.errors import RunNotFoundError, UnsafePathError
 from tracklib.format.schema import ENVIRONMENT_SCHEMA, METRICS_SCHEMA, RECORD_SCHEMA
 from tracklib.format.settings import ProjectSettings, newest_settings_file, parse_settings
 from tracklib.read import query
+from tracklib.read.console import ReadsConsole
 from tracklib.read.downsample import minmax_indices
 from tracklib.read.filecache import FileCache, Listed
 from tracklib.read.images import ReadsImages
@@ -97,7 +98,7 @@ def open_store(
     return Store(given_or_opened(storage, root, storage_options), stale_after=stale_after)
 
 
-class Store(ReadsImages):
+class Store(ReadsImages, ReadsConsole):
     """Reads what runs wrote. Cheap to keep around: repeated calls read only new files."""
 
     def __init__(self, storage: Storage, stale_after: float = config.STALE_AFTER_S) -> None:

@@ -35,7 +35,8 @@ from tracklib.storage.parquet import table_to_bytes
 from tracklib.write import git_state, probes
 from tracklib.write.masking import Redactor
 
-CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu")
+# "console" is the run's stdout and stderr (write/console.py), captured by the run, not here
+CAPTURE_ALL = ("system", "argv", "git", "git_diff", "packages", "gpu", "console")
 
 
 def reused(

@@ -1,0 +1,276 @@
+"""A run's stdout and stderr: a tee in front of ``sys.stdout``/``sys.stderr`` and the lines it keeps.
+
+The tee passes every write to the stream it replaced first, unchanged (``isatty``, ``fileno``,
+``encoding``... are that stream's), then cuts the text into lines, per thread (two threads
+printing at once each get whole lines), and hands each line with its time to every run
+capturing at that moment. A run's ``ConsoleBuffer`` is a deque (appends need no lock); the
+run's flusher turns it into bounded Parquet parts (``format.console``), masked by the run's
+Redactor, uploaded, retried and spooled like metric parts.
+
+The streams are one per process, whatever runtime a run uses, so the tees are too (``TAPS``;
+nothing is wrapped at import): the first capturing run installs them, the last one to finish
+puts the original streams back if nobody replaced them meanwhile (else the tee stays in their
+chain and passes text through). A tee that finds another tee of ours below it in the chain (a
+stream replaced by the user and wrapped again) records nothing twice: the outermost records.
+
+Only Python-level writes are seen: output of C extensions and subprocesses written straight
+to file descriptors 1 and 2 is not captured. A carriage return starts the line again, as a
+terminal shows it (a progress bar is stored as its last state, not as a thousand lines).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from tracklib.format.console import (
+    CONSOLE_SCHEMA,
+    MAX_LINE_CHARS,
+    MAX_PART_CHARS,
+    MAX_RUN_CHARS,
+    NOTE,
+    console_part_path,
+    cut_line,
+    truncated_note,
+)
+from tracklib.format.ids import new_id
+from tracklib.format.values import storable
+from tracklib.storage.parquet import table_to_bytes
+from tracklib.write.masking import Redactor
+
+CONSOLE = "console"  # the item of ``tracklib.init(capture=...)`` that turns this on
+
+# A line is held a little longer than it is stored, so that a secret crossing the cut is whole
+# when it is masked: what is stored is cut after masking, never a secret's first characters.
+SECRET_SLACK = 4096
+HELD_CHARS = MAX_LINE_CHARS + SECRET_SLACK
+
+Line = tuple[float, str, str, int]  # time, stream, text (at most HELD_CHARS), length as printed
+_recording = threading.local()  # set while a tee writes below itself: inner tees record nothing
+
+
+class ConsoleCapture:
+    """What a ``Run`` holds: capture from its start to ``stop``, when ``capture`` names it."""
+
+    def __init__(self, capture: tuple[str, ...], wake: Callable[[], None], taps: Taps | None = None) -> None:
+        self._taps = taps or TAPS
+        self._buffer = ConsoleBuffer(wake) if CONSOLE in capture else None
+        if self._buffer is not None:
+            self._taps.attach(self._buffer)
+
+    def stop(self) -> None:
+        """No line after this one; the streams go back when no other run captures."""
+        if self._buffer is not None:
+            self._taps.detach(self._buffer)
+
+    def parts(self, project: str, run_id: str, redact: Redactor, final: bool) -> list[tuple[str, bytes]]:
+        """The parts to write now (see ``ConsoleBuffer.parts``); never raises: the flush goes on."""
+        if self._buffer is None:
+            return []
+        try:
+            return self._buffer.parts(project, run_id, redact, final)
+        except Exception as exc:  # noqa: BLE001 - the metrics and record of this flush still go
+            warnings.warn(
+                f"tracklib: console output of run {run_id} lost: {exc!r}", RuntimeWarning, stacklevel=2
+            )
+            return []
+
+
+class ConsoleBuffer:
+    """One run's captured lines until its flusher takes them, within ``MAX_RUN_CHARS``."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._lines: deque[Line] = deque()
+        self._wake = wake  # asks the run's flusher for an early part
+        self._kept = 0  # characters accepted for the store (counted as stored: at most a cut line)
+        self._pending = 0  # ... of which not yet taken by a flush
+        self._dropped_lines = 0
+        self._dropped_chars = 0
+        self._noted = False
+
+    def add(self, line: Line) -> None:
+        size = min(line[3], MAX_LINE_CHARS)
+        if self._kept >= MAX_RUN_CHARS:
+            self._dropped_lines += 1
+            self._dropped_chars += line[3]
+            return
+        self._lines.append(line)
+        self._kept += size
+        self._pending += size
+        if self._pending >= MAX_PART_CHARS:
+            self._pending = 0
+            self._wake()
+
+    def parts(
+        self, project: str, run_id: str, redact: Redactor, final: bool = False
+    ) -> list[tuple[str, bytes]]:
+        """Parquet parts of the lines added since the last call (none if none), each with at
+        most ``MAX_PART_CHARS`` of text; ``final``: the last call, which notes what was dropped."""
+        batch = [self._lines.popleft() for _ in range(len(self._lines))]
+        self._pending = 0
+        if self._dropped_lines and (final or not self._noted):
+            batch.append((time.time(), NOTE, truncated_note(self._dropped_lines, self._dropped_chars), 0))
+            self._noted = True
+        if not batch:
+            return []
+        texts = _masked([text for _, _, text, _ in batch], redact)
+        parts, rows, size = [], [], 0
+        for (when, stream, _, length), text in zip(batch, texts):
+            line = cut_line(text, length) if stream != NOTE else text
+            if rows and size + len(line) > MAX_PART_CHARS:
+                parts.append(_part(project, run_id, rows))
+                rows, size = [], 0
+            rows.append((when, stream, line))
+            size += len(line)
+        parts.append(_part(project, run_id, rows))
+        return parts
+
+
+def _masked(texts: list[str], redact: Redactor) -> list[str]:
+    """Each text masked; in one call over them all (a regex pass per line would cost ~10x),
+    line by line should masking ever change the number of lines."""
+    joined = redact(storable("\n".join(texts)))
+    lines = joined.split("\n")
+    if len(lines) == len(texts):
+        return lines
+    return [redact(storable(text)) for text in texts]
+
+
+def _part(project: str, run_id: str, rows: list[tuple[float, str, str]]) -> tuple[str, bytes]:
+    micros = pa.array([int(when * 1e6) for when, _, _ in rows], pa.int64()).cast(
+        CONSOLE_SCHEMA.field("time").type
+    )
+    table = pa.table(
+        [
+            pa.repeat(pa.scalar(run_id, pa.string()), len(rows)),
+            micros,
+            pa.array([stream for _, stream, _ in rows], pa.string()),
+            pa.array([line for _, _, line in rows], pa.string()),
+        ],
+        schema=CONSOLE_SCHEMA,
+    )
+    return console_part_path(project, run_id, new_id()), table_to_bytes(table)
+
+
+class Tee:
+    """Stands for ``sys.stdout`` or ``sys.stderr``: writes go to the original, then to the taps."""
+
+    def __init__(self, original: Any, stream: str, taps: Taps) -> None:
+        self.original = original
+        self._stream = stream
+        self._taps = taps
+        self._partial: dict[int, tuple[str, int]] = {}  # thread -> text since its last newline, length
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, errors...
+        return getattr(self.original, name)
+
+    def write(self, text: Any) -> Any:
+        if not self._taps.sinks or getattr(_recording, "on", False) or type(text) is not str:
+            return self.original.write(text)
+        _recording.on = True
+        try:
+            written = self.original.write(text)
+        finally:
+            _recording.on = False
+        self._record(text)
+        return written
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def _record(self, text: str) -> None:
+        thread = threading.get_ident()
+        held, length = self._partial.pop(thread, ("", 0))
+        if "\n" not in text:
+            self._partial[thread] = _hold(held, length, text)
+            return
+        pieces = text.split("\n")
+        now = time.time()
+        sinks = self._taps.sinks
+        for piece in pieces[:-1]:
+            line, size = _hold(held, length, piece)
+            held, length = "", 0
+            for sink in sinks:
+                sink.add((now, self._stream, line, size))
+        if pieces[-1]:
+            self._partial[thread] = _hold("", 0, pieces[-1])
+
+    def take_partial(self, keep: bool) -> list[Line]:
+        """The unfinished lines of every thread, as lines (``keep``: left for other runs too)."""
+        now = time.time()
+        partial = dict(self._partial) if keep else {t: self._partial.pop(t) for t in list(self._partial)}
+        return [(now, self._stream, held, length) for held, length in partial.values() if held]
+
+
+def _hold(held: str, length: int, text: str) -> tuple[str, int]:
+    """``held`` continued by ``text``: a carriage return starts over; at most ``HELD_CHARS`` kept."""
+    if "\r" in text:
+        stripped = text.rstrip("\r")
+        if "\r" in stripped:
+            held, length, text = "", 0, stripped.rsplit("\r", 1)[1]
+        else:
+            text = stripped
+    if len(held) < HELD_CHARS:
+        held += text[: HELD_CHARS - len(held)]
+    return held, length + len(text)
+
+
+class Taps:
+    """The process's tees and the runs capturing now (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.sinks: tuple[ConsoleBuffer, ...] = ()  # replaced whole under the lock, read without it
+        self._lock = threading.Lock()
+        self._tees: dict[str, Tee] = {}
+        self._fork_handler = False
+
+    def attach(self, sink: ConsoleBuffer) -> None:
+        with self._lock:
+            if not self._fork_handler:
+                os.register_at_fork(after_in_child=self._forked)
+                self._fork_handler = True
+            for name in ("stdout", "stderr"):
+                current = getattr(sys, name)
+                if current is None:  # pythonw, a daemon with closed streams: nothing to capture
+                    continue
+                if current is not self._tees.get(name):
+                    self._tees[name] = Tee(current, name, self)
+                    setattr(sys, name, self._tees[name])
+            self.sinks = (*self.sinks, sink)
+
+    def detach(self, sink: ConsoleBuffer) -> None:
+        """Stop giving lines to ``sink``, after its threads' unfinished lines; the last run
+        to detach puts back the original streams, if they are still ours to put back."""
+        with self._lock:
+            if sink not in self.sinks:
+                return
+            self.sinks = tuple(s for s in self.sinks if s is not sink)
+            last = not self.sinks
+            for name, tee in list(self._tees.items()):
+                for line in tee.take_partial(keep=not last):
+                    sink.add(line)
+                if last:
+                    if getattr(sys, name) is tee:
+                        setattr(sys, name, tee.original)
+                    del self._tees[name]
+
+    def _forked(self) -> None:
+        """A forked child (a DataLoader worker) prints into no run of its parent's."""
+        self._lock = threading.Lock()
+        self.sinks = ()
+
+
+TAPS = Taps()
+NO_CONSOLE = ConsoleCapture((), lambda: None)  # a run's until its own starts
