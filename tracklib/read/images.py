@@ -33,6 +33,7 @@ class ReadsImages:
         frame = table.select(IMAGE_COLUMNS).to_pandas()
         keep = frame["path"].map(lambda p: _is_image_of(p, project, run_id)).astype(bool)
         frame = frame[keep].sort_values(["key", "step", "time"], kind="stable")
+        frame["caption"] = frame["caption"].astype(object).where(frame["caption"].notna(), None)
         return frame.reset_index(drop=True)
 
     def read_image(self, path: str, project: str, run_id: str) -> bytes:
