@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tracklib.format.record import SYSTEM_PREFIX
 from tracklib.format.rules import newest_records
 from tracklib.format.schema import RECORD_SCHEMA, Status
 from tracklib.format.values import decode_param
@@ -316,8 +317,10 @@ def best_per_group(board: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def metric_names(runs: pd.DataFrame) -> list[str]:
-    """Metric keys that have a column in the runs table."""
-    return [key for c in runs.columns if (key := metric_key(c)) is not None]
+    """Metric keys that have a column in the runs table; system metrics (``system/*``) last,
+    so every metric picker offers the user's own first and a headline is never a system one."""
+    names = [key for c in runs.columns if (key := metric_key(c)) is not None]
+    return sorted(names, key=lambda name: name.startswith(SYSTEM_PREFIX))  # stable otherwise
 
 
 def headline_metric(runs: pd.DataFrame, summary: pd.DataFrame | None = None) -> str | None:

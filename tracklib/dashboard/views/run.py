@@ -1,11 +1,11 @@
-"""Run: one run in full — status, timings, params, summary, environment, artifacts, curves."""
+"""Run: one run in full — status, timings, params, summary, curves, system use, artifacts, environment."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from tracklib.analysis import asof
+from tracklib.analysis import asof, system_series
 from tracklib.dashboard import charts, colors, data, reproduce_panel, tables, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
@@ -71,12 +71,15 @@ def render(ctx: Context) -> None:
 
     st.subheader("Curves")
     history = data.load_history(ctx.root, ctx.project, (run_id,), None, CURVE_POINTS, ctx.token, pinned)
-    if history.empty:
+    curves, system = system_series.split_system(history)
+    colour = colors.run_colors(ctx.loaded.runs).get(run_id)  # the run's colour on every page
+    if curves.empty:
         st.caption("No metrics logged.")
     else:
-        colour = colors.run_colors(ctx.loaded.runs).get(run_id)  # the run's colour on every page
         # three panels of 330 px fill the page's wide layout (260 x 150 left a third of it empty)
-        st.altair_chart(charts.small_curves(history, color=colour, width=330, height=190), width="content")
+        st.altair_chart(charts.small_curves(curves, color=colour, width=330, height=190), width="content")
+    if not system.empty:
+        _system(system_series.minutes_since(system, details.start_time), colour)
 
     st.subheader("Artifacts")
     if details.artifacts.empty:
@@ -90,6 +93,19 @@ def render(ctx: Context) -> None:
     reproduce_panel.show(details)
     with widgets.controls("share"):
         widgets.share_control(URL, {"run": run_id})
+
+
+def _system(system: pd.DataFrame, colour: str | None) -> None:
+    """The run's machine over time: what ``init(system_metrics=...)`` sampled."""
+    st.subheader("System")
+    st.caption(
+        "CPU, memory, disk and network use sampled while the run was open (system_metrics=), "
+        "against minutes since it started. CPU % of the process counts each core as 100."
+    )
+    st.altair_chart(
+        charts.small_curves(system, color=colour, width=330, height=160, x="minutes", x_title="minutes"),
+        width="content",
+    )
 
 
 def _failure(error: str) -> None:
