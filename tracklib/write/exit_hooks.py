@@ -17,18 +17,22 @@ from typing import Protocol
 
 from tracklib.format.schema import Status
 
-MAX_FAILURE_TEXT = 20_000  # characters of a traceback kept: its end, where the error is
+# A traceback is kept whole (Python already folds a recursion's repeated frames); only a
+# pathological one (an exception message of megabytes) keeps its first and last half of this.
+MAX_FAILURE_TEXT = 1_000_000
 
 
 def failure_text(kind: type[BaseException], value: BaseException | None, tb: object) -> str:
-    """The whole traceback as Python prints it, ending with ``<ExceptionType>: <message>``;
-    only its last ``MAX_FAILURE_TEXT`` characters when longer. Never raises: a run must end."""
+    """The whole traceback as Python prints it, chained exceptions included, ending with
+    ``<ExceptionType>: <message>``; past ``MAX_FAILURE_TEXT`` characters its start and end
+    around a note of what was cut. Never raises: a run must end."""
     try:
         text = "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
     except Exception:  # noqa: BLE001 - an exception whose __str__ fails
         text = f"{kind.__name__}: {object.__repr__(value)}"
     if len(text) > MAX_FAILURE_TEXT:
-        text = "… (traceback cut)\n" + text[-MAX_FAILURE_TEXT:]
+        half = MAX_FAILURE_TEXT // 2
+        text = f"{text[:half]}\n… ({len(text) - 2 * half:,} characters of traceback cut)\n{text[-half:]}"
     return text
 
 
