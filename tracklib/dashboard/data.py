@@ -168,6 +168,12 @@ def load_run(root_name: str, project: str, run_id: str, token: int) -> Any:
     return store_for(root_name).run(project, run_id)
 
 
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=16)
+def load_console(root_name: str, project: str, run_id: str, token: int) -> pd.DataFrame:
+    """A run's console lines (time, stream, line); a search of them reruns without reading."""
+    return store_for(root_name).console(project, run_id)
+
+
 def check_artifact(root_name: str, path: str, project: str, run_id: str) -> None:
     """UnsafePathError unless ``path`` is this run's artifact (links out of it included)."""
     store_for(root_name).check_artifact(path, project, run_id)
@@ -176,6 +182,25 @@ def check_artifact(root_name: str, path: str, project: str, run_id: str) -> None
 def read_artifact(root_name: str, path: str, project: str, run_id: str) -> bytes:
     """An artifact of this run only: the store refuses any other path (UnsafePathError)."""
     return store_for(root_name).read_artifact(path, project, run_id)
+
+
+@st.cache_data(ttl=RUNS_TTL_S, show_spinner=False, max_entries=64)
+def load_images(root_name: str, project: str, run_id: str, token: int) -> pd.DataFrame:
+    """The run's logged images (``Store.images``): key, step, caption, size, path."""
+    return store_for(root_name).images(project, run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)  # files never change: no TTL needed
+def read_image(root_name: str, path: str, project: str, run_id: str) -> bytes:
+    """A logged image's PNG bytes; the store refuses a path outside the run's media folder
+    and a file that is no PNG within the limits (UnsafePathError, InvalidImageError)."""
+    return store_for(root_name).read_image(path, project, run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_artifact_cached(root_name: str, path: str, project: str, run_id: str) -> bytes:
+    """``read_artifact`` kept for previews, which every rerun of the Run page shows again."""
+    return read_artifact(root_name, path, project, run_id)
 
 
 # Per-view results shared by every session. A link sent to a team is opened by many viewers

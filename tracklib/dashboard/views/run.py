@@ -6,7 +6,17 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import asof, system_series
-from tracklib.dashboard import charts, colors, data, reproduce_panel, tables, urlstate, widgets
+from tracklib.dashboard import (
+    charts,
+    colors,
+    console_panel,
+    data,
+    image_gallery,
+    reproduce_panel,
+    tables,
+    urlstate,
+    widgets,
+)
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.format.errors import UnsafePathError
 
@@ -81,6 +91,7 @@ def render(ctx: Context) -> None:
     if not system.empty:
         _system(system_series.minutes_since(system, details.start_time), colour)
 
+    image_gallery.run_images(ctx, run_id)
     st.subheader("Artifacts")
     if details.artifacts.empty:
         st.caption("No artifacts.")
@@ -89,6 +100,8 @@ def render(ctx: Context) -> None:
         cols[0].text(str(artifact.name))
         cols[1].text(f"{artifact.size:,} bytes")
         _download(cols, i, ctx, run_id, artifact.path)
+        image_gallery.artifact_preview(ctx, run_id, artifact.name, artifact.path)
+    console_panel.show(ctx.root, ctx.project, run_id, ctx.token, pinned)
     _environment(details.environment)
     reproduce_panel.show(details)
     with widgets.controls("share"):

@@ -1,0 +1,123 @@
+"""The Run page's Console section: the run's printed lines, a plain-text search, hostile lines
+shown as text; and a failed run's whole traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import tracklib
+
+from seed import APP
+
+RUN_PAGE = "tracklib/dashboard/views/run.py"
+HOSTILE = [
+    "<script>alert('console')</script>",
+    "**bold** [click](javascript:alert(1)) <img src=x onerror=alert(2)>",
+    "# not a heading",
+]
+
+
+def _fail_in_a_chain(depth: int) -> None:
+    try:
+        if depth:
+            _fail_in_a_chain(depth - 1)
+        raise KeyError("root cause")
+    except Exception as exc:
+        raise ValueError(f"layer {depth}: " + "why " * 250) from exc
+
+
+@pytest.fixture(scope="module")
+def store_with_output(tmp_path_factory) -> tuple[str, str, str, str]:
+    """A run that printed, one that captured nothing, one that failed with a long traceback."""
+    root = str(tmp_path_factory.mktemp("console") / "store")
+    with tracklib.init("digits", root=root, name="chatty", capture=["console"]) as chatty:
+        for epoch in range(3):
+            print(f"epoch {epoch} loss {1 / (epoch + 1):.3f}")
+        print("ERROR: disk almost full", file=sys.stderr)
+        print("(a+)+$ is not a pattern here")
+        for line in HOSTILE:
+            print(line)
+    with tracklib.init("digits", root=root, name="quiet", capture=False) as quiet:
+        print("not captured")
+    with pytest.raises(ValueError):
+        with tracklib.init("digits", root=root, name="broken", capture=False) as broken:
+            _fail_in_a_chain(30)
+    return root, chatty.id, quiet.id, broken.id
+
+
+def _open(root: str, monkeypatch, run_id: str) -> AppTest:
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"project": "digits", "run": run_id})
+    at.switch_page(RUN_PAGE)
+    return at.run()
+
+
+def _console_rows(at: AppTest) -> list[tuple[str, str]]:
+    (frame,) = [df.value for df in at.dataframe if "line" in df.value.columns]
+    assert list(frame.columns) == ["time", "stream", "line"]
+    return list(zip(frame["stream"], frame["line"]))
+
+
+def test_the_console_section_shows_the_lines_in_order_with_stderr_marked(store_with_output, monkeypatch):
+    root, chatty, _, _ = store_with_output
+    at = _open(root, monkeypatch, chatty)
+    assert not at.exception
+    assert "Console" in [h.value for h in at.subheader]
+    assert _console_rows(at) == [
+        ("stdout", "epoch 0 loss 1.000"),
+        ("stdout", "epoch 1 loss 0.500"),
+        ("stdout", "epoch 2 loss 0.333"),
+        ("stderr", "ERROR: disk almost full"),
+        ("stdout", "(a+)+$ is not a pattern here"),
+        *[("stdout", line) for line in HOSTILE],
+    ]
+
+
+def test_the_search_keeps_lines_containing_the_text_in_any_case_and_never_as_a_pattern(
+    store_with_output, monkeypatch
+):
+    root, chatty, _, _ = store_with_output
+    at = _open(root, monkeypatch, chatty)
+    at.text_input(key="console_search").set_value("Disk ALMOST").run()
+    assert _console_rows(at) == [("stderr", "ERROR: disk almost full")]
+    assert any("1 of 8 lines" in c.value for c in at.caption)
+    at.text_input(key="console_search").set_value("(A+)+$").run()  # literal text, any case
+    assert _console_rows(at) == [("stdout", "(a+)+$ is not a pattern here")]
+    at.text_input(key="console_search").set_value(".*").run()
+    assert not at.exception and _console_rows(at) == []
+
+
+def test_hostile_lines_render_as_text_nowhere_as_markdown_or_html(store_with_output, monkeypatch):
+    root, chatty, _, _ = store_with_output
+    at = _open(root, monkeypatch, chatty)
+    lines = [line for _, line in _console_rows(at)]
+    assert all(line in lines for line in HOSTILE)  # the exact text, as cells
+    assert not at.get("html")
+    rendered = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert not any("alert" in text or "not a heading" in text for text in rendered)
+
+
+def test_a_run_that_captured_nothing_says_so(store_with_output, monkeypatch):
+    root, _, quiet, _ = store_with_output
+    at = _open(root, monkeypatch, quiet)
+    assert not at.exception
+    assert any("No console output captured" in c.value for c in at.caption)
+    assert not any("not captured" in str(df.value) for df in at.dataframe)
+
+
+def test_the_run_page_shows_a_failed_runs_whole_traceback(store_with_output, monkeypatch):
+    root, _, _, broken = store_with_output
+    error = tracklib.open_store(root).run("digits", broken).error
+    assert len(error) > 40_000 and error.startswith("Traceback (most recent call last):")
+    at = _open(root, monkeypatch, broken)
+    assert not at.exception
+    assert error in [code.value for code in at.code]
+    assert "layer 30" in at.error[0].value  # the exception itself up front
