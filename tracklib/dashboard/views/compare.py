@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from tracklib.analysis import compare, curves
-from tracklib.dashboard import colors, data, line_charts, urlstate, widgets
+from tracklib.dashboard import colors, data, image_gallery, line_charts, urlstate, widgets
 from tracklib.dashboard.frame import Context, run_page
 from tracklib.dashboard.views.curves import legend_columns, main_metrics, panels_per_row, run_selector
 from tracklib.read import query
@@ -69,6 +69,7 @@ def render(ctx: Context) -> None:
                     legend_columns=legend_columns(per_row),
                 )
                 column.altair_chart(chart, width="stretch")
+    image_gallery.compare_images(ctx, run_ids, dict(zip(runs["run_id"], runs["name"], strict=False)))
     widgets.share_control(URL, {"runs": run_ids})
 
 
