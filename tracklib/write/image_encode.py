@@ -17,9 +17,6 @@ from typing import Any
 from tracklib.format.errors import InvalidImageError, InvalidValueError
 from tracklib.format.png import MAX_SOURCE_BYTES, check_size, png_size
 
-# zlib level 1: ~3x faster than Pillow's default 6 on photos and plots, files ~10-20% larger
-# (benchmarks/log_image.py); the call happens in the training loop, so speed wins.
-_COMPRESS_LEVEL = 1
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # stored as they are
 _TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
 
@@ -61,7 +58,7 @@ def _from_pillow(image: Any) -> tuple[bytes, int, int]:
             "'L', 'RGB' or 'RGBA' first"
         )
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=_COMPRESS_LEVEL)
+    image.save(buffer, format="PNG")  # Pillow's default zlib level: level 1 was no faster here
     data = buffer.getvalue()
     check_size(image.width, image.height, len(data))
     return data, image.width, image.height
