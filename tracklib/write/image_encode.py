@@ -43,7 +43,7 @@ def _pillow() -> Any:
         from PIL import Image
     except ImportError:  # pragma: no cover - streamlit depends on Pillow
         raise ImportError(
-            "run.log_image needs Pillow: pip install 'tracklib[images]' (or pip install pillow)"
+            "run.log_image needs Pillow (a dependency of tracklib and of Streamlit): pip install pillow"
         ) from None
     return Image
 
