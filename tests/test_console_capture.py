@@ -237,3 +237,10 @@ def test_the_traceback_of_a_failed_run_is_kept_whole(tmp_path):
     assert details.status == "failed"
     assert details.error == expected
     assert details.error.count("KeyError: 'root cause'") == 1
+
+
+@pytest.mark.parametrize("capture", [["consol"], "console", ("system", 3)])
+def test_an_unknown_capture_item_is_refused_at_init_before_anything_is_written(tmp_path, capture):
+    with pytest.raises(tracklib.InvalidValueError, match="capture"):
+        tracklib.init("digits", root=tmp_path, capture=capture)
+    assert not list(tmp_path.rglob("*.parquet"))

@@ -22,20 +22,28 @@ def test_exception_marks_failed_with_message_and_propagates(memory_root):
     assert 'raise ZeroDivisionError("division by zero")' in details.error
 
 
-def test_a_huge_traceback_keeps_its_end_and_masks_secrets(memory_root, monkeypatch):
+@pytest.mark.parametrize("message_length", [30_000, 1_200_000])
+def test_a_huge_traceback_is_kept_whole_and_masked(memory_root, monkeypatch, message_length):
+    """Whole (its top names where it started); only past 1,000,000 characters (a pathological
+    message) its first and last halves around a note."""
     monkeypatch.setenv("WANDB_API_KEY", "k3y-very-secret-value")
 
     def deep(n: int) -> None:
         if n == 0:
-            raise ValueError("bad batch " + "x" * 30_000 + " k3y-very-secret-value")
+            raise ValueError("bad batch " + "x" * message_length + " k3y-very-secret-value")
         deep(n - 1)
 
     with pytest.raises(ValueError):
         with memory_root.init() as run:
             deep(50)
     error = memory_root.store().run("digits", run.id).error
-    assert len(error) <= 20_100 and error.endswith("***")
+    assert error.startswith("Traceback (most recent call last):") and error.endswith("***")
+    assert "in deep" in error and "Previous line repeated" in error  # as Python prints it
     assert "k3y-very-secret-value" not in error
+    if message_length < 1_000_000:
+        assert "x" * message_length in error and "cut" not in error
+    else:
+        assert 1_000_000 <= len(error) < 1_000_200 and "characters of traceback cut" in error
 
 
 def test_keyboard_interrupt_marks_killed(memory_root):

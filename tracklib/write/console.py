@@ -1,11 +1,11 @@
 """A run's stdout and stderr: a tee in front of ``sys.stdout``/``sys.stderr`` and the lines it keeps.
 
 The tee passes every write to the stream it replaced first, unchanged (``isatty``, ``fileno``,
-``encoding``... are that stream's), then cuts the text into lines, per thread (two threads
-printing at once each get whole lines), and hands each line with its time to every run
-capturing at that moment. A run's ``ConsoleBuffer`` is a deque (appends need no lock); the
-run's flusher turns it into bounded Parquet parts (``format.console``), masked by the run's
-Redactor, uploaded, retried and spooled like metric parts.
+``encoding``... are that stream's), then appends the text with its time and thread to the
+buffer of every run capturing at that moment: a deque append, no lock, no line splitting on
+the printing thread. The run's flusher makes lines of them, per thread (two threads printing
+at once each get whole lines), and bounded Parquet parts (``format.console``), masked by the
+run's Redactor, uploaded, retried and spooled like metric parts.
 
 The streams are one per process, whatever runtime a run uses, so the tees are too (``TAPS``;
 nothing is wrapped at import): the first capturing run installs them, the last one to finish
@@ -53,8 +53,15 @@ CONSOLE = "console"  # the item of ``tracklib.init(capture=...)`` that turns thi
 SECRET_SLACK = 4096
 HELD_CHARS = MAX_LINE_CHARS + SECRET_SLACK
 
+Chunk = tuple[float, int, str, str]  # time, thread, stream, text of one write
 Line = tuple[float, str, str, int]  # time, stream, text (at most HELD_CHARS), length as printed
-_recording = threading.local()  # set while a tee writes below itself: inner tees record nothing
+
+
+class _Recording(threading.local):
+    on = False  # set while a tee writes below itself: inner tees record nothing
+
+
+_recording = _Recording()
 
 
 class ConsoleCapture:
@@ -85,40 +92,85 @@ class ConsoleCapture:
 
 
 class ConsoleBuffer:
-    """One run's captured lines until its flusher takes them, within ``MAX_RUN_CHARS``."""
+    """One run's captured writes until its flusher takes them and makes lines of them.
+
+    The tee only appends ``(time, thread, stream, text)`` (a deque append needs no lock); the
+    flusher joins each thread's writes into lines and applies ``MAX_RUN_CHARS``, off the
+    printing thread.
+    """
 
     def __init__(self, wake: Callable[[], None]) -> None:
-        self._lines: deque[Line] = deque()
-        self._wake = wake  # asks the run's flusher for an early part
-        self._kept = 0  # characters accepted for the store (counted as stored: at most a cut line)
-        self._pending = 0  # ... of which not yet taken by a flush
+        self.chunks: deque[Chunk] = deque()
+        self.wake = wake  # asks the run's flusher for an early part
+        self._partial: dict[tuple[int, str], list[str]] = {}  # (thread, stream) -> unfinished line
+        self._extra: dict[tuple[int, str], int] = {}  # ... characters it had past HELD_CHARS
+        self._kept = 0  # characters accepted for the store (a cut line counts as cut)
         self._dropped_lines = 0
         self._dropped_chars = 0
         self._noted = False
 
-    def add(self, line: Line) -> None:
-        size = min(line[3], MAX_LINE_CHARS)
-        if self._kept >= MAX_RUN_CHARS:
-            self._dropped_lines += 1
-            self._dropped_chars += line[3]
-            return
-        self._lines.append(line)
-        self._kept += size
-        self._pending += size
-        if self._pending >= MAX_PART_CHARS:
-            self._pending = 0
-            self._wake()
+    def lines(self, final: bool) -> list[Line]:
+        """The lines completed by the writes appended so far (``final``: the unfinished ones
+        too), within ``MAX_RUN_CHARS``; the rest counted. One pass over the writes, in C
+        where it can (``print`` makes two writes a line: joined, then split once)."""
+        completed: list[Line] = []
+        partial, extra, chunks = self._partial, self._extra, self.chunks
+        for _ in range(len(chunks)):
+            when, thread, stream, text = chunks.popleft()
+            key = (thread, stream)
+            if "\n" not in text:
+                pending = partial.get(key)
+                if pending is None:
+                    partial[key] = [text]
+                else:
+                    pending.append(text)
+                continue
+            pending = partial.pop(key, None)
+            if pending is not None:
+                pending.append(text)
+                text = "".join(pending)
+            pieces = text.split("\n")
+            tail = pieces.pop()
+            cut = extra.pop(key, 0) if extra else 0  # characters a long unfinished line lost
+            for piece in pieces:
+                if cut or "\r" in piece or len(piece) > HELD_CHARS:
+                    completed.append((when, stream, *_hold("", cut, piece)))
+                    cut = 0
+                else:
+                    completed.append((when, stream, piece, len(piece)))
+            if tail:
+                partial[key] = [tail]
+        for key, pending in partial.items():  # what waits: one text per thread and stream, bounded
+            if len(pending) > 1 or "\r" in pending[0] or len(pending[0]) > HELD_CHARS:
+                held, length = _hold("", extra.pop(key, 0), "".join(pending))
+                partial[key] = [held]
+                if length > len(held):
+                    extra[key] = length - len(held)
+        if final:
+            now = time.time()
+            for key, pending in partial.items():
+                completed.append((now, key[1], pending[0], len(pending[0]) + extra.get(key, 0)))
+            partial.clear()
+            extra.clear()
+        kept: list[Line] = []
+        for line in completed:
+            if self._kept >= MAX_RUN_CHARS:
+                self._dropped_lines += 1
+                self._dropped_chars += line[3]
+            else:
+                kept.append(line)
+                self._kept += min(line[3], MAX_LINE_CHARS)
+        if self._dropped_lines and (final or not self._noted):
+            kept.append((time.time(), NOTE, truncated_note(self._dropped_lines, self._dropped_chars), 0))
+            self._noted = True
+        return kept
 
     def parts(
         self, project: str, run_id: str, redact: Redactor, final: bool = False
     ) -> list[tuple[str, bytes]]:
-        """Parquet parts of the lines added since the last call (none if none), each with at
-        most ``MAX_PART_CHARS`` of text; ``final``: the last call, which notes what was dropped."""
-        batch = [self._lines.popleft() for _ in range(len(self._lines))]
-        self._pending = 0
-        if self._dropped_lines and (final or not self._noted):
-            batch.append((time.time(), NOTE, truncated_note(self._dropped_lines, self._dropped_chars), 0))
-            self._noted = True
+        """Parquet parts of the lines completed since the last call (none if none), each with
+        at most ``MAX_PART_CHARS`` of text; ``final``: the last call, after the run stopped."""
+        batch = self.lines(final)
         if not batch:
             return []
         texts = _masked([text for _, _, text, _ in batch], redact)
@@ -161,26 +213,34 @@ def _part(project: str, run_id: str, rows: list[tuple[float, str, str]]) -> tupl
 
 
 class Tee:
-    """Stands for ``sys.stdout`` or ``sys.stderr``: writes go to the original, then to the taps."""
+    """Stands for ``sys.stdout`` or ``sys.stderr``: writes go to the original, then to the
+    capturing runs' buffers as they are (one tuple, one append each: lines are made later)."""
 
     def __init__(self, original: Any, stream: str, taps: Taps) -> None:
         self.original = original
         self._stream = stream
         self._taps = taps
-        self._partial: dict[int, tuple[str, int]] = {}  # thread -> text since its last newline, length
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, errors...
         return getattr(self.original, name)
 
     def write(self, text: Any) -> Any:
-        if not self._taps.sinks or getattr(_recording, "on", False) or type(text) is not str:
+        taps = self._taps
+        if not taps.sinks or _recording.on or type(text) is not str:
             return self.original.write(text)
         _recording.on = True
         try:
             written = self.original.write(text)
         finally:
             _recording.on = False
-        self._record(text)
+        chunk = (_now(), _thread(), self._stream, text)
+        for sink in taps.sinks:
+            sink.chunks.append(chunk)
+        taps.pending += len(text)
+        if taps.pending >= MAX_PART_CHARS:  # a flood: parts now rather than at the next interval
+            taps.pending = 0
+            for sink in taps.sinks:
+                sink.wake()
         return written
 
     def writelines(self, lines: Any) -> None:
@@ -190,28 +250,8 @@ class Tee:
     def flush(self) -> None:
         self.original.flush()
 
-    def _record(self, text: str) -> None:
-        thread = threading.get_ident()
-        held, length = self._partial.pop(thread, ("", 0))
-        if "\n" not in text:
-            self._partial[thread] = _hold(held, length, text)
-            return
-        pieces = text.split("\n")
-        now = time.time()
-        sinks = self._taps.sinks
-        for piece in pieces[:-1]:
-            line, size = _hold(held, length, piece)
-            held, length = "", 0
-            for sink in sinks:
-                sink.add((now, self._stream, line, size))
-        if pieces[-1]:
-            self._partial[thread] = _hold("", 0, pieces[-1])
 
-    def take_partial(self, keep: bool) -> list[Line]:
-        """The unfinished lines of every thread, as lines (``keep``: left for other runs too)."""
-        now = time.time()
-        partial = dict(self._partial) if keep else {t: self._partial.pop(t) for t in list(self._partial)}
-        return [(now, self._stream, held, length) for held, length in partial.values() if held]
+_now, _thread = time.time, threading.get_ident
 
 
 def _hold(held: str, length: int, text: str) -> tuple[str, int]:
@@ -232,6 +272,7 @@ class Taps:
 
     def __init__(self) -> None:
         self.sinks: tuple[ConsoleBuffer, ...] = ()  # replaced whole under the lock, read without it
+        self.pending = 0  # characters written since the last wake (approximate across threads)
         self._lock = threading.Lock()
         self._tees: dict[str, Tee] = {}
         self._fork_handler = False
@@ -251,20 +292,16 @@ class Taps:
             self.sinks = (*self.sinks, sink)
 
     def detach(self, sink: ConsoleBuffer) -> None:
-        """Stop giving lines to ``sink``, after its threads' unfinished lines; the last run
-        to detach puts back the original streams, if they are still ours to put back."""
+        """Stop giving writes to ``sink``; the last run to detach puts back the original
+        streams, if they are still ours to put back."""
         with self._lock:
-            if sink not in self.sinks:
-                return
             self.sinks = tuple(s for s in self.sinks if s is not sink)
-            last = not self.sinks
+            if self.sinks:
+                return
             for name, tee in list(self._tees.items()):
-                for line in tee.take_partial(keep=not last):
-                    sink.add(line)
-                if last:
-                    if getattr(sys, name) is tee:
-                        setattr(sys, name, tee.original)
-                    del self._tees[name]
+                if getattr(sys, name) is tee:
+                    setattr(sys, name, tee.original)
+                del self._tees[name]
 
     def _forked(self) -> None:
         """A forked child (a DataLoader worker) prints into no run of its parent's."""

@@ -58,7 +58,9 @@ def init(
         run_id: the id of the run to resume (or a custom id for a new run).
         resume: continue ``run_id`` after its last step, keeping params, tags and history.
         capture: ``True`` (all), ``False`` (none) or a subset of
-            ``("system", "argv", "git", "git_diff", "packages", "gpu")``.
+            ``("system", "argv", "git", "git_diff", "packages", "gpu", "console")``;
+            ``"console"`` stores what the run prints to stdout and stderr (FORMAT.md §19),
+            passed through to the terminal unchanged, from now until ``finish``.
         flush_interval: seconds between metric parts while logging.
         heartbeat_interval: seconds between record refreshes of an idle running run.
         finish_timeout: how long ``finish`` waits for the store before spooling locally.
@@ -86,6 +88,7 @@ def init(
     if isinstance(tags, str):
         raise InvalidValueError(f"tags must be a list of strings, not one string {tags!r}")
     checked_tags = [_check_tag(tag) for tag in (tags or [])]
+    _check_capture(capture)
     flat_params = flatten_params(params or {})
     storage = given_or_opened(storage, root, storage_options)
     storage.check_writable()
@@ -175,6 +178,18 @@ def _read_state(storage: Storage, project: str, run_id: str) -> RunState:
     if newest.num_rows == 0:
         raise RunNotFoundError(f"no run {run_id!r} in project {project!r} at {storage.url!r} to resume")
     return state_from_record(newest.to_pylist()[0])
+
+
+def _check_capture(capture: object) -> None:
+    """``capture`` is True, False or a collection of known item names (a typo would else turn
+    off what it meant to keep, silently)."""
+    if isinstance(capture, bool):
+        return
+    if isinstance(capture, str) or not isinstance(capture, Iterable):
+        raise InvalidValueError(f"capture must be True, False or a list of items, got {capture!r}")
+    unknown = [item for item in capture if item not in environment.CAPTURE_ALL]
+    if unknown:
+        raise InvalidValueError(f"capture: unknown item(s) {unknown!r}; known: {environment.CAPTURE_ALL}")
 
 
 def _check_tag(tag: object) -> str:
