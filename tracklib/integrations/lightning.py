@@ -8,7 +8,8 @@ exception). The run starts when Lightning first asks for it (at setup) on rank 0
 id is fixed in the parent when Lightning pickles the logger for its workers: the rank-0 worker
 starts the run under it, and ``logger.version`` in the parent afterwards is that run's id (no second
 run); ``logger.experiment`` there resumes it. Checkpoints go where Lightning puts them for W&B or
-MLflow: ``<default_root_dir>/<project>/<run id>/checkpoints``.
+MLflow: ``<default_root_dir>/<project>/<run id>/checkpoints``, and with ``log_model`` into the run's
+artifacts too (:mod:`tracklib.integrations.lightning_checkpoints`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import os
 import sys
 from argparse import Namespace
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from tracklib.format.schema import Status
 from tracklib.integrations import LazyRun, error_text, plain_params
+from tracklib.integrations.lightning_checkpoints import CheckpointUploads
 from tracklib.write.run import Run
 
 
@@ -33,6 +35,13 @@ class TracklibLogger(Logger):
     Args:
         project: the tracklib project.
         root, storage_options, tags, group: as in :func:`tracklib.init`; so is any other keyword.
+        log_model: upload the ``ModelCheckpoint`` callback's checkpoints as artifacts, as W&B's
+            and MLflow's loggers do. False: none. True: the ones it kept (best k, last) once, when
+            training ends (also when it failed; not after Ctrl-C), or each as it is saved with
+            ``save_top_k=-1`` (all are kept). ``"all"``: every checkpoint as it is saved.
+
+    Raises:
+        ValueError: ``log_model`` is not False, True or "all".
     """
 
     def __init__(
@@ -43,12 +52,14 @@ class TracklibLogger(Logger):
         storage_options: Mapping[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         group: str | None = None,
+        log_model: bool | Literal["all"] = False,
         **init_kwargs: Any,
     ) -> None:
         super().__init__()
         self._run = LazyRun(
             project, dict(root=root, storage_options=storage_options, tags=tags, group=group, **init_kwargs)
         )
+        self._checkpoints = CheckpointUploads(log_model)
 
     @property
     @rank_zero_experiment
@@ -90,14 +101,22 @@ class TracklibLogger(Logger):
         self._run.get().log(metrics, step=step)
 
     @rank_zero_only
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        """Lightning calls this after each checkpoint it saves (on rank 0)."""
+        self._checkpoints.saved(checkpoint_callback, self._run.get)
+
+    @rank_zero_only
     def finalize(self, status: str) -> None:
         """``success``/``finished`` → finished; ``failed`` → failed with the exception being
         handled (Lightning calls this from its ``except``), or killed for a KeyboardInterrupt;
-        anything else (``aborted``) → killed."""
+        anything else (``aborted``) → killed. With ``log_model``, the kept checkpoints not
+        uploaded yet are uploaded first, unless the run is killed."""
+        exc = sys.exc_info()[1] if status == "failed" else None
+        if status in ("success", "finished", "failed") and not isinstance(exc, KeyboardInterrupt):
+            self._checkpoints.training_ended(self._run.get)
         if status in ("success", "finished"):
             self._run.finish(Status.FINISHED)
         elif status == "failed":
-            exc = sys.exc_info()[1]
             if isinstance(exc, KeyboardInterrupt):
                 self._run.finish(Status.KILLED, "KeyboardInterrupt")
             else:

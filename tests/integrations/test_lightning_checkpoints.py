@@ -1,0 +1,128 @@
+"""Lightning ``log_model``: checkpoints reach the run's artifacts, named by epoch, step and
+score, and load back with ``torch.load``."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from servers import require
+
+lightning = require("lightning", "lightning")
+torch = require("torch", "lightning")
+
+from tracklib.integrations.lightning import TracklibLogger  # noqa: E402
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The '\\w+_dataloader' does not have many workers:UserWarning"),
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+]
+
+EPOCHS, BATCHES = 3, 2
+NAME = re.compile(r"checkpoints/(last-)?epoch=(\d+)-step=(\d+)-val_loss=([0-9.e+-]+)\.ckpt")
+
+
+class Regressor(lightning.LightningModule):
+    def __init__(self, lr: float = 0.05) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = torch.nn.Linear(4, 1)
+
+    def _loss(self, batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.net(x), y)
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("train/loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", self._loss(batch))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+def _loader() -> torch.utils.data.DataLoader:
+    x = torch.randn(16 * BATCHES, 4, generator=torch.Generator().manual_seed(0))
+    return torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16
+    )
+
+
+def _fit(local_root, tmp_path, log_model, **checkpoint):
+    logger = TracklibLogger("lit", root=local_root.url, capture=False, log_model=log_model)
+    callback = lightning.pytorch.callbacks.ModelCheckpoint(monitor="val/loss", **checkpoint)
+    trainer = lightning.Trainer(
+        max_epochs=EPOCHS,
+        logger=logger,
+        callbacks=[callback],
+        accelerator="cpu",
+        devices=1,
+        log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(Regressor(), _loader(), _loader())
+    return local_root.store().run("lit", logger.version), callback
+
+
+def _checkpoint(local_root, details, name):
+    path = details.artifacts.set_index("name").loc[name, "path"]
+    return torch.load(io.BytesIO(local_root.store().read_artifact(path)), weights_only=True)
+
+
+def test_log_model_true_uploads_the_kept_checkpoints_once_with_epoch_step_and_score(local_root, tmp_path):
+    details, callback = _fit(local_root, tmp_path, True, save_top_k=2, save_last=True)
+
+    names = sorted(details.artifacts["name"])
+    assert len(names) == 3  # the best two and last.ckpt, each once
+    parsed = {name: NAME.fullmatch(name) for name in names}
+    assert all(parsed.values()), names
+    for name, match in parsed.items():
+        checkpoint = _checkpoint(local_root, details, name)
+        assert (checkpoint["epoch"], checkpoint["global_step"]) == (int(match[2]), int(match[3]))
+        assert set(checkpoint["state_dict"]) == {"net.weight", "net.bias"}
+    last = [name for name in names if name.startswith("checkpoints/last-")]
+    assert last == [f"checkpoints/last-epoch={EPOCHS - 1}-step={EPOCHS * BATCHES}-" + last[0].split("-")[-1]]
+    # the best one is named in params, with its score
+    best_score = callback.best_model_score.item()
+    assert details.params["checkpoint.best"] in names
+    assert not details.params["checkpoint.best"].startswith("checkpoints/last-")
+    assert details.params["checkpoint.best_score"] == pytest.approx(best_score)
+    assert details.params["checkpoint.monitor"] == "val/loss"
+    assert float(NAME.fullmatch(details.params["checkpoint.best"])[4]) == pytest.approx(best_score, rel=1e-5)
+    expected = torch.load(callback.best_model_path, weights_only=True)["state_dict"]
+    loaded = _checkpoint(local_root, details, details.params["checkpoint.best"])["state_dict"]
+    assert all(torch.equal(expected[key], loaded[key]) for key in expected)
+
+
+def test_log_model_all_uploads_every_saved_checkpoint(local_root, tmp_path):
+    details, callback = _fit(local_root, tmp_path, "all", save_top_k=1)
+
+    # save_top_k=1 keeps one file on disk, but each epoch saved one: all of them are in the store
+    names = sorted(details.artifacts["name"])
+    assert [(int(NAME.fullmatch(n)[2]), int(NAME.fullmatch(n)[3])) for n in names] == [
+        (epoch, (epoch + 1) * BATCHES) for epoch in range(EPOCHS)
+    ]
+    for name in names:
+        assert "state_dict" in _checkpoint(local_root, details, name)
+    assert details.params["checkpoint.best"] in names
+
+
+def test_log_model_false_uploads_nothing(local_root, tmp_path):
+    details, callback = _fit(local_root, tmp_path, False, save_top_k=2, save_last=True)
+
+    assert callback.best_model_path  # checkpoints were saved locally
+    assert details.artifacts.empty
+    assert not any(key.startswith("checkpoint.") for key in details.params)
+
+
+@pytest.mark.parametrize("log_model", ["yes", 1, None, "ALL"])
+def test_log_model_must_be_false_true_or_all(log_model):
+    with pytest.raises(ValueError, match="log_model"):
+        TracklibLogger("lit", log_model=log_model)
