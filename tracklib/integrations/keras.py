@@ -11,11 +11,16 @@ seen. The run finishes when ``fit`` returns; a second ``fit`` of the same callba
 starts a new run, and also when the caller caught the exception and the run is then finished by
 ``callback.run.finish()``, the ``with`` block or the interpreter's exit (error: training did not
 complete).
+
+With ``log_model=True`` the model is uploaded when ``fit`` ends as the artifact ``model.keras``
+(``model.save``: architecture, weights and optimizer state; ``keras.models.load_model`` reads
+it back); after a second ``fit`` the newest upload is the one the run lists.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,6 +40,7 @@ class TracklibCallback(keras.callbacks.Callback):
         project: the tracklib project.
         root, storage_options, tags, group: as in :func:`tracklib.init`; so is any other keyword.
         log_every_n_batches: also log every n-th training batch (None: epochs only).
+        log_model: upload the trained model (``model.keras``) when ``fit`` ends.
     """
 
     def __init__(
@@ -46,6 +52,7 @@ class TracklibCallback(keras.callbacks.Callback):
         tags: Iterable[str] | None = None,
         group: str | None = None,
         log_every_n_batches: int | None = None,
+        log_model: bool = False,
         **init_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -58,6 +65,9 @@ class TracklibCallback(keras.callbacks.Callback):
         self._run = LazyRun(
             project, dict(root=root, storage_options=storage_options, tags=tags, group=group, **init_kwargs)
         )
+        if type(log_model) is not bool:
+            raise ValueError(f"log_model must be True or False, got {log_model!r}")
+        self._log_model = log_model
         self._every = log_every_n_batches
         self._batches = 0
         if log_every_n_batches:
@@ -87,6 +97,11 @@ class TracklibCallback(keras.callbacks.Callback):
             self._run.get().log(numeric_metrics(logs or {}, prefix="batch/"), step=self._batches)
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._log_model:
+            with tempfile.TemporaryDirectory(prefix="tracklib-model-") as folder:
+                path = os.path.join(folder, "model.keras")
+                self.model.save(path)
+                self._run.get().log_artifact(path, name="model.keras")
         self._run.training_ended()
         self._run.finish()
 
