@@ -70,7 +70,9 @@ class SystemSampler:
         self._index = first_index
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # primes the process's CPU counter: the first sample has a delta
-        psutil.cpu_percent(None)
+        # the host's from our own counters: psutil.cpu_percent(None) keeps its last reading per
+        # thread, and the samples are taken on another thread than this one (the first read 0)
+        self._host_cpu = _busy_and_total(psutil.cpu_times())
         self._last = (time.monotonic(), _disk(), _net())
         self._gpus = Gpus()
         self._tick = Flusher(self.sample, every, scheduler)
@@ -114,7 +116,13 @@ class SystemSampler:
             values[PREFIX + "process_rss_mb"] = self._process.memory_info().rss / MB
         import psutil  # noqa: PLC0415
 
-        values[PREFIX + "cpu_percent"] = psutil.cpu_percent(None)
+        busy, total = _busy_and_total(psutil.cpu_times())
+        busy_before, total_before = self._host_cpu
+        self._host_cpu = (busy, total)
+        if total > total_before:
+            values[PREFIX + "cpu_percent"] = min(
+                max(100 * (busy - busy_before) / (total - total_before), 0), 100
+            )
         memory = psutil.virtual_memory()
         values[PREFIX + "memory_used_mb"] = memory.used / MB
         values[PREFIX + "memory_percent"] = memory.percent
@@ -127,6 +135,13 @@ _RATES = {
     "net_sent_mb_s": ("net", "bytes_sent"),
     "net_recv_mb_s": ("net", "bytes_recv"),
 }
+
+
+def _busy_and_total(times: Any) -> tuple[float, float]:
+    """CPU seconds busy and in all (idle and I/O wait are not busy; guest time is already
+    counted in user time on Linux), as psutil.cpu_percent reckons them."""
+    total = sum(times) - getattr(times, "guest", 0) - getattr(times, "guest_nice", 0)
+    return total - times.idle - getattr(times, "iowait", 0), total
 
 
 def _read(values: dict[str, float], reader: Callable[[dict[str, float]], None]) -> None:

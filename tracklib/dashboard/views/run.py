@@ -116,7 +116,8 @@ def _system(system: pd.DataFrame, colour: str | None) -> None:
         "against minutes since it started. CPU % of the process counts each core as 100."
     )
     st.altair_chart(
-        charts.small_curves(system, color=colour, width=330, height=160, x="minutes", x_title="minutes"),
+        # 3 x 280 px: up to eleven host panels (more with GPUs) that fit beside the sidebar at 1400 px
+        charts.small_curves(system, color=colour, width=280, height=150, x="minutes", x_title="minutes"),
         width="content",
     )
 
