@@ -107,7 +107,11 @@ def test_resume_continues_both_the_users_steps_and_the_samples(tmp_path):
 
 def _wait_for_a_sample(run: tracklib.Run) -> None:
     """Busy for a little over one 1 s interval, so the run holds at least one sample."""
-    end = time.monotonic() + 1.4
+    _busy(1.4)
+
+
+def _busy(seconds: float) -> None:
+    end = time.monotonic() + seconds
     while time.monotonic() < end:
         sum(i * i for i in range(2000))
 
@@ -147,7 +151,9 @@ def test_without_the_nvidia_library_no_gpu_is_said_once_and_the_rest_is_sampled(
     caplog.set_level(logging.INFO, logger="tracklib")
     samples: list = []
     sampler = SystemSampler(samples.append, 3600, Scheduler())
+    _busy(0.1)  # CPU counters tick every 10 ms: a few ticks, so the sample has a CPU %
     sampler.sample()
+    _busy(0.1)
     sampler.sample()
     sampler.stop()
     gpu_lines = [r.getMessage() for r in caplog.records if "no GPU found" in r.getMessage()]

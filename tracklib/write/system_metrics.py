@@ -118,8 +118,8 @@ class SystemSampler:
 
         busy, total = _busy_and_total(psutil.cpu_times())
         busy_before, total_before = self._host_cpu
-        self._host_cpu = (busy, total)
-        if total > total_before:
+        if total > total_before:  # else no clock tick since the last sample: left out, not 0 %
+            self._host_cpu = (busy, total)
             values[PREFIX + "cpu_percent"] = min(
                 max(100 * (busy - busy_before) / (total - total_before), 0), 100
             )
