@@ -8,12 +8,16 @@ import re
 
 import pytest
 
+from faults import FaultyStorage
 from servers import require
 
 lightning = require("lightning", "lightning")
 torch = require("torch", "lightning")
 
+import tracklib  # noqa: E402
+from tracklib.cli import main  # noqa: E402
 from tracklib.integrations.lightning import TracklibLogger  # noqa: E402
+from tracklib.storage import open_storage  # noqa: E402
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The '\\w+_dataloader' does not have many workers:UserWarning"),
@@ -53,8 +57,8 @@ def _loader() -> torch.utils.data.DataLoader:
     )
 
 
-def _fit(local_root, tmp_path, log_model, **checkpoint):
-    logger = TracklibLogger("lit", root=local_root.url, capture=False, log_model=log_model)
+def _fit(local_root, tmp_path, log_model, logger=None, **checkpoint):
+    logger = logger or TracklibLogger("lit", root=local_root.url, capture=False, log_model=log_model)
     callback = lightning.pytorch.callbacks.ModelCheckpoint(monitor="val/loss", **checkpoint)
     trainer = lightning.Trainer(
         max_epochs=EPOCHS,
@@ -68,6 +72,8 @@ def _fit(local_root, tmp_path, log_model, **checkpoint):
         default_root_dir=tmp_path,
     )
     trainer.fit(Regressor(), _loader(), _loader())
+    if local_root is None:
+        return None, callback
     return local_root.store().run("lit", logger.version), callback
 
 
@@ -112,6 +118,27 @@ def test_log_model_all_uploads_every_saved_checkpoint(local_root, tmp_path):
     for name in names:
         assert "state_dict" in _checkpoint(local_root, details, name)
     assert details.params["checkpoint.best"] in names
+
+
+def test_checkpoints_the_store_refuses_are_spooled_and_sync_uploads_them(tmp_path):
+    """Training goes on while the store refuses every checkpoint; ``tracklib sync`` delivers."""
+    root = tmp_path / "store"
+    storage = FaultyStorage(open_storage(str(root)))
+    storage.fail(
+        "put_file", OSError("store unreachable"), times=10**6, when=lambda rel, *_: "artifacts/" in rel
+    )
+    logger = TracklibLogger("lit", storage=storage, capture=False, log_model="all", finish_timeout=1)
+    with pytest.warns(RuntimeWarning, match="tracklib sync"):
+        _fit(None, tmp_path, "all", logger=logger, save_top_k=1)
+    assert storage.failed  # the uploads were tried, and refused
+    assert main(["sync", "--root", str(root)]) == 0  # the final record waited behind them
+    details = tracklib.open_store(str(root)).run("lit", logger.version)
+    assert details.status == "finished" and len(details.artifacts) == EPOCHS
+    for path in details.artifacts["path"]:
+        checkpoint = torch.load(
+            io.BytesIO(tracklib.open_store(str(root)).read_artifact(path)), weights_only=True
+        )
+        assert "state_dict" in checkpoint
 
 
 def test_log_model_false_uploads_nothing(local_root, tmp_path):
