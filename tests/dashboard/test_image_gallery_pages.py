@@ -4,6 +4,8 @@ and captions render as text; crafted rows and files that are no image are not sh
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import tracklib
+from tracklib.analysis import asof
 from tracklib.format import layout
 from tracklib.format.ids import new_id
 from tracklib.format.schema import IMAGES_SCHEMA
@@ -140,3 +143,21 @@ def test_compare_shows_one_key_at_one_step_side_by_side(root, monkeypatch):
     assert _shown(at) == [_url(stored[r][("samples", 2)]) for r in (first, second)]
     at.select_slider(key="compare-image-step").set_value(1).run()
     assert _shown(at) == [_url(stored[r][("samples", 1)]) for r in (first, second)]
+
+
+def test_a_pinned_run_page_shows_only_the_images_logged_by_the_pin(root, monkeypatch):
+    run = tracklib.init("digits", root=root, name="growing", capture=False, flush_interval=0.1)
+    run.log_image("samples", np.full((4, 4), 10, np.uint8), step=0)
+    time.sleep(1.02 - time.time() % 1)  # a pin is a whole second: the first image is before it
+    pin = asof.format_asof(datetime.now(UTC))
+    time.sleep(1.02 - time.time() % 1)
+    run.log_image("samples", np.full((4, 4), 20, np.uint8), step=1)
+    run.log_image("later-key", np.full((4, 4), 30, np.uint8), step=1)
+    run.finish()
+    stored = _stored(root, run.id)
+    at = _open(root, "run", monkeypatch, run=run.id, asof=pin)
+    assert not at.exception
+    assert _shown(at) == [_url(stored[("samples", 0)])]
+    assert "**later\\-key**" not in [m.value for m in at.markdown]
+    live = _open(root, "run", monkeypatch, run=run.id)
+    assert sorted(_shown(live)) == sorted(_url(stored[k]) for k in (("samples", 1), ("later-key", 1)))

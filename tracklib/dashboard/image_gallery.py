@@ -26,7 +26,7 @@ PREVIEW_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF
 def run_images(ctx: Context, run_id: str) -> None:
     """Each key of the run as a gallery, with a slider over the steps that key has."""
     st.subheader("Images")
-    images = data.load_images(ctx.root, ctx.project, run_id, ctx.token)
+    images = _as_of(ctx, data.load_images(ctx.root, ctx.project, run_id, ctx.token))
     if images.empty:
         st.caption("No images logged.")
         return
@@ -43,7 +43,7 @@ def run_images(ctx: Context, run_id: str) -> None:
 
 def compare_images(ctx: Context, run_ids: list[str], names: dict[str, str]) -> None:
     """One key at one step, side by side for the compared runs."""
-    frames = {r: data.load_images(ctx.root, ctx.project, r, ctx.token) for r in run_ids}
+    frames = {r: _as_of(ctx, data.load_images(ctx.root, ctx.project, r, ctx.token)) for r in run_ids}
     keys = sorted(set().union(*(set(f["key"]) for f in frames.values())))
     if not keys:
         return
@@ -89,6 +89,12 @@ def verified_format(content: bytes) -> str | None:
         return found
     except Exception:  # noqa: BLE001 - untrusted bytes: anything Pillow refuses is no image
         return None
+
+
+def _as_of(ctx: Context, images: pd.DataFrame) -> pd.DataFrame:
+    """A pinned view shows the images logged by the pin, as its curves show the points."""
+    pinned = ctx.loaded.asof
+    return images if pinned is None else images[images["time"] <= pd.Timestamp(pinned)]
 
 
 def _step_slider(steps: list[int], key: str) -> int:
