@@ -164,6 +164,36 @@ def test_images_logged_while_the_store_is_down_all_arrive(s3_server, s3_bucket):
     assert [_pixels(store.read_image(p, "p", run.id))[0, 0] for p in images["path"][1:]] == [1, 2, 3, 4, 5]
 
 
+def test_images_the_store_never_took_wait_in_the_spool_and_sync_uploads_them(
+    s3_server, s3_bucket, monkeypatch, capsys
+):
+    import s3fs
+
+    from tracklib.cli import main
+
+    proxy = FaultyProxy(s3_server.port).up()
+    url = f"s3://{s3_bucket}/{uuid.uuid4().hex}"
+    options = s3_server.storage_options() | {"endpoint_url": proxy.endpoint}
+    try:
+        run = tracklib.init("p", root=url, storage_options=options, capture=False, finish_timeout=1)
+        proxy.down()
+        for step in range(3):
+            run.log_image("samples", np.full((3, 3), step + 1, np.uint8), step=step)
+        with pytest.warns(RuntimeWarning, match="tracklib sync"):
+            run.finish()
+        proxy.up()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)  # as a user would run sync
+        s3fs.S3FileSystem.clear_instance_cache()
+        assert main(["sync"]) == 0
+        assert "still waiting 0" in capsys.readouterr().out
+    finally:
+        proxy.close()
+    store = tracklib.open_store(url, s3_server.storage_options())
+    images = store.images("p", run.id)
+    assert images["step"].tolist() == [0, 1, 2]
+    assert [_pixels(store.read_image(p, "p", run.id))[0, 0] for p in images["path"]] == [1, 2, 3]
+
+
 ARRAY_SHAPES = st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([None, 1, 2, 3, 4, 5]))
 DTYPES = st.sampled_from(["uint8", "float32", "float64", "int8", "int32", "uint16", "bool", "complex64"])
 
