@@ -186,7 +186,8 @@ def test_a_failing_reading_leaves_out_only_its_values(monkeypatch):
     sampler.sample()
     sampler.stop()
     (_, _, values) = samples[0]
-    assert "system/memory_percent" not in values and "system/disk_read_mb_s" in values
+    assert "system/memory_percent" not in values and "system/memory_used_mb" not in values
+    assert {"system/process_rss_mb", "system/disk_read_mb_s", "system/net_sent_mb_s"} <= set(values)
 
 
 @pytest.mark.parametrize("bad", [0, 0.5, -10, math.nan, math.inf, "10", [10]])

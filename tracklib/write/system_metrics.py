@@ -95,7 +95,9 @@ class SystemSampler:
     def read(self) -> dict[str, float]:
         """One sample's ``system/*`` values."""
         values: dict[str, float] = {}
-        _read(values, self._cpu_and_memory)
+        _read(values, self._process_use)
+        _read(values, self._host_cpu_use)
+        _read(values, _host_memory)
         now, disk, net = time.monotonic(), _disk(), _net()
         then, disk_before, net_before = self._last
         self._last = (now, disk, net)
@@ -110,10 +112,12 @@ class SystemSampler:
         values.update(self._gpus.read())
         return {key: float(value) for key, value in values.items()}
 
-    def _cpu_and_memory(self, values: dict[str, float]) -> None:
+    def _process_use(self, values: dict[str, float]) -> None:
         with self._process.oneshot():
             values[PREFIX + "process_cpu_percent"] = self._process.cpu_percent(None)
             values[PREFIX + "process_rss_mb"] = self._process.memory_info().rss / MB
+
+    def _host_cpu_use(self, values: dict[str, float]) -> None:
         import psutil  # noqa: PLC0415
 
         busy, total = _busy_and_total(psutil.cpu_times())
@@ -123,9 +127,14 @@ class SystemSampler:
             values[PREFIX + "cpu_percent"] = min(
                 max(100 * (busy - busy_before) / (total - total_before), 0), 100
             )
-        memory = psutil.virtual_memory()
-        values[PREFIX + "memory_used_mb"] = memory.used / MB
-        values[PREFIX + "memory_percent"] = memory.percent
+
+
+def _host_memory(values: dict[str, float]) -> None:
+    import psutil  # noqa: PLC0415
+
+    memory = psutil.virtual_memory()
+    values[PREFIX + "memory_used_mb"] = memory.used / MB
+    values[PREFIX + "memory_percent"] = memory.percent
 
 
 # rate key -> (which counters, which field): bytes per second as MB/s, from the last sample's counters
