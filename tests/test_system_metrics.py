@@ -208,3 +208,14 @@ def test_an_interval_is_taken_exactly_when_finite_and_at_least_one_second(second
     else:
         with pytest.raises(tracklib.InvalidValueError, match="at least|>= 1"):
             interval(seconds)
+
+
+@pytest.mark.s3
+def test_samples_round_trip_through_the_s3_test_server(s3_root):
+    with s3_root.init(capture=False, system_metrics=1) as run:
+        for _ in range(3):
+            run.log({"loss": 1.0})
+        _busy(1.4)
+    series = _series(s3_root.store(), run.id)
+    assert list(series["loss"]["step"]) == [0, 1, 2]
+    assert HOST_KEYS <= set(series) and (series["system/process_rss_mb"]["value"] > 1).all()
