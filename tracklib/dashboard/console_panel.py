@@ -47,8 +47,8 @@ def show(root_name: str, project: str, run_id: str, token: int, until: datetime 
         hide_index=True,
         width="stretch",
         column_config={
-            "time": st.column_config.TextColumn("time (UTC)", width="small"),
-            "stream": st.column_config.TextColumn(width="small"),
+            "time": st.column_config.TextColumn("time (UTC)", width=110),
+            "stream": st.column_config.TextColumn(width=70),
             "line": st.column_config.TextColumn(width="large"),
         },
     )
