@@ -98,10 +98,7 @@ class TracklibCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
         if self._log_model:
-            with tempfile.TemporaryDirectory(prefix="tracklib-model-") as folder:
-                path = os.path.join(folder, "model.keras")
-                self.model.save(path)
-                self._run.get().log_artifact(path, name="model.keras")
+            _log_saved_model(self._run.get(), self.model)
         self._run.training_ended()
         self._run.finish()
 
@@ -124,6 +121,13 @@ class TracklibCallback(keras.callbacks.Callback):
         if optimizer is not None:
             params["optimizer"] = {k: _float32(v) for k, v in optimizer.get_config().items() if v is not None}
         return plain_params(params)
+
+
+def _log_saved_model(run: Run, model: keras.Model) -> None:
+    with tempfile.TemporaryDirectory(prefix="tracklib-model-") as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        run.log_artifact(path, name="model.keras")
 
 
 def _layer_settings(layer: Any) -> dict[str, Any]:
