@@ -29,7 +29,7 @@ NAME = re.compile(r"checkpoints/(last-)?epoch=(\d+)-step=(\d+)-val_loss=([0-9.e+
 
 
 class Regressor(lightning.LightningModule):
-    def __init__(self, lr: float = 0.05) -> None:
+    def __init__(self, lr: float = 0.05, fail_at_step: int | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = torch.nn.Linear(4, 1)
@@ -39,12 +39,17 @@ class Regressor(lightning.LightningModule):
         return torch.nn.functional.mse_loss(self.net(x), y)
 
     def training_step(self, batch, batch_idx):
+        if self.global_step == self.hparams.fail_at_step:
+            raise RuntimeError("loss diverged")
         loss = self._loss(batch)
         self.log("train/loss", loss)
         return loss
 
     def validation_step(self, batch, batch_idx):
         self.log("val/loss", self._loss(batch))
+
+    def test_step(self, batch, batch_idx):
+        self.log("test/loss", self._loss(batch))
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
@@ -57,7 +62,7 @@ def _loader() -> torch.utils.data.DataLoader:
     )
 
 
-def _fit(local_root, tmp_path, log_model, logger=None, **checkpoint):
+def _fit(local_root, tmp_path, log_model, logger=None, model=None, **checkpoint):
     logger = logger or TracklibLogger("lit", root=local_root.url, capture=False, log_model=log_model)
     callback = lightning.pytorch.callbacks.ModelCheckpoint(monitor="val/loss", **checkpoint)
     trainer = lightning.Trainer(
@@ -71,7 +76,7 @@ def _fit(local_root, tmp_path, log_model, logger=None, **checkpoint):
         enable_model_summary=False,
         default_root_dir=tmp_path,
     )
-    trainer.fit(Regressor(), _loader(), _loader())
+    trainer.fit(model or Regressor(), _loader(), _loader())
     if local_root is None:
         return None, callback
     return local_root.store().run("lit", logger.version), callback
@@ -139,6 +144,27 @@ def test_checkpoints_the_store_refuses_are_spooled_and_sync_uploads_them(tmp_pat
             io.BytesIO(tracklib.open_store(str(root)).read_artifact(path)), weights_only=True
         )
         assert "state_dict" in checkpoint
+
+
+def test_a_failed_fit_still_uploads_what_was_kept_and_test_after_fit_adds_nothing(local_root, tmp_path):
+    with pytest.raises(RuntimeError, match="loss diverged"):  # in epoch 1, after epoch 0's checkpoint
+        _fit(local_root, tmp_path, True, model=Regressor(fail_at_step=BATCHES + 1), save_top_k=1)
+    (failed,) = local_root.store().runs("lit").to_dict("records")
+    details = local_root.store().run("lit", failed["run_id"])
+    assert details.status == "failed"
+    assert [NAME.fullmatch(n).group(2, 3) for n in details.artifacts["name"]] == [("0", str(BATCHES))]
+    assert details.params["checkpoint.best"] == details.artifacts["name"].iloc[0]
+
+    logger = TracklibLogger("lit", root=local_root.url, capture=False, log_model=True)
+    details, _ = _fit(local_root, tmp_path / "second", True, logger=logger, save_top_k=1)
+    assert len(details.artifacts) == 1
+    lightning.Trainer(logger=logger, enable_progress_bar=False, enable_model_summary=False).test(
+        Regressor(), _loader()
+    )
+    again = local_root.store().run("lit", logger.version)
+    assert list(again.artifacts["path"]) == list(details.artifacts["path"])  # nothing uploaded twice
+    runs = local_root.store().runs("lit").set_index("run_id")
+    assert runs.loc[logger.version, "metrics.test/loss"] >= 0  # test() wrote to the same run
 
 
 def test_log_model_false_uploads_nothing(local_root, tmp_path):

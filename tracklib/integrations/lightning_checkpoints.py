@@ -33,6 +33,7 @@ class CheckpointUploads:
         self.mode = log_model
         self._callbacks: dict[int, Any] = {}
         self._uploaded: dict[str, tuple[float, str]] = {}  # file -> (its mtime when uploaded, artifact name)
+        self._best_logged: dict[str, Any] = {}
 
     def saved(self, callback: Any, run: Callable[[], Run]) -> None:
         """A checkpoint was just saved: upload it now, or remember the callback for the end."""
@@ -47,8 +48,9 @@ class CheckpointUploads:
         for callback in self._callbacks.values():
             self._upload_new(callback, run)
         best = self._best()
-        if best:
+        if best and best != self._best_logged:  # a later test() need not resume the run for it
             run().log_params(best)
+            self._best_logged = best
 
     def _upload_new(self, callback: Any, run: Callable[[], Run]) -> None:
         for path, score in _kept_files(callback):
