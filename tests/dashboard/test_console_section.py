@@ -4,12 +4,17 @@ shown as text; and a failed run's whole traceback."""
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import tracklib
+from tracklib.format.console import CONSOLE_SCHEMA, console_part_path
+from tracklib.format.ids import new_id
 
 from seed import APP
 
@@ -121,3 +126,25 @@ def test_the_run_page_shows_a_failed_runs_whole_traceback(store_with_output, mon
     assert not at.exception
     assert error in [code.value for code in at.code]
     assert "layer 30" in at.error[0].value  # the exception itself up front
+
+
+def test_a_crafted_console_part_shows_as_cut_text_without_error(tmp_path, monkeypatch):
+    """Anyone who can write to the store can write a part: nulls and a 1 MB line."""
+    root = str(tmp_path / "store")
+    with tracklib.init("digits", root=root, name="target", capture=False) as run:
+        run.log({"loss": 1.0})
+    rows = {
+        "run_id": [run.id] * 3,
+        "time": [None, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)],
+        "stream": [None, "<b>odd</b>", "stdout"],
+        "line": [None, "[x](javascript:alert(1))", "y" * 1_000_000],
+    }
+    path = tmp_path / "store" / console_part_path("digits", run.id, new_id())
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.table(rows, schema=CONSOLE_SCHEMA), path)
+    at = _open(root, monkeypatch, run.id)
+    assert not at.exception
+    (frame,) = [df.value for df in at.dataframe if "line" in df.value.columns]
+    assert frame["stream"].tolist() == ["", "<b>odd</b>", "stdout"]
+    assert frame["line"].tolist()[:2] == ["", "[x](javascript:alert(1))"]
+    assert 10_000 <= len(frame["line"].iloc[2]) <= 10_100

@@ -14,6 +14,7 @@ import streamlit as st
 
 from tracklib.analysis.console_lines import matching_lines
 from tracklib.dashboard import data
+from tracklib.format.console import MAX_LINE_CHARS
 
 SHOWN_LINES = 2_000  # the newest matching lines; a search finds older ones
 
@@ -39,7 +40,8 @@ def show(root_name: str, project: str, run_id: str, token: int, until: datetime 
         {
             "time": shown["time"].dt.strftime("%H:%M:%S.%f").str[:-3],
             "stream": shown["stream"],
-            "line": shown["line"],
+            # a crafted part may hold longer lines than a writer stores: the page stays light
+            "line": shown["line"].str.slice(0, MAX_LINE_CHARS + 100),
         }
     )
     st.dataframe(
