@@ -8,7 +8,9 @@
 
 Each takes ``project`` plus the ``root``, ``storage_options``, ``tags`` and ``group`` of
 :func:`tracklib.init`; any other keyword (``name``, ``notes``, ``params``, ``capture``...) goes to
-``init`` unchanged. This module holds what they share and imports no framework.
+``init`` unchanged. ``log_model`` (``log_best_estimator`` for scikit-learn) stores the trained
+model or checkpoints as run artifacts (:mod:`~tracklib.integrations.model_files`). This module
+holds what they share and imports no framework.
 """
 
 from __future__ import annotations
