@@ -249,6 +249,24 @@ def test_compare_shows_only_differences_by_default(app, seeded_root):
     assert {"optimizer", "git diff"} <= set(everything["field"]) and len(everything) > len(table)
 
 
+def test_compare_shows_runs_whose_names_and_id_endings_are_alike(tmp_path, monkeypatch):
+    # Users may choose run ids: "exp-000001" and "abc-000001" end alike, and a sweep repeats names.
+    root = str(tmp_path / "store")
+    for run_id, lr in (("exp-000001", 0.1), ("abc-000001", 0.01)):
+        with tracklib.init("p", root=root, run_id=run_id, name="same", params={"lr": lr}, capture=False) as run:
+            run.log({"loss": lr})
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"project": "p", "runs": ["exp-000001", "abc-000001"]})
+    at.switch_page(f"{VIEWS}/compare.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"same · exp-000001", "same · abc-000001"} <= set(table.columns)
+    assert sorted(table.set_index("field").loc["lr"].drop("section").tolist()) == ["0.01", "0.1"]
+
+
 def test_runs_selection_links_to_curves_compare_and_rank(app, seeded_root):
     ids = seeded_root[1]
     app.query_params.update({"project": "digits", "runs": [ids["adam-fast"], ids["sgd-fast"]]})

@@ -20,7 +20,8 @@ def comparison(runs: pd.DataFrame, environments: Mapping[str, Mapping[str, Any]]
     captured environment. The git diff is compared by content hash, not shown in full; dataset
     fingerprints (``datasets.<name>``) by their first 16 hex digits.
     """
-    columns = [f"{name} · {run_id[-6:]}" for name, run_id in zip(runs["name"], runs["run_id"], strict=True)]
+    runs = runs.drop_duplicates("run_id")
+    columns = _column_labels(runs["name"].tolist(), runs["run_id"].tolist())
     rows: list[tuple[str, str, list[str]]] = [("run", "status", _texts(runs["status"]))]
     rows.append(("run", "duration (s)", [f"{v:.1f}" for v in runs["duration_s"]]))
     rows += [
@@ -40,6 +41,18 @@ def comparison(runs: pd.DataFrame, environments: Mapping[str, Mapping[str, Any]]
     table.insert(0, "section", [section for section, _, _ in rows])
     table["differs"] = table[columns].nunique(axis=1) > 1
     return table
+
+
+def _column_labels(names: list[Any], run_ids: list[str]) -> list[str]:
+    """``name · <last 6 of the id>``, or with the whole id where that label repeats (run ids
+    may be chosen by users: ``exp-000001`` and ``abc-000001`` end alike). Unique, since run
+    ids are: a repeated column broke the page's highlighting for the whole comparison."""
+    short = [f"{_text(name)} · {run_id[-6:]}" for name, run_id in zip(names, run_ids, strict=True)]
+    repeated = {label for label in short if short.count(label) > 1}
+    return [
+        f"{_text(name)} · {run_id}" if label in repeated else label
+        for label, name, run_id in zip(short, names, run_ids, strict=True)
+    ]
 
 
 def _text(value: Any) -> str:
