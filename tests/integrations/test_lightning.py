@@ -11,6 +11,8 @@ from servers import require
 lightning = require("lightning", "lightning")
 torch = require("torch", "lightning")
 
+from lightning_model import Regressor, loader  # noqa: E402
+
 from tracklib.integrations.lightning import TracklibLogger  # noqa: E402
 
 pytestmark = [
@@ -23,41 +25,8 @@ pytestmark = [
 BATCHES_PER_EPOCH = 4
 
 
-class Regressor(lightning.LightningModule):
-    def __init__(self, lr: float = 0.05, hidden: int = 8, fail_at_step: int | None = None) -> None:
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
-        )
-
-    def _loss(self, batch):
-        x, y = batch
-        return torch.nn.functional.mse_loss(self.net(x), y)
-
-    def training_step(self, batch, batch_idx):
-        if self.global_step == self.hparams.fail_at_step:
-            raise RuntimeError("loss diverged")
-        loss = self._loss(batch)
-        self.log("train/loss", loss)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        self.log("val/loss", self._loss(batch))
-
-    def test_step(self, batch, batch_idx):
-        self.log("test/loss", self._loss(batch))
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
-
-
 def _loader() -> torch.utils.data.DataLoader:
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(16 * BATCHES_PER_EPOCH, 4, generator=generator)
-    return torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16
-    )
+    return loader(BATCHES_PER_EPOCH)
 
 
 def _trainer(logger: TracklibLogger, tmp_path, checkpoints: bool = False) -> lightning.Trainer:
@@ -77,7 +46,7 @@ def _trainer(logger: TracklibLogger, tmp_path, checkpoints: bool = False) -> lig
 def test_fit_records_hyperparams_metrics_by_step_and_finishes(local_root, tmp_path):
     logger = TracklibLogger("lit", root=local_root.url, tags=["cpu"], group="tiny", capture=False)
     trainer = _trainer(logger, tmp_path, checkpoints=True)
-    trainer.fit(Regressor(), _loader(), _loader())
+    trainer.fit(Regressor(hidden=8), _loader(), _loader())
 
     (run,) = local_root.store().runs("lit").to_dict("records")
     assert (logger.name, logger.version) == ("lit", run["run_id"])
@@ -96,7 +65,7 @@ def test_fit_records_hyperparams_metrics_by_step_and_finishes(local_root, tmp_pa
 def test_test_after_fit_resumes_the_same_run(local_root, tmp_path):
     logger = TracklibLogger("lit", root=local_root.url, capture=False)
     trainer = _trainer(logger, tmp_path)
-    model = Regressor()
+    model = Regressor(hidden=8)
     trainer.fit(model, _loader(), _loader())
     trainer.test(model, _loader())
 
@@ -108,7 +77,7 @@ def test_test_after_fit_resumes_the_same_run(local_root, tmp_path):
 def test_an_exception_in_training_fails_the_run(local_root, tmp_path):
     logger = TracklibLogger("lit", root=local_root.url, capture=False)
     with pytest.raises(RuntimeError, match="loss diverged"):
-        _trainer(logger, tmp_path).fit(Regressor(fail_at_step=3), _loader(), _loader())
+        _trainer(logger, tmp_path).fit(Regressor(hidden=8, fail_at_step=3), _loader(), _loader())
 
     details = local_root.store().run("lit", logger.version)
     assert details.status == "failed"
@@ -158,7 +127,7 @@ def test_ddp_spawn_the_parent_names_the_workers_run_and_starts_none(local_root, 
         enable_model_summary=False,
         default_root_dir=tmp_path,
     )
-    trainer.fit(Regressor(), _loader())
+    trainer.fit(Regressor(hidden=8), _loader())
 
     (run,) = local_root.store().runs("lit").to_dict("records")
     assert (logger.version, logger.name) == (run["run_id"], "lit")

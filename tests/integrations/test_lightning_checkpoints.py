@@ -14,6 +14,8 @@ from servers import require
 lightning = require("lightning", "lightning")
 torch = require("torch", "lightning")
 
+from lightning_model import Regressor, loader  # noqa: E402
+
 import tracklib  # noqa: E402
 from tracklib.cli import main  # noqa: E402
 from tracklib.integrations.lightning import TracklibLogger  # noqa: E402
@@ -28,38 +30,8 @@ EPOCHS, BATCHES = 3, 2
 NAME = re.compile(r"checkpoints/(last-)?epoch=(\d+)-step=(\d+)-val_loss=([0-9.e+-]+)\.ckpt")
 
 
-class Regressor(lightning.LightningModule):
-    def __init__(self, lr: float = 0.05, fail_at_step: int | None = None) -> None:
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = torch.nn.Linear(4, 1)
-
-    def _loss(self, batch):
-        x, y = batch
-        return torch.nn.functional.mse_loss(self.net(x), y)
-
-    def training_step(self, batch, batch_idx):
-        if self.global_step == self.hparams.fail_at_step:
-            raise RuntimeError("loss diverged")
-        loss = self._loss(batch)
-        self.log("train/loss", loss)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        self.log("val/loss", self._loss(batch))
-
-    def test_step(self, batch, batch_idx):
-        self.log("test/loss", self._loss(batch))
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
-
-
 def _loader() -> torch.utils.data.DataLoader:
-    x = torch.randn(16 * BATCHES, 4, generator=torch.Generator().manual_seed(0))
-    return torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16
-    )
+    return loader(BATCHES)
 
 
 def _fit(local_root, tmp_path, log_model, logger=None, model=None, **checkpoint):
