@@ -9,14 +9,12 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import streamlit as st
+from page_open import open_page
 from streamlit.testing.v1 import AppTest
 
 import tracklib
 from tracklib.format.console import CONSOLE_SCHEMA, console_part_path
 from tracklib.format.ids import new_id
-
-from seed import APP
 
 RUN_PAGE = "tracklib/dashboard/views/run.py"
 HOSTILE = [
@@ -55,14 +53,7 @@ def store_with_output(tmp_path_factory) -> tuple[str, str, str, str]:
 
 
 def _open(root: str, monkeypatch, run_id: str) -> AppTest:
-    monkeypatch.setenv("TRACKLIB_ROOT", root)
-    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"project": "digits", "run": run_id})
-    at.switch_page(RUN_PAGE)
-    return at.run()
+    return open_page(root, monkeypatch, "run", run=run_id)
 
 
 def _console_rows(at: AppTest) -> list[tuple[str, str]]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-import streamlit as st
 from dashboard.hostile import PAYLOADS, assert_renders_as_text
+from page_open import open_page
 from PIL import Image
 from streamlit.runtime.media_file_storage import MediaFileKind
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -25,8 +25,6 @@ from tracklib.format.ids import new_id
 from tracklib.format.schema import IMAGES_SCHEMA
 from tracklib.storage.parquet import table_to_bytes
 
-from seed import APP
-
 VIEWS = "tracklib/dashboard/views"
 
 
@@ -37,14 +35,7 @@ def _url(data: bytes) -> str:
 
 
 def _open(root: str, page: str, monkeypatch, **params) -> AppTest:
-    monkeypatch.setenv("TRACKLIB_ROOT", root)
-    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"project": "digits", **params})
-    at.switch_page(f"{VIEWS}/{page}.py")
-    return at.run()
+    return open_page(root, monkeypatch, page, **params)
 
 
 def _stored(root: str, run_id: str) -> dict[tuple[str, int], bytes]:

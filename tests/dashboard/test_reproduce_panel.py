@@ -8,16 +8,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from dashboard.hostile import PAYLOADS, assert_renders_as_text
+from page_open import open_page
 from streamlit.runtime.media_file_storage import MediaFileKind
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import tracklib
 from tracklib.write import environment
-
-from seed import APP
 
 RUN_PAGE = "tracklib/dashboard/views/run.py"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -47,14 +45,7 @@ def _run_with(root: str, env: dict, dataset: Path | None = None) -> str:
 
 
 def _open(root: str, run_id: str, monkeypatch) -> AppTest:
-    monkeypatch.setenv("TRACKLIB_ROOT", root)
-    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"project": "digits", "run": run_id})
-    at.switch_page(RUN_PAGE)
-    return at.run()
+    return open_page(root, monkeypatch, "run", run=run_id)
 
 
 def _served_as(data: bytes, mime: str, name: str) -> str:

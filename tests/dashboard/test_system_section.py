@@ -8,12 +8,10 @@ import time
 
 import pyarrow as pa
 import pytest
-import streamlit as st
+from page_open import open_page
 from streamlit.testing.v1 import AppTest
 
 import tracklib
-
-from seed import APP
 
 RUN_PAGE = "tracklib/dashboard/views/run.py"
 CURVES_PAGE = "tracklib/dashboard/views/curves.py"
@@ -35,14 +33,7 @@ def store_with_samples(tmp_path_factory) -> tuple[str, str, str]:
 
 
 def _open(root: str, monkeypatch, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv("TRACKLIB_ROOT", root)
-    monkeypatch.delenv("TRACKLIB_ROOTS", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"project": "digits", **params})
-    at.switch_page(page)
-    return at.run()
+    return open_page(root, monkeypatch, page, **params)
 
 
 def _rows(chart) -> list[dict]:
