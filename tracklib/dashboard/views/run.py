@@ -28,6 +28,9 @@ def render(ctx: Context) -> None:
     runs = ctx.loaded.runs
     with widgets.controls("run"):
         (run_id,) = widgets.run_picker(runs, key=URL["run"].name, label="Run", multi=False)
+    if run_id is None:  # a pinned link from before the project's first run: nothing to show
+        st.info("No run of this project had started by this link's pin.")
+        return
     details = data.load_run(ctx.root, ctx.project, run_id, ctx.token)
     pinned = ctx.loaded.asof
     if pinned is not None:  # the run picker offers only runs started by the pin
