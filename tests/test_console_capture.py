@@ -212,7 +212,10 @@ def test_a_printed_secret_never_reaches_the_store(tmp_path_factory, monkeypatch,
     for path in root.rglob("*.parquet"):  # every string the store holds, decoded
         assert secret not in str(pq.read_table(path).to_pylist())
     frame = tracklib.open_store(root).console("digits", run.id)
-    assert len(frame) == 2 and frame["line"].str.contains("***", regex=False).all()
+    first, second = frame["line"]
+    assert second == "token=***"
+    if len(before) + pad + 3 <= MAX_LINE_CHARS:  # the mask itself is before the cut
+        assert "***" in first
 
 
 def _fail_in_a_chain(depth: int) -> None:
