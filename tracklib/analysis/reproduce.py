@@ -197,6 +197,11 @@ def _command(argv: Any, gaps: list[str]) -> list[str] | None:
     if first in ("", "-c"):
         gaps.append("The run was started from code given on the command line or typed in: not recorded.")
         return None
+    if first.startswith("-"):  # sys.argv[0] is a script path: an option here ("-cCODE") is a crafted record
+        gaps.append(
+            f"The recorded command line starts with the option {_comment(first)}, not a script: left out."
+        )
+        return None
     if "ipykernel" in first:
         gaps.append("The run was started in a Jupyter kernel: run the notebook's cells instead.")
         return None
