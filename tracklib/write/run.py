@@ -16,7 +16,7 @@ from tracklib import config
 from tracklib.format import layout
 from tracklib.format.errors import InvalidStepError, InvalidValueError, RunFinishedError
 from tracklib.format.ids import new_id
-from tracklib.format.record import Artifact, Dataset, RunState
+from tracklib.format.record import RunState
 from tracklib.format.schema import Status
 from tracklib.format.summary import merge, summarize
 from tracklib.format.values import (
@@ -28,12 +28,13 @@ from tracklib.format.values import (
     metric_value,
     storable,
 )
-from tracklib.storage import Storage, file_sha256
-from tracklib.write import datasets, environment
+from tracklib.storage import Storage
+from tracklib.write import environment
 from tracklib.write.buffer import Entry, Flusher, drain
 from tracklib.write.compact_run import RunCompactor
 from tracklib.write.console import NO_CONSOLE, ConsoleCapture
 from tracklib.write.exit_hooks import failure_text
+from tracklib.write.file_log import LogsFiles
 from tracklib.write.image_log import ImageLog, LogsImages
 from tracklib.write.parts import metric_part, record_part
 from tracklib.write.run_summary import Summary
@@ -43,7 +44,7 @@ from tracklib.write.system_metrics import SystemSampler
 from tracklib.write.uploader import Uploader
 
 
-class Run(LogsImages):
+class Run(LogsFiles, LogsImages):
     """One training run. Create it with :func:`tracklib.init`; finish it (or use ``with``)."""
 
     def __init__(
@@ -195,48 +196,6 @@ class Run(LogsImages):
         with self._lock:
             self._state.params.update(flat)
             self._dirty = True
-
-    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
-        """Copy a local file into the run's artifacts (uploaded in the background).
-
-        Raises:
-            FileNotFoundError: ``path`` is not a file.
-            InvalidKeyError: ``name`` would leave the run's folder.
-        """
-        self._check_open()
-        source = os.fspath(path)
-        if not os.path.isfile(source):
-            raise FileNotFoundError(f"log_artifact: {source!r} is not a file")
-        name = layout.check_artifact_name(name if name is not None else os.path.basename(source))
-        rel = layout.artifact_path(self.project, self.id, new_id(), name)
-        staged = self._spool.stage_file(rel, source)
-        artifact = Artifact(name=name, path=rel, size=os.path.getsize(staged), sha256=file_sha256(staged))
-        self._uploader.submit_spooled(rel)
-        with self._lock:
-            self._state.artifacts[name] = artifact
-            self._dirty = True
-        return artifact
-
-    def log_dataset(
-        self, name: str, source: str | os.PathLike[str], *, storage_options: Mapping[str, Any] | None = None
-    ) -> Dataset:
-        """Record which version of a dataset the run read: a fingerprint that changes when the
-        data does (content SHA-256 of a local file or folder, hashed here, now; an object
-        store's ETag or version id, never a download), with file count and bytes. Logging a
-        name again replaces it. ``storage_options`` reach fsspec only, never the store; a
-        source URL is stored with its credentials masked.
-
-        Raises:
-            FileNotFoundError: nothing at ``source``.
-            InvalidKeyError, InvalidValueError: a bad ``name``, ``source`` or ``storage_options``.
-        (A remote store that cannot be asked only warns: the dataset is kept without fingerprint.)
-        """
-        self._check_open()
-        dataset = datasets.describe(name, source, storage_options, self._redact)
-        with self._lock:
-            self._state.datasets[name] = dataset
-            self._dirty = True
-        return dataset
 
     # Set only by tracklib.integrations, which see what the caller's code does not:
     # _cut_short while a framework's training is under way: finishing the run as finished
