@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import streamlit as st
+from dashboard.hostile import assert_renders_as_text
 from streamlit.testing.v1 import AppTest
 
 import tracklib
@@ -102,3 +103,26 @@ def test_a_pin_before_every_run_shows_an_empty_page_not_an_error(root, monkeypat
     assert not at.exception, [e.value for e in at.exception]
     if page == "run":
         assert [i.value for i in at.info] == ["No run of this project had started by this link's pin."]
+
+
+HOSTILE_DATASET_NAMES = ["", " ", "a\nb", "[x](https://evil.example)", "x" * 5_000, "lr", "params.lr", "名前", "a.b/c"]
+
+
+@pytest.mark.parametrize("page", ["leaderboard", "runs", "compare", "run", "sweeps", "curves"])
+def test_crafted_dataset_entries_in_one_record_leave_every_page_working(root, monkeypatch, page):
+    import pyarrow.parquet as pq
+
+    first = _run_with_everything(root, "a")
+    second = _run_with_everything(root, "b")
+    newest = tracklib.open_store(root).newest_record("digits", first)
+    row = newest.to_pylist()[0]
+    entries = [
+        {"name": name, "source": name, "kind": name, "fingerprint": name or None, "files": -1, "bytes": 2**62}
+        for name in HOSTILE_DATASET_NAMES
+    ]
+    row.update(seq=row["seq"] + 1, datasets=entries)
+    path = Path(root, f"records/project=digits/run_id={first}/{new_id()}.parquet")
+    pq.write_table(pa.Table.from_pylist([row], schema=newest.schema), path)
+    params = {"run": first} if page == "run" else {"runs": [first, second]} if page == "compare" else {}
+    at = _open(root, page, monkeypatch, **params)
+    assert_renders_as_text(at)
