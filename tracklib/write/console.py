@@ -142,14 +142,17 @@ class ConsoleBuffer:
                 partial[key] = [tail]
         for key, pending in partial.items():  # what waits: one text per thread and stream, bounded
             if len(pending) > 1 or "\r" in pending[0] or len(pending[0]) > HELD_CHARS:
-                held, length = _hold("", extra.pop(key, 0), "".join(pending))
-                partial[key] = [held]
+                joined = "".join(pending)
+                held, length = _hold("", extra.pop(key, 0), joined)
                 if length > len(held):
                     extra[key] = length - len(held)
+                # print(x, end="\r"): the next write starts the line over, also after this flush
+                partial[key] = [held + "\r" if joined.endswith("\r") else held]
         if final:
             now = time.time()
             for key, pending in partial.items():
-                completed.append((now, key[1], pending[0], len(pending[0]) + extra.get(key, 0)))
+                line = pending[0].rstrip("\r")
+                completed.append((now, key[1], line, len(line) + extra.get(key, 0)))
             partial.clear()
             extra.clear()
         kept: list[Line] = []
