@@ -3,6 +3,8 @@ table, and one image's PNG bytes, checked, by a path the table gave."""
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,7 +46,12 @@ class ReadsImages:
             InvalidImageError: the file is not a PNG within the limits of FORMAT.md §18.
         """
         layout.check_media_location(path, project, run_id)
-        data = self.storage.read_bytes(path)  # type: ignore[attr-defined]
+        storage = self.storage  # type: ignore[attr-defined]
+        if storage.is_local:  # a link in the folder must not lead to another file of the host
+            folder = os.path.realpath(storage.full_path(layout.run_dir(layout.MEDIA, project, run_id)))
+            if os.path.dirname(os.path.realpath(storage.full_path(path))) != folder:
+                raise UnsafePathError(f"{path!r} leads out of run {project}/{run_id}'s media folder")
+        data = storage.read_bytes(path)
         png_size(data, repr(path))
         return data
 
