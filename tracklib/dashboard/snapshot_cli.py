@@ -64,7 +64,9 @@ def read_link(url: str, roots: Mapping[str, str]) -> Link:
     params = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     params.pop("embed", None)  # the stakeholder view shows the same content
     names = params.get(ROOT_KEY) or [next(iter(roots))]  # the dashboard opens its first store
-    if len(names) > 1 or names[0] not in roots:
+    if len(names) > 1:
+        raise SnapshotError(f"the link names the store {len(names)} times ({names!r}): keep one root=")
+    if names[0] not in roots:
         raise SnapshotError(
             f"this dashboard is not configured to open a store named {names[-1]!r} "
             f"(configured: {', '.join(roots)}; see [tracklib.roots] in .streamlit/secrets.toml "
