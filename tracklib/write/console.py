@@ -44,7 +44,7 @@ from tracklib.format.console import (
 from tracklib.format.ids import new_id
 from tracklib.format.values import storable
 from tracklib.storage.parquet import table_to_bytes
-from tracklib.write.masking import Redactor
+from tracklib.write.masking import _PEM_BEGIN, _PEM_END, MASK, Redactor
 
 CONSOLE = "console"  # the item of ``tracklib.init(capture=...)`` that turns this on
 
@@ -108,6 +108,7 @@ class ConsoleBuffer:
         self._dropped_lines = 0
         self._dropped_chars = 0
         self._noted = False
+        self._in_key = False  # the last line masked was inside a private key block (BEGIN, no END yet)
 
     def lines(self, final: bool) -> list[Line]:
         """The lines completed by the writes appended so far (``final``: the unfinished ones
@@ -176,7 +177,7 @@ class ConsoleBuffer:
         batch = self.lines(final)
         if not batch:
             return []
-        texts = _masked([text for _, _, text, _ in batch], redact)
+        texts, self._in_key = _masked([text for _, _, text, _ in batch], redact, self._in_key)
         parts, rows, size = [], [], 0
         for (when, stream, _, length), text in zip(batch, texts):
             line = cut_line(text, length) if stream != NOTE else text
@@ -189,14 +190,25 @@ class ConsoleBuffer:
         return parts
 
 
-def _masked(texts: list[str], redact: Redactor) -> list[str]:
+def _masked(texts: list[str], redact: Redactor, in_key: bool = False) -> tuple[list[str], bool]:
     """Each text masked; in one call over them all (a regex pass per line would cost ~10x),
-    line by line should masking ever change the number of lines."""
+    line by line should masking ever change the number of lines. A private key printed over
+    several lines is masked whole, line by line (its body lines alone look like any text), also
+    when a flush falls inside it: ``in_key`` says the previous batch ended inside one."""
     joined = redact(storable("\n".join(texts)))
     lines = joined.split("\n")
-    if len(lines) == len(texts):
-        return lines
-    return [redact(storable(text)) for text in texts]
+    if len(lines) != len(texts):
+        lines = [redact(storable(text)) for text in texts]
+    if not in_key and not any("PRIVATE KEY" in text for text in texts):
+        return lines, False
+    for i, text in enumerate(texts):
+        if in_key:
+            lines[i] = MASK
+            in_key = _PEM_END.search(text) is None
+        else:
+            begins = list(_PEM_BEGIN.finditer(text))
+            in_key = bool(begins) and _PEM_END.search(text, begins[-1].end()) is None
+    return lines, in_key
 
 
 def _part(project: str, run_id: str, rows: list[tuple[float, str, str]]) -> tuple[str, bytes]:
