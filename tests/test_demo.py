@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
+import io
 import pickle
+import re
 import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 import tracklib
+from tracklib.analysis.filters import apply_filter
 from tracklib.ops.demo import run_demo
 
 PROJECT = "digits"
@@ -58,6 +64,59 @@ def test_demo_writes_a_sweep_that_really_learned(demo_store):
 
     x, y = load_digits(return_X_y=True)
     assert model.score(x / 16.0, y) > 0.9
+
+
+def test_every_demo_run_records_the_digits_file_it_read(demo_store):
+    root, run_ids = demo_store
+    digits_file = importlib.resources.files("sklearn.datasets") / "data" / "digits.csv.gz"
+    expected = "sha256:" + hashlib.sha256(digits_file.read_bytes()).hexdigest()
+
+    runs = tracklib.open_store(root).runs(PROJECT)
+    assert list(runs["datasets.digits"]) == [expected] * len(run_ids)
+    # the Runs page's filter picks them all by that version, and none by another
+    assert len(apply_filter(runs, f'datasets.digits = "{expected}"')) == len(run_ids)
+    assert apply_filter(runs, 'datasets.digits = "sha256:0"').empty
+
+
+def test_demo_runs_show_their_misclassified_digits_and_confusion_matrix(demo_store):
+    root, _ = demo_store
+    store = tracklib.open_store(root)
+    runs = store.runs(PROJECT)
+    worst = runs[runs["status"] == "finished"].sort_values("metrics_max.val/acc").iloc[0]["run_id"]
+
+    images = store.images(PROJECT, worst)
+    assert sorted(zip(images["key"], images["step"])) == [
+        (key, step) for key in ("val/confusion", "val/misclassified") for step in (0, 9, 19)
+    ]
+    # the caption's count of wrong digits is the run's own val/acc at that epoch
+    val_acc = store.history(PROJECT, run_ids=[worst], keys=["val/acc"]).set_index("step")["value"]
+    for _, image in images[images["key"] == "val/misclassified"].iterrows():
+        wrong = int(re.match(r"epoch \d+: (\d+) of 450 validation digits wrong", image["caption"]).group(1))
+        assert wrong == round((1 - val_acc[image["step"]]) * 450)
+    for _, image in images.iterrows():
+        png = Image.open(io.BytesIO(store.read_image(image["path"], PROJECT, worst)))
+        assert png.size == (image["width"], image["height"]) and png.size[0] >= 300
+
+    failed = runs[runs["status"] == "failed"].iloc[0]["run_id"]
+    assert sorted(store.images(PROJECT, failed)["step"]) == [0, 0]  # it stopped after 3 epochs
+
+
+def test_demo_runs_console_has_a_line_per_epoch(demo_store):
+    root, _ = demo_store
+    store = tracklib.open_store(root)
+    runs = store.runs(PROJECT)
+    for _, run in runs.iterrows():
+        console = store.console(PROJECT, run["run_id"])
+        lines = list(console["line"])
+        assert lines[0].startswith(f"{run['name'].removesuffix('-exp')}: MLPClassifier(")
+        epochs = [line for line in lines if line.startswith("epoch ")]
+        if run["status"] == "finished":
+            assert len(epochs) == 20 and set(console["stream"]) == {"stdout"}
+            assert lines[-1] == f"best val/acc {run['metrics.best_val_acc']:.4f}; saving the model as model.pkl"
+        else:
+            assert epochs[-1] == "epoch  4/20 stopped: demo: learning rate schedule diverged"
+            assert list(console["stream"])[-1] == "stderr"
+            assert "Traceback" in store.run(PROJECT, run["run_id"]).error
 
 
 def test_demo_without_sklearn_says_what_to_install(tmp_path, monkeypatch):

@@ -6,8 +6,12 @@
 Each run trains ``sklearn.neural_network.MLPClassifier`` one epoch at a time with
 ``partial_fit`` on a fixed, stratified train/validation split, logs ``train/loss``,
 ``val/loss``, ``train/acc`` and ``val/acc`` every epoch, sets ``best_val_acc`` in its summary
-and logs the trained model as the ``model.pkl`` artifact. One extra run fails part-way, so
-the dashboard has a failed run (with its error) to show.
+and logs the trained model as the ``model.pkl`` artifact. Every run records the data it read
+(``log_dataset("digits", ...)``: scikit-learn's own ``digits.csv.gz``, so all runs share one
+fingerprint), prints a line per epoch (its Console), and at the first, middle and last epoch
+logs two images of its validation predictions: the digits it got wrong and a confusion
+matrix. One extra run fails part-way, so the dashboard has a failed run (with its error
+and traceback) to show.
 
 scikit-learn is an optional dependency (``pip install 'tracklib[demo]'``); it is imported
 only when the demo runs, never by ``import tracklib``.
@@ -15,9 +19,11 @@ only when the demo runs, never by ``import tracklib``.
 
 from __future__ import annotations
 
+import importlib.resources
 import itertools
 import os
 import pickle
+import sys
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -27,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from tracklib.ops.compact import compact
+from tracklib.ops.demo_images import MAX_TILES, confusion_image, misclassified_grid
 from tracklib.write.run import Run
 from tracklib.write.start import init
 
@@ -41,8 +48,11 @@ BATCH_SIZE = 64
 FAILING_EPOCH = 3  # the failing run raises after this many epochs
 FAILURE_MESSAGE = "demo: learning rate schedule diverged"
 # Only what is cheap: "git" shells out several times per run, "packages" walks every
-# installed distribution; neither says anything about this sweep.
-CAPTURE = ("system", "argv")
+# installed distribution; neither says anything about this sweep. "console" keeps the
+# per-epoch lines each run prints.
+CAPTURE = ("system", "argv", "console")
+IMAGE_EPOCHS = (0, EPOCHS // 2 - 1, EPOCHS - 1)  # first, middle, last: the step slider's stops
+DATASET = "digits"
 
 
 @dataclass(frozen=True)
@@ -109,12 +119,13 @@ def run_demo(
     sklearn = _import_sklearn()
     data = _load_data(seed)
     run_ids = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _digits_file() as digits_file:
         warnings.simplefilter("ignore", category=sklearn.exceptions.ConvergenceWarning)
         for config in sweep():
             tags = [config.optimizer] + (["baseline"] if config == BASELINE else [])
             with _start(config, config.name, project, root, storage_options, seed, tags) as run:
                 run_ids.append(run.id)
+                run.log_dataset(DATASET, digits_file)
                 _train(run, config, data, seed)
         try:
             name, tags, params = (
@@ -124,6 +135,7 @@ def run_demo(
             )
             with _start(FAILING, name, project, root, storage_options, seed, tags, params) as run:
                 run_ids.append(run.id)
+                run.log_dataset(DATASET, digits_file)
                 _train(run, FAILING, data, seed, fail_after=FAILING_EPOCH)
         except ValueError as exc:
             if str(exc) != FAILURE_MESSAGE:
@@ -139,6 +151,13 @@ def _import_sklearn() -> Any:
     except ImportError as exc:
         raise ImportError("the tracklib demo needs scikit-learn: pip install 'tracklib[demo]'") from exc
     return sklearn
+
+
+def _digits_file() -> Any:
+    """The file ``load_digits`` reads, shipped inside scikit-learn (a real path while open)."""
+    return importlib.resources.as_file(
+        importlib.resources.files("sklearn.datasets") / "data" / "digits.csv.gz"
+    )
 
 
 @dataclass(frozen=True)
@@ -197,8 +216,14 @@ def _train(run: Run, config: Config, data: _Data, seed: int, fail_after: int | N
         random_state=seed,
     )
     best_val_acc = 0.0
+    print(
+        f"{config.name}: MLPClassifier(hidden={config.hidden}, solver={config.optimizer}, "
+        f"learning_rate_init={config.learning_rate:g}, alpha={config.alpha:g}) on "
+        f"{len(data.y_train)} training digits, {len(data.y_val)} for validation"
+    )
     for epoch in range(EPOCHS):
         if fail_after is not None and epoch == fail_after:
+            print(f"epoch {epoch + 1:>2}/{EPOCHS} stopped: {FAILURE_MESSAGE}", file=sys.stderr)
             raise ValueError(FAILURE_MESSAGE)
         if epoch == 0:
             model.partial_fit(data.x_train, data.y_train, classes=classes)
@@ -206,23 +231,46 @@ def _train(run: Run, config: Config, data: _Data, seed: int, fail_after: int | N
             model.partial_fit(data.x_train, data.y_train)
         train_proba = model.predict_proba(data.x_train)
         val_proba = model.predict_proba(data.x_val)
-        val_acc = float(np.mean(classes[val_proba.argmax(axis=1)] == data.y_val))
-        run.log(
-            {
-                "train/loss": log_loss(data.y_train, train_proba, labels=classes),
-                "val/loss": log_loss(data.y_val, val_proba, labels=classes),
-                "train/acc": float(np.mean(classes[train_proba.argmax(axis=1)] == data.y_train)),
-                "val/acc": val_acc,
-            },
-            step=epoch,
+        val_predicted = classes[val_proba.argmax(axis=1)]
+        metrics = {
+            "train/loss": log_loss(data.y_train, train_proba, labels=classes),
+            "val/loss": log_loss(data.y_val, val_proba, labels=classes),
+            "train/acc": float(np.mean(classes[train_proba.argmax(axis=1)] == data.y_train)),
+            "val/acc": float(np.mean(val_predicted == data.y_val)),
+        }
+        run.log(metrics, step=epoch)
+        print(
+            f"epoch {epoch + 1:>2}/{EPOCHS}  train/loss {metrics['train/loss']:.4f}  "
+            f"val/loss {metrics['val/loss']:.4f}  val/acc {metrics['val/acc']:.4f}"
         )
-        best_val_acc = max(best_val_acc, val_acc)
+        if epoch in IMAGE_EPOCHS:
+            _log_images(run, data, val_predicted, epoch)
+        best_val_acc = max(best_val_acc, metrics["val/acc"])
+    print(f"best val/acc {best_val_acc:.4f}; saving the model as model.pkl")
     run.summary["best_val_acc"] = best_val_acc
     with tempfile.TemporaryDirectory(prefix="tracklib-demo-") as tmp:
         path = os.path.join(tmp, "model.pkl")
         with open(path, "wb") as handle:
             pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
         run.log_artifact(path, name="model.pkl")  # staged (copied) now, uploaded later
+
+
+def _log_images(run: Run, data: _Data, predicted: np.ndarray, epoch: int) -> None:
+    """What a user looks at besides the curves: which validation digits are wrong, and as what."""
+    wrong = int(np.sum(predicted != data.y_val))
+    grid = misclassified_grid(data.x_val, data.y_val, predicted)
+    if grid is not None:
+        caption = (
+            f"epoch {epoch + 1}: {wrong} of {len(data.y_val)} validation digits wrong; "
+            f"the first {min(wrong, MAX_TILES)}, each labelled '<true digit> as <predicted>'"
+        )
+        run.log_image("val/misclassified", grid, step=epoch, caption=caption)
+    run.log_image(
+        "val/confusion",
+        confusion_image(data.y_val, predicted),
+        step=epoch,
+        caption=f"epoch {epoch + 1}: rows are the true digit, columns the predicted one (validation)",
+    )
 
 
 if __name__ == "__main__":
