@@ -105,7 +105,17 @@ def test_a_pin_before_every_run_shows_an_empty_page_not_an_error(root, monkeypat
         assert [i.value for i in at.info] == ["No run of this project had started by this link's pin."]
 
 
-HOSTILE_DATASET_NAMES = ["", " ", "a\nb", "[x](https://evil.example)", "x" * 5_000, "lr", "params.lr", "名前", "a.b/c"]
+HOSTILE_DATASET_NAMES = [
+    "",
+    " ",
+    "a\nb",
+    "[x](https://evil.example)",
+    "x" * 5_000,
+    "lr",
+    "params.lr",
+    "名前",
+    "a.b/c",
+]
 
 
 @pytest.mark.parametrize("page", ["leaderboard", "runs", "compare", "run", "sweeps", "curves"])
@@ -126,3 +136,22 @@ def test_crafted_dataset_entries_in_one_record_leave_every_page_working(root, mo
     params = {"run": first} if page == "run" else {"runs": [first, second]} if page == "compare" else {}
     at = _open(root, page, monkeypatch, **params)
     assert_renders_as_text(at)
+
+
+def test_an_image_artifact_larger_than_a_preview_is_not_read_for_one(root, monkeypatch, tmp_path):
+    """A 20 MB scan.png was read whole on every visit (and kept in the cache) only to be found
+    too large to preview; its recorded size now says so before any byte is read."""
+    from tracklib.dashboard import data
+
+    big = tmp_path / "scan.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(20 * 1024 * 1024))
+    with tracklib.init("digits", root=root, name="big", capture=False) as run:
+        run.log({"loss": 1.0})
+        run.log_artifact(big)
+    read = []
+    original = data.read_artifact
+    monkeypatch.setattr(data, "read_artifact", lambda *a: read.append(a[1]) or original(*a))
+    at = _open(root, "run", monkeypatch, run=run.id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert "scan.png" in [t.value for t in at.text]
+    assert read == []

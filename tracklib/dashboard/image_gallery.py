@@ -10,6 +10,7 @@ content is that format and it is within the limits. Keys and captions are shown 
 from __future__ import annotations
 
 import io
+import numbers
 
 import pandas as pd
 import streamlit as st
@@ -62,10 +63,11 @@ def compare_images(ctx: Context, run_ids: list[str], names: dict[str, str]) -> N
                 _image(ctx, run_id, row)
 
 
-def artifact_preview(ctx: Context, run_id: str, name: object, path: object) -> None:
-    """An artifact named like an image whose content is that image format, shown inline."""
+def artifact_preview(ctx: Context, run_id: str, name: object, path: object, size: object = None) -> None:
+    """An artifact named like an image whose content is that image format, shown inline; one
+    recorded as larger than a preview may be is not read (a 300 MB scan.png, every visit)."""
     wanted = PREVIEW_SUFFIXES.get(("." + str(name).rsplit(".", 1)[-1].lower()) if "." in str(name) else "")
-    if wanted is None:
+    if wanted is None or (isinstance(size, numbers.Real) and size > MAX_PNG_BYTES):
         return
     try:
         content = data.read_artifact_cached(ctx.root, str(path), ctx.project, run_id)

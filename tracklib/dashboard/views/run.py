@@ -103,7 +103,7 @@ def render(ctx: Context) -> None:
         cols[0].text(str(artifact.name))
         cols[1].text(f"{artifact.size:,} bytes")
         _download(cols, i, ctx, run_id, artifact.path)
-        image_gallery.artifact_preview(ctx, run_id, artifact.name, artifact.path)
+        image_gallery.artifact_preview(ctx, run_id, artifact.name, artifact.path, artifact.size)
     console_panel.show(ctx.root, ctx.project, run_id, ctx.token, pinned)
     _environment(details.environment)
     reproduce_panel.show(details)
