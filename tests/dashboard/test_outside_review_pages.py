@@ -155,3 +155,16 @@ def test_an_image_artifact_larger_than_a_preview_is_not_read_for_one(root, monke
     assert not at.exception, [e.value for e in at.exception]
     assert "scan.png" in [t.value for t in at.text]
     assert read == []
+
+
+def test_a_run_that_logs_its_own_system_keys_with_odd_values_keeps_its_page(root, monkeypatch):
+    """system/* is the samplers' prefix, but run.log accepts it from the user too."""
+    with tracklib.init("digits", root=root, name="sys", capture=False) as run:
+        for step, value in enumerate([1.0, float("inf"), float("nan"), -float("inf"), 1e308, -1e308]):
+            run.log({"loss": 1.0, "system/custom": value, "system/": value}, step=step)
+    at = _open(root, "run", monkeypatch, run=run.id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert "System" in [s.value for s in at.subheader]
+    for page in ("curves", "leaderboard", "compare"):
+        at = _open(root, page, monkeypatch)
+        assert not at.exception, (page, [e.value for e in at.exception])
