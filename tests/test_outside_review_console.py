@@ -85,3 +85,15 @@ def test_a_private_key_printed_line_by_line_is_masked_whatever_the_flushes(flush
 
 def _lines_of(table) -> list[str]:
     return table.column("line").to_pylist()
+
+
+def test_a_secret_variable_whose_value_spans_lines_is_masked_when_printed(tmp_path, monkeypatch):
+    import tracklib
+
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "first-half-Zq81xK\nsecond-half-Pw93yL")
+    with tracklib.init("p", root=str(tmp_path), name="k") as run:
+        print("token is:")
+        print("first-half-Zq81xK\nsecond-half-Pw93yL")
+        print("first-half-Zq81xK alone is not the secret")
+    stored = tracklib.open_store(str(tmp_path)).console("p", run.id)["line"].tolist()
+    assert stored == ["token is:", "***", "***", "first-half-Zq81xK alone is not the secret"]

@@ -199,6 +199,7 @@ def _masked(texts: list[str], redact: Redactor, in_key: bool = False) -> tuple[l
     lines = joined.split("\n")
     if len(lines) != len(texts):
         lines = [redact(storable(text)) for text in texts]
+        _mask_lines_of(redact.multiline_secrets, texts, lines)
     if not in_key and not any("PRIVATE KEY" in text for text in texts):
         return lines, False
     for i, text in enumerate(texts):
@@ -209,6 +210,21 @@ def _masked(texts: list[str], redact: Redactor, in_key: bool = False) -> tuple[l
             begins = list(_PEM_BEGIN.finditer(text))
             in_key = bool(begins) and _PEM_END.search(text, begins[-1].end()) is None
     return lines, in_key
+
+
+def _mask_lines_of(secrets: tuple[str, ...], texts: list[str], lines: list[str]) -> None:
+    """Every line an occurrence of a multi-line secret touches, masked whole (each line alone
+    holds only a piece of it, which masking line by line does not recognise)."""
+    if not secrets:
+        return
+    whole = "\n".join(texts)
+    for secret in secrets:
+        at = whole.find(secret)
+        while at != -1:
+            first = whole.count("\n", 0, at)
+            for i in range(first, first + secret.count("\n") + 1):
+                lines[i] = MASK
+            at = whole.find(secret, at + len(secret))
 
 
 def _part(project: str, run_id: str, rows: list[tuple[float, str, str]]) -> tuple[str, bytes]:

@@ -261,6 +261,11 @@ class Redactor:
             reverse=True,
         )
 
+    @property
+    def multiline_secrets(self) -> tuple[str, ...]:
+        """The secret values that span lines: text masked line by line must find them whole."""
+        return tuple(secret for secret in self._secrets if "\n" in secret)
+
     def __eq__(self, other: object) -> bool:
         """Two redactors that mask the same values mask every text alike: a sweep's runs each
         make one, and reuse the git diff the previous run masked."""
