@@ -75,8 +75,6 @@ def test_an_images_row_with_nulls_does_not_break_the_page(root, monkeypatch, cra
     params = {"run": run_id} if page == "run" else {"runs": [run_id, other]}
     at = _open(root, page, monkeypatch, **params)
     assert not at.exception, [e.value for e in at.exception]
-    if page == "run":
-        assert [i.value for i in at.info] == ["No run of this project had started by this link's pin."]
     assert at.get("image"), "the genuine images are still shown"
 
 
