@@ -50,3 +50,22 @@ def test_a_media_link_out_of_the_runs_media_folder_is_refused(tmp_path, where):
         store.read_image(media, "digits", run.id)
     real = store.images("digits", run.id, key="real")["path"].iloc[0]
     assert store.read_image(real, "digits", run.id).startswith(b"\x89PNG")  # the run's own still read
+
+
+def test_an_image_file_past_the_size_limit_is_refused_on_every_store(root):
+    """A crafted file under a run's media/ name, far bigger than any PNG tracklib writes: the
+    store reads only up to the limit and refuses it (the dashboard shows the other images)."""
+    from tracklib.format.errors import InvalidImageError
+    from tracklib.format.png import MAX_PNG_BYTES
+
+    with root.init(name="victim", capture=False) as run:
+        run.log_image("real", np.zeros((4, 4, 3), np.uint8))
+    media = layout.media_path("digits", run.id, new_id())
+    fs, base = root.filesystem()
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (MAX_PNG_BYTES + 1024)
+    fs.pipe_file(f"{base.rstrip('/')}/{media}", big)
+    store = root.store()
+    with pytest.raises(InvalidImageError, match="larger than the limit"):
+        store.read_image(media, "digits", run.id)
+    real = store.images("digits", run.id, key="real")["path"].iloc[0]
+    assert store.read_image(real, "digits", run.id).startswith(b"\x89PNG")

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracklib.format import layout
-from tracklib.format.errors import UnsafePathError
-from tracklib.format.png import png_size
+from tracklib.format.errors import InvalidImageError, UnsafePathError
+from tracklib.format.png import MAX_PNG_BYTES, png_size
 from tracklib.format.schema import IMAGES_SCHEMA
 
 IMAGE_COLUMNS = ["key", "step", "caption", "width", "height", "bytes", "path", "time"]
@@ -51,7 +51,11 @@ class ReadsImages:
             folder = os.path.realpath(storage.full_path(layout.run_dir(layout.MEDIA, project, run_id)))
             if os.path.dirname(os.path.realpath(storage.full_path(path))) != folder:
                 raise UnsafePathError(f"{path!r} leads out of run {project}/{run_id}'s media folder")
-        data = storage.read_bytes(path)
+        data = storage.read_bytes(path, limit=MAX_PNG_BYTES)  # a crafted huge file is not read whole
+        if len(data) > MAX_PNG_BYTES:
+            raise InvalidImageError(
+                f"{path!r} is larger than the limit of {MAX_PNG_BYTES:,} bytes for an image"
+            )
         png_size(data, repr(path))
         return data
 

@@ -148,9 +148,9 @@ class LocalStorage:
                 found[rel] = exc
         return found
 
-    def read_bytes(self, rel: str) -> bytes:
+    def read_bytes(self, rel: str, limit: int | None = None) -> bytes:
         with open(self.full_path(rel), "rb") as handle:
-            return handle.read()
+            return handle.read() if limit is None else handle.read(limit + 1)
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(self.full_path(rel))

@@ -191,8 +191,10 @@ class FsspecStorage:
                     found[rel] = exc
         return found
 
-    def read_bytes(self, rel: str) -> bytes:
-        return self.fs.cat_file(self.full_path(rel))
+    def read_bytes(self, rel: str, limit: int | None = None) -> bytes:
+        if limit is None:
+            return self.fs.cat_file(self.full_path(rel))
+        return self.fs.cat_file(self.full_path(rel), start=0, end=limit + 1)  # a ranged GET
 
     def exists(self, rel: str) -> bool:
         return bool(self.fs.exists(self.full_path(rel)))
