@@ -91,7 +91,9 @@ def test_demo_runs_show_their_misclassified_digits_and_confusion_matrix(demo_sto
     # the caption's count of wrong digits is the run's own val/acc at that epoch
     val_acc = store.history(PROJECT, run_ids=[worst], keys=["val/acc"]).set_index("step")["value"]
     for _, image in images[images["key"] == "val/misclassified"].iterrows():
-        wrong = int(re.match(r"epoch \d+: (\d+) of 450 validation digits wrong", image["caption"]).group(1))
+        wrong = int(
+            re.match(r"epoch \d+ of 20: (\d+) of 450 validation digits wrong", image["caption"]).group(1)
+        )
         assert wrong == round((1 - val_acc[image["step"]]) * 450)
     for _, image in images.iterrows():
         png = Image.open(io.BytesIO(store.read_image(image["path"], PROJECT, worst)))
@@ -112,7 +114,9 @@ def test_demo_runs_console_has_a_line_per_epoch(demo_store):
         epochs = [line for line in lines if line.startswith("epoch ")]
         if run["status"] == "finished":
             assert len(epochs) == 20 and set(console["stream"]) == {"stdout"}
-            assert lines[-1] == f"best val/acc {run['metrics.best_val_acc']:.4f}; saving the model as model.pkl"
+            assert (
+                lines[-1] == f"best val/acc {run['metrics.best_val_acc']:.4f}; saving the model as model.pkl"
+            )
         else:
             assert epochs[-1] == "epoch  4/20 stopped: demo: learning rate schedule diverged"
             assert list(console["stream"])[-1] == "stderr"

@@ -261,7 +261,7 @@ def _log_images(run: Run, data: _Data, predicted: np.ndarray, epoch: int) -> Non
     grid = misclassified_grid(data.x_val, data.y_val, predicted)
     if grid is not None:
         caption = (
-            f"epoch {epoch + 1}: {wrong} of {len(data.y_val)} validation digits wrong; "
+            f"epoch {epoch + 1} of {EPOCHS}: {wrong} of {len(data.y_val)} validation digits wrong; "
             f"the first {min(wrong, MAX_TILES)}, each labelled '<true digit> as <predicted>'"
         )
         run.log_image("val/misclassified", grid, step=epoch, caption=caption)
@@ -269,7 +269,7 @@ def _log_images(run: Run, data: _Data, predicted: np.ndarray, epoch: int) -> Non
         "val/confusion",
         confusion_image(data.y_val, predicted),
         step=epoch,
-        caption=f"epoch {epoch + 1}: rows are the true digit, columns the predicted one (validation)",
+        caption=f"epoch {epoch + 1} of {EPOCHS}: validation digits, rows the true digit, columns the predicted one",
     )
 
 
