@@ -63,7 +63,12 @@ def _app(stores, user: dict | None, page: str = "overview", access=ACCESS, auth=
 
 
 def _user(email: str, **claims) -> dict:
-    return {"is_logged_in": True, "email": email, "name": email.split("@")[0], **claims}
+    return {
+        "is_logged_in": True,
+        "email": email,
+        "name": email.split("@")[0],
+        "email_verified": True,
+    } | claims
 
 
 def _everything_shown(at: AppTest) -> str:
@@ -124,11 +129,35 @@ def test_emails_match_without_case_and_domains_exactly(stores):
         assert any("no store on this dashboard lists you" in w.value for w in at.warning), outsider
 
 
-@pytest.mark.parametrize("verified", [False, "false"])
+@pytest.mark.parametrize("verified", [False, "false", None])
 def test_an_unverified_email_sees_nothing(stores, verified):
-    at = _app(stores, _user("bob@example.com", email_verified=verified))
+    user = _user("bob@example.com", email_verified=verified)
+    if verified is None:  # no claim at all: a provider that lets users type any address
+        del user["email_verified"]
+    at = _app(stores, user)
     assert any("did not give a verified email" in e.value for e in at.error)
     assert not at.dataframe and not at.selectbox
+
+
+def test_the_operator_may_accept_emails_without_the_claim_but_never_a_false_one(stores, monkeypatch):
+    unclaimed = {k: v for k, v in _user("bob@example.com").items() if k != "email_verified"}
+    for user, sees in ((unclaimed, True), (_user("bob@example.com", email_verified=False), False)):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.secrets["tracklib"] = {
+            "roots": stores,
+            "access": ACCESS,
+            "accept_email_without_verified_claim": True,
+        }
+        at.secrets["auth"] = AUTH
+        at.user = user
+        at.run()
+        assert not at.exception
+        if sees:
+            assert _store_options(at) == ["alpha"]
+        else:
+            assert any("did not give a verified email" in e.value for e in at.error) and not at.selectbox
 
 
 def _writes(at: AppTest) -> list[str]:

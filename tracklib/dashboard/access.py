@@ -40,13 +40,23 @@ def signed_in() -> bool:
 
 
 def current_email() -> str | None:
-    """The signed-in user's email (lowercased), or None: not signed in, no email claim, an
-    email the provider says it did not verify, or one that is not plain ASCII."""
+    """The signed-in user's email (lowercased), or None: not signed in, no email claim, one
+    the provider does not say it verified, or one that is not plain ASCII.
+
+    A missing ``email_verified`` claim counts as unverified: some providers let users type
+    any address (Microsoft Entra's ``email``: the "nOAuth" takeover). An operator whose
+    provider only hands out addresses it manages sets ``[tracklib]
+    accept_email_without_verified_claim = true``; an explicit ``false`` never matches."""
     user = st.user.to_dict()
-    unverified = str(user.get("email_verified")).lower() == "false"  # Cognito sends the string "false"
-    if not user.get("is_logged_in") or unverified:
+    claim = str(user.get("email_verified")).lower()  # Cognito sends the strings "true"/"false"
+    trusted = claim == "true" or (claim == "none" and _accepts_unclaimed_email())
+    if not user.get("is_logged_in") or not trusted:
         return None
     return usable_email(user.get("email"))
+
+
+def _accepts_unclaimed_email() -> bool:
+    return dict(_secrets().get("tracklib", {})).get("accept_email_without_verified_claim") is True
 
 
 def _rules(stores: list[str]) -> dict[str, StoreAccess]:
