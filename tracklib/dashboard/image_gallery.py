@@ -35,9 +35,10 @@ def run_images(ctx: Context, run_id: str) -> None:
         st.markdown(f"**{widgets.md_escape(key)}**")
         step = _step_slider(sorted(rows["step"].unique().tolist()), f"images-{run_id}-{i}")
         shown = rows[rows["step"] == step]
-        for start in range(0, len(shown), PER_ROW):
-            batch = shown.iloc[start : start + PER_ROW]
-            for column, row in zip(st.columns(PER_ROW), batch.itertuples(), strict=False):
+        per_row = min(PER_ROW, len(shown))  # one image per step (the usual) gets the page's width
+        for start in range(0, len(shown), per_row):
+            batch = shown.iloc[start : start + per_row]
+            for column, row in zip(st.columns(per_row), batch.itertuples(), strict=False):
                 with column:
                     _image(ctx, run_id, row)
 
@@ -115,6 +116,7 @@ def _image(ctx: Context, run_id: str, row: pd.Series) -> None:
     if verified_format(content) != "PNG":
         st.caption("Not shown: the file is not a valid PNG image.")
         return
-    st.image(content, width="stretch", output_format="PNG")  # lossless, as stored
+    # lossless, as stored, at its own size (never blown up), narrowed only to fit its column
+    st.image(content, width="content", output_format="PNG")
     if isinstance(row.caption, str) and row.caption:
         st.text(row.caption)
