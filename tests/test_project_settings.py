@@ -12,7 +12,7 @@ import pytest
 import tracklib
 from tracklib.format import layout
 from tracklib.format.ids import new_id
-from tracklib.format.schema import FILE_METADATA
+from tracklib.format.schema import FILE_METADATA, FORMAT_VERSION
 from tracklib.format.settings import MAX_COLUMNS, ProjectSettings, newest_settings_file, settings_table
 from tracklib.storage import open_storage
 from tracklib.storage.parquet import table_to_bytes
@@ -126,6 +126,6 @@ def test_any_engine_reads_a_settings_file(tmp_path):
     save_settings(storage, "p", "val/acc", "max", ["params.lr"])
     (info,) = storage.list_files("settings/project=p")
     table = pq.read_table(tmp_path / info.path)
-    assert table.schema.metadata[b"tracklib.format_version"] == b"1.2"
+    assert table.schema.metadata[b"tracklib.format_version"] == FORMAT_VERSION.encode()
     assert table.column("metric").to_pylist() == ["val/acc"]
     assert settings_table("p", None, None, [], NOW).column("direction").to_pylist() == [None]
