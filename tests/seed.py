@@ -45,3 +45,14 @@ def seed_store(root: str) -> dict[str, str]:
     with tracklib.init("other-project", root=root, name="lonely", capture=False) as run:
         run.log({"loss": 0.5})
     return ids
+
+
+def fail_in_a_chain(depth: int) -> None:
+    """Raise through ``depth`` chained exceptions, each with a 1,000-character message: the
+    traceback of a failed run that a 20,000-character cut used to lose the root cause of."""
+    try:
+        if depth:
+            fail_in_a_chain(depth - 1)
+        raise KeyError("root cause")
+    except Exception as exc:
+        raise ValueError(f"layer {depth}: " + "why " * 250) from exc

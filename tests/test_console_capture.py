@@ -21,6 +21,7 @@ from tracklib.storage import open_storage
 from tracklib.write import console
 
 from faults import FaultyStorage
+from seed import fail_in_a_chain
 
 
 class _Terminal(io.StringIO):
@@ -218,22 +219,12 @@ def test_a_printed_secret_never_reaches_the_store(tmp_path_factory, monkeypatch,
         assert "***" in first
 
 
-def _fail_in_a_chain(depth: int) -> None:
-    """Raise through ``depth`` chained exceptions, each with a 1,000-character message."""
-    try:
-        if depth:
-            _fail_in_a_chain(depth - 1)
-        raise KeyError("root cause")
-    except Exception as exc:
-        raise ValueError(f"layer {depth}: " + "why " * 250) from exc
-
-
 def test_the_traceback_of_a_failed_run_is_kept_whole(tmp_path):
     """30 chained exceptions make a ~43,000-character traceback: earlier writers kept its
     last 20,000 characters, losing the root cause at the top."""
     with pytest.raises(ValueError) as raised:
         with tracklib.init("digits", root=tmp_path, capture=False) as run:
-            _fail_in_a_chain(30)
+            fail_in_a_chain(30)
     expected = "".join(traceback.format_exception(raised.value)).rstrip("\n")
     assert len(expected) > 40_000
     details = tracklib.open_store(tmp_path).run("digits", run.id)

@@ -16,21 +16,14 @@ import tracklib
 from tracklib.format.console import CONSOLE_SCHEMA, console_part_path
 from tracklib.format.ids import new_id
 
+from seed import fail_in_a_chain
+
 RUN_PAGE = "tracklib/dashboard/views/run.py"
 HOSTILE = [
     "<script>alert('console')</script>",
     "**bold** [click](javascript:alert(1)) <img src=x onerror=alert(2)>",
     "# not a heading",
 ]
-
-
-def _fail_in_a_chain(depth: int) -> None:
-    try:
-        if depth:
-            _fail_in_a_chain(depth - 1)
-        raise KeyError("root cause")
-    except Exception as exc:
-        raise ValueError(f"layer {depth}: " + "why " * 250) from exc
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +41,7 @@ def store_with_output(tmp_path_factory) -> tuple[str, str, str, str]:
         print("not captured")
     with pytest.raises(ValueError):
         with tracklib.init("digits", root=root, name="broken", capture=False) as broken:
-            _fail_in_a_chain(30)
+            fail_in_a_chain(30)
     return root, chatty.id, quiet.id, broken.id
 
 
