@@ -17,6 +17,7 @@ from tracklib.format.ids import new_id
 from tracklib.ops.compact import compact_project
 from tracklib.read import filecache, query
 from tracklib.storage import Storage, open_storage, parquet
+from tracklib.storage import local as local_storage
 from tracklib.write import compact_run
 
 from faults import FaultyStorage
@@ -294,6 +295,37 @@ def test_a_reader_of_many_live_runs_follows_snapshots_replaced_under_it(local_ro
     assert store.run("p", running.id).summary.set_index("key").loc["acc", "last"] == 3.0
     running.finish()
     pd.testing.assert_frame_equal(store.runs("p"), local_root.store().runs("p"))
+
+
+def test_a_live_run_stays_listed_while_its_snapshot_is_replaced_during_the_listing(local_root, monkeypatch):
+    """The reader reads the run's folder; the writer's next snapshot lands and the old one is
+    deleted before the reader gets to it. The reader must see the new one, not neither."""
+    running = local_root.init("p", name="long", flush_interval=0.02, capture=False)
+    running.log({"acc": 1.0})
+    running._flush()  # noqa: SLF001
+    folder = f"records/project=p/run_id={running.id}"
+    deadline = time.monotonic() + 20
+    while len(_parquet(local_root, folder)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (first,) = _parquet(local_root, folder)
+    real_scandir, replaced = local_storage.os.scandir, []
+
+    def scandir_then_replace(path):
+        entries = list(real_scandir(path))
+        if path.endswith(f"run_id={running.id}") and not replaced:  # once: the writer moves on
+            replaced.append(True)
+            running.log({"acc": 2.0})
+            running._flush()  # noqa: SLF001
+            while first in _parquet(local_root, folder) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return iter(entries)
+
+    monkeypatch.setattr(local_storage.os, "scandir", scandir_then_replace)
+    runs = local_root.store().runs("p").set_index("run_id")
+    monkeypatch.undo()
+    running.finish()
+    assert replaced and first not in _parquet(local_root, folder)
+    assert runs.loc[running.id, "metrics.acc"] == 2.0
 
 
 def test_a_run_is_found_in_an_index_file_of_many_row_groups(local_root, monkeypatch):

@@ -183,25 +183,48 @@ def _list_local(folder: str, rel: str, ignored: dict[str, str]) -> list[FileInfo
         ignored[rel] = "a symbolic link: links are not followed"
     while pending:
         path, prefix = pending.pop()
-        try:
-            entries = list(os.scandir(path))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            try:
-                if entry.is_symlink():
-                    ignored[f"{prefix}/{entry.name}"] = "a symbolic link: links are not followed"
-                elif entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, f"{prefix}/{entry.name}"))
-                elif entry.is_file(follow_symlinks=False):
-                    stat = entry.stat(follow_symlinks=False)
-                    infos.append(FileInfo(f"{prefix}/{entry.name}", stat.st_size, str(stat.st_mtime)))
-            except FileNotFoundError:  # removed while listing
-                continue
-            except OSError as exc:  # unreadable entry: skipped, named
-                ignored[f"{prefix}/{entry.name}"] = f"cannot be listed: {exc}"
+        for _ in range(_RESCANS):
+            files, folders, vanished = _scan_folder(path, prefix, ignored)
+            if not vanished:
+                break
+        infos.extend(files)
+        pending.extend(folders)
     infos.sort()
     return infos
+
+
+_RESCANS = 3
+
+
+def _scan_folder(
+    path: str, prefix: str, ignored: dict[str, str]
+) -> tuple[list[FileInfo], list[tuple[str, str]], bool]:
+    """The files and folders directly in ``path``, and whether a file vanished meanwhile.
+
+    A file that vanishes between the folder's read and its ``stat`` is usually being
+    replaced (a live run's new snapshot lands before the old one is deleted), and the new
+    one may have landed after the folder was read: the caller reads the folder again
+    rather than list neither, which hid a live run from a reader for one refresh.
+    """
+    try:
+        entries = list(os.scandir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return [], [], False
+    files, folders, vanished = [], [], False
+    for entry in entries:
+        try:
+            if entry.is_symlink():
+                ignored[f"{prefix}/{entry.name}"] = "a symbolic link: links are not followed"
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, f"{prefix}/{entry.name}"))
+            elif entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                files.append(FileInfo(f"{prefix}/{entry.name}", stat.st_size, str(stat.st_mtime)))
+        except FileNotFoundError:  # removed while listing
+            vanished = True
+        except OSError as exc:  # unreadable entry: skipped, named
+            ignored[f"{prefix}/{entry.name}"] = f"cannot be listed: {exc}"
+    return files, folders, vanished
 
 
 def _write_file(path: str, data: bytes) -> None:
