@@ -38,3 +38,53 @@ def brush_bottom_of_optimizer_axis(page) -> None:
     page.mouse.down()
     page.mouse.move(*end, steps=8)
     page.mouse.up()
+
+
+# Finds each chart's Vega view through React's fiber of the chart element: window.__views.
+FIND_VIEWS = """() => {
+  const isView = o => o && typeof o === 'object' && typeof o.signal === 'function'
+    && typeof o.scenegraph === 'function' && typeof o.runAsync === 'function';
+  const skip = new Set(['return', 'child', 'sibling', 'stateNode', '_owner', 'alternate']);
+  function scan(o, depth, seen) {
+    if (!o || typeof o !== 'object' || seen.has(o) || depth > 4) return null;
+    seen.add(o);
+    if (isView(o)) return o;
+    for (const k of Object.keys(o)) {
+      if (skip.has(k)) continue;
+      let found = null;
+      try { found = scan(o[k], depth + 1, seen); } catch (e) {}
+      if (found) return found;
+    }
+    return null;
+  }
+  function viewOf(chart) {
+    for (const node of [chart, ...chart.querySelectorAll('*')]) {
+      const key = Object.keys(node).find(k => k.startsWith('__reactFiber'));
+      if (!key) continue;
+      for (let f = node[key]; f; f = f.return) {
+        for (let s = f.memoizedState, i = 0; s && i < 50; s = s.next, i++) {
+          const view = scan(s.memoizedState, 0, new Set());
+          if (view) return view;
+        }
+      }
+    }
+    return null;
+  }
+  window.__views = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(viewOf);
+  return window.__views.filter(Boolean).length;
+}"""
+
+
+def vega_views(page, count: int) -> None:
+    """Wait for ``count`` charts drawn, and keep their Vega views in ``window.__views``."""
+    page.wait_for_function(
+        f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas').length >= {count}",
+        timeout=120_000,
+    )
+    page.wait_for_function(
+        FIND_VIEWS.replace(
+            "return window.__views.filter(Boolean).length;",
+            f"return window.__views.filter(Boolean).length >= {count};",
+        ),
+        timeout=30_000,
+    )

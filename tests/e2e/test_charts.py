@@ -12,43 +12,9 @@ import pytest
 import tracklib
 from tracklib.dashboard import line_charts
 
-from browser_support import ARTIFACTS, open_page
+from browser_support import ARTIFACTS, open_page, vega_views
 
 pytestmark = pytest.mark.e2e
-
-# Finds each chart's Vega view through React's fiber of the chart element: window.__views.
-FIND_VIEWS = """() => {
-  const isView = o => o && typeof o === 'object' && typeof o.signal === 'function'
-    && typeof o.scenegraph === 'function' && typeof o.runAsync === 'function';
-  const skip = new Set(['return', 'child', 'sibling', 'stateNode', '_owner', 'alternate']);
-  function scan(o, depth, seen) {
-    if (!o || typeof o !== 'object' || seen.has(o) || depth > 4) return null;
-    seen.add(o);
-    if (isView(o)) return o;
-    for (const k of Object.keys(o)) {
-      if (skip.has(k)) continue;
-      let found = null;
-      try { found = scan(o[k], depth + 1, seen); } catch (e) {}
-      if (found) return found;
-    }
-    return null;
-  }
-  function viewOf(chart) {
-    for (const node of [chart, ...chart.querySelectorAll('*')]) {
-      const key = Object.keys(node).find(k => k.startsWith('__reactFiber'));
-      if (!key) continue;
-      for (let f = node[key]; f; f = f.return) {
-        for (let s = f.memoizedState, i = 0; s && i < 50; s = s.next, i++) {
-          const view = scan(s.memoizedState, 0, new Set());
-          if (view) return view;
-        }
-      }
-    }
-    return null;
-  }
-  window.__views = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(viewOf);
-  return window.__views.filter(Boolean).length;
-}"""
 
 # Every scenegraph item of one role or mark type: run id, drawn style, centre in page pixels.
 ITEMS = """([index, role]) => {
@@ -127,20 +93,6 @@ def _line_opacity(page) -> dict[str, float]:
     return {i["run"]: i["opacity"] for i in page.evaluate(ITEMS, [0, "line"]) if (i["width"] or 0) >= 1.8}
 
 
-def _views(page, count: int) -> None:
-    page.wait_for_function(
-        f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas').length >= {count}",
-        timeout=120_000,
-    )
-    page.wait_for_function(
-        FIND_VIEWS.replace(
-            "return window.__views.filter(Boolean).length;",
-            f"return window.__views.filter(Boolean).length >= {count};",
-        ),
-        timeout=30_000,
-    )
-
-
 @pytest.fixture(scope="module")
 def all_runs(e2e_store) -> list[str]:
     return tracklib.open_store(e2e_store[0]).runs("digits")["run_id"].tolist()
@@ -154,7 +106,7 @@ def _curves_url(server, runs: list[str], **extra: str) -> str:
 def test_curves_with_every_run_draws_them_all_and_lists_them_all(server, page, all_runs):
     assert len(all_runs) >= 40
     open_page(page, _curves_url(server, all_runs), "charts-curves-49-runs")
-    _views(page, 1)
+    vega_views(page, 1)
     symbols = page.evaluate(ITEMS, [0, "legend-symbol"])
     assert len(symbols) == len(all_runs)  # no "…and 41 more": every run has its entry
     lines = _line_opacity(page)
@@ -190,7 +142,7 @@ def _away_from_the_lines(page, fx: float) -> tuple[float, float]:
 
 def test_a_legend_click_isolates_one_run_and_shift_click_adds_one(server, page, all_runs):
     open_page(page, _curves_url(server, all_runs), "charts-curves-49-runs-legend")
-    _views(page, 1)
+    vega_views(page, 1)
     symbols = page.evaluate(ITEMS, [0, "legend-symbol"])
     labels = page.evaluate(ITEMS, [0, "legend-label"])
     page.mouse.click(labels[0]["x"], labels[0]["y"])
@@ -222,7 +174,7 @@ def test_a_legend_click_isolates_one_run_and_shift_click_adds_one(server, page, 
 
 def test_hovering_the_plot_draws_the_rule_with_a_dot_on_every_run(server, page, all_runs):
     open_page(page, _curves_url(server, all_runs), "charts-curves-before-hover")
-    _views(page, 1)
+    vega_views(page, 1)
     box = page.locator('[data-testid="stVegaLiteChart"] canvas').first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 120)
     page.wait_for_function("() => window.__views[0].data('at_x_store').length === 1", timeout=10_000)
@@ -235,7 +187,7 @@ def test_hovering_the_plot_draws_the_rule_with_a_dot_on_every_run(server, page, 
 
 def test_the_hover_list_names_the_runs_at_the_pointer_best_first(server, page, all_runs):
     open_page(page, _curves_url(server, all_runs), "charts-curves-hover-list")
-    _views(page, 1)
+    vega_views(page, 1)
     names = {i["run"]: i["text"] for i in page.evaluate(LABELS)}
     for fx in (0.2, 0.5, 0.9):
         tip = _tooltip_at(page, *_away_from_the_lines(page, fx))  # on a line: that line's highlight
@@ -257,10 +209,10 @@ def test_the_hover_list_names_the_runs_at_the_pointer_best_first(server, page, a
 def test_a_run_has_the_same_colour_on_curves_and_compare(server, page, all_runs):
     chosen = all_runs[5:8]
     open_page(page, _curves_url(server, chosen), "charts-curves-3-runs")
-    _views(page, 1)
+    vega_views(page, 1)
     on_curves = page.evaluate("(ids) => ids.map(id => window.__views[0].scale('color')(id))", chosen)
     query = urlencode([("project", "digits"), ("metrics", "val/acc"), *[("runs", r) for r in chosen]])
     open_page(page, f"{server.url}/compare?{query}", "charts-compare-3-runs")
-    _views(page, 1)
+    vega_views(page, 1)
     on_compare = page.evaluate("(ids) => ids.map(id => window.__views[0].scale('color')(id))", chosen)
     assert on_curves == on_compare and len(set(on_curves)) == 3

@@ -53,7 +53,7 @@ def _chart(store: tracklib.Store, runs: pd.DataFrame, metric: str):
     """The Curves page's chart of one metric for every run (as tracklib.dashboard.views.curves),
     the best run named like a hostile record would name it (in the legend and the hover list)."""
     history = store.history(PROJECT, run_ids=list(runs["run_id"]), keys=[metric], max_points=500)
-    points = curves.add_x(history, runs, "step")
+    points = curves.with_relative(history, runs)
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
     names[store.leaderboard(PROJECT, "val/acc", "last")["run_id"].iloc[0]] = HOSTILE_NAME
     chart = line_charts.curves(points, metric, "step", False, 0.0, colors.run_colors(runs), names)

@@ -53,8 +53,13 @@ def add_x(history: pd.DataFrame, runs: pd.DataFrame, x: str) -> pd.DataFrame:
         return history.assign(x=history["step"])
     if x == "time":
         return history.assign(x=history["time"])
+    return history.assign(x=with_relative(history, runs)["relative"])
+
+
+def with_relative(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """A column ``relative``: seconds since the run started (so each x axis has its column)."""
     start = history["run_id"].map(runs.set_index("run_id")["start_time"])
-    return history.assign(x=(history["time"] - start).dt.total_seconds())
+    return history.assign(relative=(history["time"] - start).dt.total_seconds())
 
 
 def smooth(history: pd.DataFrame, weight: float) -> pd.DataFrame:

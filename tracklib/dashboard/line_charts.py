@@ -19,7 +19,7 @@ import pandas as pd
 
 from tracklib.analysis import direction
 from tracklib.dashboard import colors as run_colours
-from tracklib.dashboard import vega_smoothing
+from tracklib.dashboard import vega_axes, vega_smoothing
 
 MAX_LABEL = 40
 RULE_BINS = 120  # x buckets the hover rule snaps to (downsampled runs rarely share exact x)
@@ -40,11 +40,6 @@ LEGEND_STYLE = {
     "symbolSize": 160,
     "rowPadding": 2,
     "labelFontSize": 11,
-}
-X_AXES = {
-    "step": ("step", "step"),
-    "time": ("time", "wall time (UTC)"),
-    "relative": ("relative", "seconds since start"),
 }
 TIME_TOOLTIP = "%Y-%m-%d %H:%M:%S"
 # Streamlit draws SVG below 2,000 points per datum: 40 runs of lines redrawn as SVG nodes took
@@ -72,7 +67,7 @@ def time_format(times: pd.Series) -> str:
 
 def x_encoding(x: str, xs: pd.Series, field: str = "x") -> alt.X:
     """Step, relative seconds, or wall time in UTC with 24-hour labels and the zone in the title."""
-    _, title = X_AXES[x]
+    title = vega_axes.TITLES[x]
     if x == "time":
         return alt.X(
             f"{field}:T", title=title, scale=alt.Scale(type="utc"), axis=alt.Axis(format=time_format(xs))
@@ -81,18 +76,14 @@ def x_encoding(x: str, xs: pd.Series, field: str = "x") -> alt.X:
 
 
 def x_tooltip(x: str, field: str = "x") -> alt.Tooltip:
-    _, title = X_AXES[x]
+    title = vega_axes.TITLES[x]
     if x == "time":
         return alt.Tooltip(f"{field}:T", title=title, timeUnit=UTC_SECONDS, format=TIME_TOOLTIP)
     return alt.Tooltip(f"{field}:Q", title=title, format=",.6~g")
 
 
 def _buckets(xs: pd.Series, bins: int) -> pd.Series:
-    """Each x snapped down to one of ``bins`` equal buckets (same dtype as x)."""
-    if pd.api.types.is_datetime64_any_dtype(xs):
-        start = xs.min()
-        offsets = _buckets((xs - start) / pd.Timedelta(milliseconds=1), bins)
-        return start + pd.to_timedelta(offsets, unit="ms")
+    """Each x snapped down to one of ``bins`` equal buckets."""
     numbers = xs.astype("float64")
     low, high = numbers.min(), numbers.max()
     width = (high - low) / bins if high > low else 1.0
@@ -133,17 +124,17 @@ def _opacity(base: float = 1.0) -> dict:
 
 
 def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """What the chart needs, no more: run id, position in its series, x, its bucket and
-    value (a run's link is one entry of the spec, not a column repeated on every point: it
-    was two thirds of the bytes sent); and the run ids, highest last value first."""
+    """What the chart needs, no more: run id, position in its series, each x axis's value
+    and bucket (``vega_axes.columns``), and the value (a run's link is one entry of the spec,
+    not a column repeated on every point: it was two thirds of the bytes sent); and the run
+    ids, highest last value first."""
     data = points.sort_values(["run_id", "step"], kind="stable")
     last = data.groupby("run_id", sort=False)["value"].last().sort_values(ascending=False, na_position="last")
     frame = pd.DataFrame(
         {
             "run_id": data["run_id"].astype(str).astype("category"),  # each id sent once
             "i": data.groupby("run_id", sort=False).cumcount().astype("int32"),
-            "x": data["x"],
-            "xb": _buckets(data["x"], RULE_BINS),
+            **vega_axes.columns(data, lambda xs: _buckets(xs, RULE_BINS)),
             "value": data["value"].where(np.isfinite(data["value"])),
             "ok": np.isfinite(data["value"].to_numpy(dtype="float64", na_value=np.nan)),
         }
@@ -151,16 +142,7 @@ def _prepare(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return frame, list(last.index)
 
 
-def _x_text(x: str) -> str:
-    """The tooltip heading: the x under the pointer, as a Vega expression of ``datum.x0``."""
-    if x == "time":
-        return f"utcFormat(datum.x0, '{TIME_TOOLTIP}') + ' UTC'"
-    if x == "relative":
-        return "format(datum.x0, ',.6~g') + ' s since start'"
-    return "'step ' + format(datum.x0, ',.6~g')"
-
-
-def _rule_tooltip(rule: alt.Chart, x: str, labels: dict[str, str], lower_is_better: bool) -> alt.Chart:
+def _rule_tooltip(rule: alt.Chart, labels: dict[str, str], lower_is_better: bool) -> alt.Chart:
     """W&B's hover list, built by Vega because smoothing happens there: each run shown
     (legend isolation hides the others) that has a smoothed value in the x bucket, one row
     "name · value", best first. Rows are pivoted into fields "1".."N" by rank (JavaScript keeps
@@ -190,7 +172,7 @@ def _rule_tooltip(rule: alt.Chart, x: str, labels: dict[str, str], lower_is_bett
         .transform_calculate(row="(datum.name || datum.run_id) + ' · ' + format(datum.v, '.5~g')")
         .transform_pivot("rank", value="row", groupby=["xb", "x0", "n"], op="max")
         .transform_calculate(
-            heading=_x_text(x),
+            heading=vega_axes.x_heading("datum.x0"),
             more=f"'+' + (datum.n - {TOOLTIP_ROWS}) + ' more: click legend entries to isolate runs'",
         )
     )
@@ -221,11 +203,12 @@ def curves(
     links: dict[str, str] | None = None,
 ) -> alt.LayerChart:
     """Lines of one metric, one per run, in each run's colour; raw faintly behind the
-    smoothed line while the smoothing slider is above 0. The hover list puts the best run
-    first: lower first when ``lower_is_better`` (None: guessed from the metric's name).
+    smoothed line while the smoothing slider is above 0. The x axis (``x`` first) and the
+    log scale (``log_y`` first) switch under the chart (``vega_axes``). The hover list puts
+    the best run first: lower first when ``lower_is_better`` (None: guessed from the name).
 
-    ``points``: ``run_id, step, value, x`` (``analysis.curves.add_x``). ``links``: run id ->
-    its Run page, opened by a click on the dot at the hover rule.
+    ``points``: ``run_id, step, time, relative, value`` (``analysis.curves.with_relative``).
+    ``links``: run id -> its Run page, opened by a click on the dot at the hover rule.
     """
     data, order = _prepare(points)
     legend_order = sorted(order, key=list(colors).index) if set(order) <= set(colors) else order
@@ -244,8 +227,8 @@ def curves(
             labelExpr=_label_expr(labels),
         ),
     )
-    y_scale = alt.Scale(type="log" if log_y else "linear", zero=False)
-    x_enc = x_encoding(x, data["x"])
+    y_scale = alt.Scale(zero=False)
+    x_enc = vega_axes.x_axis(data["xt"])
     pick, hover = _run_selections()
     at_x = alt.selection_point(
         name=AT_X, fields=["xb"], nearest=True, on="pointermove", clear="pointerout", empty=False
@@ -254,19 +237,20 @@ def curves(
     base = alt.Chart(data)
     lower = direction.direction_of(metric) == "min" if lower_is_better is None else lower_is_better
     rule = (
-        _rule_tooltip(base, x, labels, lower)
+        _rule_tooltip(base, labels, lower)
         .encode(
-            x=x_encoding(x, data["x"], "xb"),
+            x=vega_axes.x_axis(data["xt"], "xb"),
             opacity=alt.condition(at_x, alt.value(0.6), alt.value(0)),
         )
         .add_params(at_x)
     )
     raw = (
         base.transform_filter(f"{vega_smoothing.WEIGHT} > 0")
+        .transform_calculate(yr=vega_axes.log_of("value"))
         .mark_line(strokeWidth=1)
         .encode(
             x=x_enc,
-            y=alt.Y("value:Q", title=metric, scale=y_scale),
+            y=alt.Y("yr:Q", scale=y_scale, axis=vega_axes.y_axis(metric)),
             color=color,
             detail="run_id:N",
             opacity=_opacity(0.25),
@@ -276,7 +260,7 @@ def curves(
         base.mark_line(strokeWidth=2)
         .encode(
             x=x_enc,
-            y=alt.Y("smoothed:Q", title=metric, scale=y_scale),
+            y=alt.Y("y:Q", scale=y_scale, axis=vega_axes.y_axis(metric)),
             color=color,
             detail="run_id:N",
             opacity=_opacity(),
@@ -290,22 +274,21 @@ def curves(
         .mark_circle(size=36)
         .encode(
             x=x_enc,
-            y=alt.Y("smoothed:Q", scale=y_scale),
+            y=alt.Y("y:Q", scale=y_scale, axis=vega_axes.y_axis(metric)),
             color=color,
             opacity=_opacity(),
             href="href:N",
         )
     )
     chart = (
-        alt.layer(rule, raw, line, dots)
-        .add_params(smooth, *vega_smoothing.signals())
+        vega_axes.AxisTitled(layer=[rule, raw, line, dots])
+        .add_params(*vega_axes.params(x, log_y), smooth, *vega_smoothing.signals())
         .properties(
             title=label(metric), height=with_legend(height, len(order), legend_columns), usermeta=CANVAS
         )
     )
-    chart.transform = (
-        vega_smoothing.transforms()
-    )  # before every layer: the rule's tooltip lists smoothed values
+    # Before every layer: the rule's hover list lists smoothed values at the chosen x.
+    chart.transform = vega_smoothing.transforms() + vega_axes.transforms()
     return chart
 
 

@@ -51,7 +51,7 @@ def render(ctx: Context) -> None:
             ctx.token,
             ctx.loaded.asof,
         )
-        history = curves.add_x(history, runs, "step")
+        history = curves.with_relative(history, runs)  # every x axis the chart can switch to
         names = dict(zip(runs["run_id"], runs["name"], strict=False))
         run_colors = colors.run_colors(runs)  # the same colour as on Curves and the Run page
         per_row = panels_per_row(len(metrics))  # the grid of the Curves page

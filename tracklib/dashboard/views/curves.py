@@ -1,10 +1,10 @@
 """Curves: chosen metrics of chosen runs, one panel per metric in a grid of 2–3 per row.
 
 Each panel has its own x axis, log scale and smoothing, kept in the link (``x``/``log``/
-``smooth`` for the first panel, ``x2``/``log2``/``smooth2``… for the next). A panel is a
-fragment: changing its x axis or log scale reruns that panel alone, on the rows the page
-read once. Smoothing, hover highlight and legend isolation happen in the chart itself;
-the link (and the Share link) follows the chart's smoothing slider.
+``smooth`` for the first panel, ``x2``/``log2``/``smooth2``… for the next). Per run, they
+sit under the chart and switch in the browser, as do hover highlight and legend isolation;
+the link (and the Share link) follows them. Per group, they are widgets of the panel, a
+fragment that reruns alone on the rows the page read once.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tracklib.dashboard import (
     snapshot,
     snapshot_control,
     urlstate,
+    vega_axes,
     vega_smoothing,
     widgets,
 )
@@ -151,37 +152,27 @@ def _panel(
     per_row: int,
     links: dict[str, str],
 ) -> None:
-    """One metric's chart and its own controls; a change reruns this panel only."""
+    """One metric's chart and its own controls; a change reruns this panel only.
+
+    Per run, the x axis, log scale and smoothing are under the chart and switch in the
+    browser (``vega_axes``, ``vega_smoothing``); per group, the bands are computed here, so
+    they are widgets above the chart and a change redraws it."""
+    if spec.group_by:
+        _group_panel(panel, points, runs, spec, per_row)
+        return
     index, metric = panel.index, panel.metric
-    left, right = widgets.controls(f"panel{index}").columns([3, 1])
-    x = left.segmented_control(
-        "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind(panel_key("x", index))
-    )
-    log_y = right.toggle("log y", **URL.bind(panel_key("log", index)))
-    smooth_key = panel_key("smooth", index)
-    points = curves.add_x(points, runs, x)
+    x, log_y, smoothing = _chart_controls(index)
     if log_y:
-        points, dropped = curves.positive(points)
+        dropped = curves.positive(points)[1]
         if dropped:
             st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
-    if spec.group_by:
-        smoothing = widgets.controls(f"smooth{index}").slider(
-            "Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind(smooth_key)
-        )
-        bands = curves.group_bands(
-            curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS
-        )
-        chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=legend_columns(per_row))
-        st.session_state.setdefault(DRAWN, {})[index] = chart
-        st.altair_chart(chart, width="stretch")
-        return
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
     chart = line_charts.curves(
-        points,
+        curves.with_relative(points, runs),
         metric,
         x,
         log_y,
-        _chart_smoothing(smooth_key),
+        smoothing,
         colors.run_colors(runs),
         names,
         legend_columns=legend_columns(per_row),
@@ -189,40 +180,78 @@ def _panel(
         links=links,
     )
     st.session_state.setdefault(DRAWN, {})[index] = chart
-    chart_key = f"chart_{smooth_key}"
+    chart_key = f"chart_{panel_key('smooth', index)}"
     st.altair_chart(
         chart,
         width="stretch",
         key=chart_key,
-        on_select=partial(_smoothing_moved, chart_key, smooth_key),
-        selection_mode=[vega_smoothing.SMOOTH],
+        on_select=partial(_chart_moved, chart_key, index),
+        selection_mode=[vega_smoothing.SMOOTH, vega_axes.X_PICK, vega_axes.LOG_PICK],
     )
 
 
-def _chart_smoothing(key: str) -> float:
-    """Where the chart's own slider starts: the link's value (checked by ``guard_url``).
+def _group_panel(
+    panel: Panel, points: pd.DataFrame, runs: pd.DataFrame, spec: curves.CurveSpec, per_row: int
+) -> None:
+    index, metric = panel.index, panel.metric
+    left, right = widgets.controls(f"panel{index}").columns([3, 1])
+    x = left.segmented_control(
+        "x axis", list(curves.X_AXES), default="step", required=True, **URL.bind(panel_key("x", index))
+    )
+    log_y = right.toggle("log y", **URL.bind(panel_key("log", index)))
+    points = curves.add_x(points, runs, x)
+    if log_y:
+        points, dropped = curves.positive(points)
+        if dropped:
+            st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
+    smoothing = widgets.controls(f"smooth{index}").slider(
+        "Smoothing (EMA)", SMOOTH.low, SMOOTH.high, 0.0, 0.01, **URL.bind(panel_key("smooth", index))
+    )
+    bands = curves.group_bands(curves.smooth(points, smoothing), runs, spec.group_by, spec.band, GROUP_BINS)
+    chart = line_charts.group_curves(bands, metric, x, log_y, legend_columns=legend_columns(per_row))
+    st.session_state.setdefault(DRAWN, {})[index] = chart
+    st.altair_chart(chart, width="stretch")
 
-    When the slider itself just moved, the chart keeps the value it was drawn with: the
-    slider already shows the new one, and a changed spec would redraw the chart under the
-    pointer. Any other change redraws it anyway, starting at the latest value.
+
+def _chart_controls(index: int) -> tuple[str, bool, float]:
+    """Where the chart's own controls start: the link's x axis, log scale and smoothing
+    (checked by ``guard_url``).
+
+    When one of them just moved in the chart, the chart keeps the values it was drawn with:
+    the browser already shows the change, and a changed spec would draw the chart again.
+    Any other change draws it anyway, starting from the latest values.
     """
-    seed = f"_{key}_drawn"
-    if st.session_state.pop(f"_{key}_moved", False) and seed in st.session_state:
+    seed = f"_panel{index}_drawn"
+    if st.session_state.pop(f"_panel{index}_moved", False) and seed in st.session_state:
         return st.session_state[seed]
-    value = float(st.query_params.get(key) or 0.0)
-    st.session_state[key] = value  # the Share link carries it on
-    st.session_state[seed] = value
-    return value
+    x_key, log_key, smooth_key = (panel_key(kind, index) for kind in ("x", "log", "smooth"))
+    drawn = (
+        st.query_params.get(x_key) or "step",
+        (st.query_params.get(log_key) or "").lower() == "true",
+        float(st.query_params.get(smooth_key) or 0.0),
+    )
+    for key, value in zip((x_key, log_key, smooth_key), drawn):
+        st.session_state[key] = value  # the Share link carries them on
+    st.session_state[seed] = drawn
+    return drawn
 
 
-def _smoothing_moved(chart_key: str, key: str) -> None:
-    """The chart's slider moved: the link follows (the chart re-smoothed in the browser)."""
-    value = vega_smoothing.chosen(st.session_state[chart_key].get("selection", {}))
-    if value is None:
-        return
-    st.session_state[f"_{key}_moved"] = True
-    st.session_state[key] = value
-    st.query_params[key] = f"{value:g}"
+def _chart_moved(chart_key: str, index: int) -> None:
+    """A control under the chart moved: the link follows (the browser already redrew)."""
+    selection = st.session_state[chart_key].get("selection", {})
+    moved: dict[str, object] = dict(vega_axes.chosen(selection))
+    smoothing = vega_smoothing.chosen(selection)
+    if smoothing is not None:
+        moved["smooth"] = smoothing
+    st.session_state[f"_panel{index}_moved"] = True
+    for kind, value in moved.items():
+        key = panel_key(kind, index)
+        st.session_state[key] = value
+        default = {"x": "step", "log": False, "smooth": 0.0}[kind]
+        if value == default:
+            st.query_params.pop(key, None)
+        else:
+            st.query_params[key] = f"{value:g}" if kind == "smooth" else str(value).lower()
 
 
 def legend_columns(per_row: int) -> int:
