@@ -150,6 +150,28 @@ def test_refresh_shows_a_run_written_after_the_page_loaded(tmp_path, monkeypatch
     assert any(c.value.startswith("loaded 6 runs") for c in at.sidebar.caption)  # digits: 5 + 1
 
 
+def test_a_curves_chart_kept_between_reruns_follows_points_written_since(tmp_path, monkeypatch):
+    """The page keeps each built chart for its inputs; a refresh with new points draws them."""
+    root = str(tmp_path / "growing")
+    with tracklib.init("p", root=root, name="long", capture=False) as run:
+        for step in range(5):
+            run.log({"loss": 1.0 / (1 + step)}, step=step)
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"project": "p", "metrics": "loss"})
+    at.switch_page(f"{VIEWS}/curves.py").run()
+    assert _chart_rows(at)["xs"].max() == 4
+    at.run()  # a rerun with the same inputs: the same chart
+    assert _chart_rows(at)["xs"].max() == 4
+    with tracklib.init("p", root=root, run_id=run.id, resume=True, capture=False) as resumed:
+        resumed.log({"loss": 0.01}, step=9)
+    at.sidebar.button[0].click().run()  # Refresh
+    assert not at.exception
+    assert _chart_rows(at)["xs"].max() == 9 and 0.01 in set(_chart_rows(at)["value"])
+
+
 def test_links_can_only_pick_a_configured_store_by_name(tmp_path, monkeypatch, seeded_root):
     other = str(tmp_path / "other")
     with tracklib.init("elsewhere", root=other, capture=False):

@@ -28,9 +28,11 @@ class CurveSpec:
     points_per_series: int = 1000
     # Streamlit draws charts with Vega's CSP-safe expression interpreter, whose cost grows with
     # the points: on 2 cores, 41 runs' smoothing took 2.1 s per slider move at 20,000 points
-    # and 0.85 s at 10,000; Vega's CPU time per move halves again at 5,000. A panel is 600-700 px
-    # wide, and each series keeps its per-bucket min and max, so the lines keep their spikes.
-    max_points_per_chart: int = 5_000
+    # and 0.85 s at 10,000; at 5,000 the first draw of a chart still held the browser ~0.9 s,
+    # at 3,000 ~0.55 s (the Curves page of two panels of 41 runs reaches idle in about 2 s).
+    # Each series keeps its per-bucket min and max, so the lines keep their spikes; 10 runs
+    # still get 300 points each.
+    max_points_per_chart: int = 3_000
 
     def per_series_budget(self, series_per_chart: int) -> int:
         """Points per series so that one chart stays within ``max_points_per_chart``."""

@@ -18,13 +18,16 @@ SMOOTH_VALUE = f"clamp(+{SMOOTH}_{SMOOTH_FIELD} || 0, 0, 0.99)"  # the slider's 
 # Signals computed once per slider move, not once per row: Streamlit's Vega interprets every
 # per-row expression, which is most of a re-smooth's time.
 WEIGHT, BLOCK = "smooth_wc", "smooth_L"
+# Unsmoothed, the sums are not used: one block per run, not a window group per two points
+# (2,500 groups for 5,000 points made the first draw of every chart slower).
+UNSMOOTHED_BLOCK = 2**31
 
 
 def signals() -> list[alt.Parameter]:
     """The slider's weight, clamped, and the block length L it implies (see ``transforms``)."""
     return [
         alt.param(name=WEIGHT, expr=SMOOTH_VALUE),
-        alt.param(name=BLOCK, expr=f"{WEIGHT} > 0 ? max(2, 2 * ceil(40 / -log({WEIGHT}))) : 2"),
+        alt.param(name=BLOCK, expr=f"{WEIGHT} > 0 ? max(2, 2 * ceil(40 / -log({WEIGHT}))) : {UNSMOOTHED_BLOCK}"),
     ]
 
 

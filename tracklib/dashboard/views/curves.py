@@ -9,9 +9,11 @@ fragment that reruns alone on the rows the page read once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -38,6 +40,7 @@ MAX_PANELS = 9
 SMOOTH = urlstate.Number(0.0, 0.99)
 POINTS = urlstate.Number(50, 20_000, whole=True)
 NO_GROUP = "(none)"
+KEPT_CHARTS = 32  # built charts kept for every session (a few MB)
 DRAWN = "_curves_drawn"  # session key: panel index -> its chart as last drawn (for Snapshot)
 
 
@@ -167,18 +170,32 @@ def _panel(
         if dropped:
             st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
-    chart = line_charts.curves(
+    run_colors = colors.run_colors(runs)
+    build = partial(
+        line_charts.curves,
         curves.with_relative(points, runs),
         metric,
         x,
         log_y,
         smoothing,
-        colors.run_colors(runs),
+        run_colors,
         names,
         legend_columns=legend_columns(per_row),
         lower_is_better=panel.lower_is_better,  # the project's saved direction first
         links=links,
     )
+    shown = runs[runs["run_id"].isin(points["run_id"].unique())]
+    inputs = (
+        metric,
+        x,
+        log_y,
+        smoothing,
+        per_row,
+        panel.lower_is_better,
+        int(pd.util.hash_pandas_object(points[["run_id", "step", "time", "value"]], index=False).sum()),
+        tuple((r, names[r], run_colors[r], links.get(r), t) for r, t in zip(shown["run_id"], shown["start_time"])),
+    )
+    chart = _kept_chart(inputs, build)
     st.session_state.setdefault(DRAWN, {})[index] = chart
     chart_key = f"chart_{panel_key('smooth', index)}"
     st.altair_chart(
@@ -188,6 +205,14 @@ def _panel(
         on_select=partial(_chart_moved, chart_key, index),
         selection_mode=[vega_smoothing.SMOOTH, vega_axes.X_PICK, vega_axes.LOG_PICK],
     )
+
+
+@st.cache_resource(max_entries=KEPT_CHARTS, show_spinner=False)
+def _kept_chart(inputs: tuple, _build: Callable[[], alt.LayerChart]) -> alt.LayerChart:
+    """The chart for ``inputs`` (what it is drawn from), built again only when they change:
+    building the four layers costs ~150 ms (mostly Altair's schema checks), and a control
+    moved under the chart reruns the panel with the same inputs only to write the link."""
+    return _build()
 
 
 def _group_panel(
