@@ -521,6 +521,21 @@ def _tail(output: str, n: int = 20) -> list[str]:
     return output.rstrip().splitlines()[-n:]
 
 
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading, whole text) of each ``## `` section of a report; a workload's heading is its
+    name alone ("## W1"), whatever its title says."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    return [(part.splitlines()[0].split(" — ")[0], part) for part in parts if part.startswith("## ")]
+
+
+def with_other_sections(written: str, before: str) -> str:
+    """``written`` followed by the sections of the previous report it does not make itself:
+    the benchmarks measured on their own (dashboard, viewers, costs) keep their figures."""
+    made = {heading for heading, _ in _sections(written)}
+    kept = [part for heading, part in _sections(before) if heading not in made]
+    return written.rstrip("\n") + "\n\n" + "".join(kept).rstrip("\n") + "\n" if kept else written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -564,16 +579,14 @@ def main() -> None:
             sizes = (QUICK[workload] if args.quick else []) + extra.get(workload, [])
             results[workload] = run(workload, sizes, tmp)
     argv = [os.path.relpath(sys.executable), os.path.relpath(__file__), *sys.argv[1:]]
+    written = report(
+        results, argv, time.perf_counter() - started, args.quick, f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            written = with_other_sections(written, f.read())
     with open(args.out, "w") as f:
-        f.write(
-            report(
-                results,
-                argv,
-                time.perf_counter() - started,
-                args.quick,
-                f"{load_before:.1f} → {os.getloadavg()[0]:.1f}",
-            )
-        )
+        f.write(written)
     print(f"\nwrote {os.path.relpath(args.out)} in {(time.perf_counter() - started) / 60:.1f} min")
 
 
