@@ -71,3 +71,11 @@ def test_compare_with_49_runs_puts_two_metrics_side_by_side(server, page, e2e_st
     assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"] + first["width"] - 5
     page.locator('[data-testid="stVegaLiteChart"]').first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "compare-49-runs-charts.png"), full_page=True)
+    # the demo's images of one key at one step, a few runs a row: readable, not 49 slivers
+    images = page.locator('[data-testid="stImage"] img')
+    images.first.wait_for(timeout=60_000)
+    images.first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "compare-49-runs-images.png"))
+    widths = [images.nth(i).bounding_box()["width"] for i in range(min(images.count(), 8))]
+    assert len(widths) >= 4 and min(widths) >= 150, widths

@@ -20,7 +20,7 @@ from tracklib.dashboard.frame import Context
 from tracklib.format.errors import TracklibError
 from tracklib.format.png import MAX_PIXELS, MAX_PNG_BYTES
 
-PER_ROW = 4
+PER_ROW = 4  # images side by side, in the gallery and on Compare
 PREVIEW_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
 
 
@@ -53,15 +53,17 @@ def compare_images(ctx: Context, run_ids: list[str], names: dict[str, str]) -> N
     key = st.selectbox("Image key", keys, key="compare-image-key")
     steps = sorted(set().union(*(set(f.loc[f["key"] == key, "step"].tolist()) for f in frames.values())))
     step = _step_slider(steps, "compare-image-step")
-    for column, run_id in zip(st.columns(len(run_ids)), run_ids, strict=False):
-        with column:
-            st.text(names.get(run_id, run_id))
-            rows = frames[run_id]
-            rows = rows[(rows["key"] == key) & (rows["step"] == step)]
-            if rows.empty:
-                st.caption("No image at this step.")
-            for row in rows.itertuples():
-                _image(ctx, run_id, row)
+    for start in range(0, len(run_ids), PER_ROW):  # 49 columns in one row were slivers
+        row_ids = run_ids[start : start + PER_ROW]
+        for column, run_id in zip(st.columns(PER_ROW), row_ids, strict=False):
+            with column:
+                st.text(names.get(run_id, run_id))
+                rows = frames[run_id]
+                rows = rows[(rows["key"] == key) & (rows["step"] == step)]
+                if rows.empty:
+                    st.caption("No image at this step.")
+                for row in rows.itertuples():
+                    _image(ctx, run_id, row)
 
 
 def artifact_preview(ctx: Context, run_id: str, name: object, path: object, size: object = None) -> None:
