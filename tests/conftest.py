@@ -39,6 +39,15 @@ class Root:
         return fsspec.core.url_to_fs(self.url, **self.storage_options)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n 2``), the browser tests and the demo's own test run on one
+    worker: they share one demo sweep (a minute of training) and one dashboard server per
+    worker. Every other test goes to whichever worker is free."""
+    for item in items:
+        if "e2e" in item.path.parts or item.path.name == "test_demo.py":
+            item.add_marker(pytest.mark.xdist_group("demo_and_browser"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch) -> None:
     """Each test gets its own spool and no inherited TRACKLIB_ROOT."""
