@@ -282,9 +282,14 @@ def curves(
     )
     chart = (
         vega_axes.AxisTitled(layer=[rule, raw, line, dots])
-        .add_params(*vega_axes.params(x, log_y), smooth, *vega_smoothing.signals())
+        .add_params(smooth, *vega_smoothing.signals(), *vega_axes.params(x, log_y))
         .properties(
-            title=label(metric), height=with_legend(height, len(order), legend_columns), usermeta=CANVAS
+            title=label(metric),
+            height=with_legend(height, len(order), legend_columns),
+            usermeta=CANVAS,
+            # Streamlit's "fit", laid out again when the log scale's wider labels come and go
+            # (else the chart outgrew its column by their width)
+            autosize=alt.AutoSizeParams(type="fit", contains="padding", resize=True),
         )
     )
     # Before every layer: the rule's hover list lists smoothed values at the chosen x.

@@ -44,8 +44,8 @@ def params(x: str, log_y: bool) -> list[alt.Parameter]:
     )
     chosen_x = f"{X_PICK}_{X_FIELD}"
     return [
+        log_pick,  # Vega-Lite lists bound inputs in the reverse order: x axis, log y, smoothing
         x_pick,
-        log_pick,
         alt.param(name=X_NOW, expr=f"indexof({json.dumps(list(TITLES))}, {chosen_x}) >= 0 ? {chosen_x} : 'step'"),
         alt.param(name=LOG_NOW, expr=f"{LOG_PICK}_{LOG_FIELD} === true"),
     ]
