@@ -7,6 +7,7 @@ import html
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st_
 
 from tracklib.analysis import curves
-from tracklib.dashboard import colors, line_charts
+from tracklib.dashboard import colors, line_charts, vega_axes
 from tracklib.read.store import open_store
 
 VIEWS = "tracklib/dashboard/views"
@@ -189,8 +190,6 @@ def test_the_block_ema_the_chart_computes_equals_the_servers_ema(weight, values)
     the same arithmetic in numpy must give ``analysis.curves.ema``."""
     import math
 
-    import numpy as np
-
     n = len(values)
     v = np.array(values)
     size = max(2, 2 * math.ceil(40 / -math.log(weight)))
@@ -249,3 +248,45 @@ def test_the_run_page_draws_the_run_in_its_own_colour(app, seeded_root):
     expected = colors.run_colors(open_store(root).runs("digits"))[run_id]
     assert marks and all(mark["color"] == expected for mark in marks)
     assert expected != colors.PALETTE[0]  # sgd-fast is the third run: not the colour every run had
+
+
+_json = st_.recursive(
+    st_.none() | st_.booleans() | st_.integers() | st_.floats() | st_.text(max_size=12),
+    lambda inner: st_.lists(inner, max_size=3) | st_.dictionaries(st_.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st_.dictionaries(
+        st_.sampled_from([vega_axes.X_PICK, vega_axes.LOG_PICK, "smooth", "other"]),
+        _json
+        | st_.lists(st_.dictionaries(st_.sampled_from(["axis", "on", "w"]), _json, max_size=2), max_size=2),
+        max_size=3,
+    )
+)
+def test_the_browsers_axis_and_scale_choice_is_taken_only_when_known(selection):
+    """Streamlit's selection event comes from the browser: only a known axis and a boolean count."""
+    chosen = vega_axes.chosen(selection)
+    assert set(chosen) <= {"x", "log"}
+    assert chosen.get("x", "step") in vega_axes.TITLES
+    assert isinstance(chosen.get("log", False), bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st_.floats(0, 4e12, allow_nan=False),  # epoch ms up to the year 2096
+    st_.floats(0, 400 * 86_400_000, allow_nan=False),  # a run of up to 400 days
+)
+def test_wall_time_ticks_are_round_evenly_spaced_times_within_the_runs(start, span):
+    ticks, fmt = vega_axes.time_ticks(pd.Series([start, start + span, float("nan")]))
+    assert "%I" not in fmt and "%p" not in fmt  # 24-hour labels
+    if ticks is None:
+        return
+    assert 2 <= len(ticks) <= 2 * vega_axes.TIME_TICKS + 1
+    assert start <= ticks[0] and ticks[-1] <= start + span + 1e-6
+    steps = np.diff(ticks)
+    assert np.allclose(steps, steps[0]) and all(
+        t % steps[0] < 1e-3 or steps[0] - t % steps[0] < 1e-3 for t in ticks
+    )

@@ -172,6 +172,29 @@ def test_a_curves_chart_kept_between_reruns_follows_points_written_since(tmp_pat
     assert _chart_rows(at)["xs"].max() == 9 and 0.01 in set(_chart_rows(at)["value"])
 
 
+def test_the_log_scale_caption_follows_the_checkbox_under_the_chart(tmp_path, monkeypatch):
+    """Points <= 0 are not drawn on a log scale, and the page says so as soon as the chart's
+    own checkbox is ticked (the chart itself keeps the spec it was drawn with)."""
+    root = str(tmp_path / "signed")
+    with tracklib.init("p", root=root, capture=False) as run:
+        for step, value in enumerate([1.0, 0.0, -2.0, 0.5]):
+            run.log({"margin": value}, step=step)
+    monkeypatch.setenv("TRACKLIB_ROOT", root)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"project": "p", "metrics": "margin"})
+    at.switch_page(f"{VIEWS}/curves.py").run()
+    assert not [c for c in at.caption if "not drawn" in c.value]
+    at.session_state["log"] = True  # what the checkbox's selection event writes (_chart_moved)
+    at.session_state["_panel0_moved"] = True
+    at.run()
+    assert not at.exception
+    assert [c.value for c in at.caption if "not drawn" in c.value] == ["log scale: 2 points ≤ 0 are not drawn"]
+    (spec,) = _chart_specs(at)
+    assert [p["value"] for p in spec["params"] if p["name"] == "logy"] == [[{"on": False}]]  # not redrawn
+
+
 def test_links_can_only_pick_a_configured_store_by_name(tmp_path, monkeypatch, seeded_root):
     other = str(tmp_path / "other")
     with tracklib.init("elsewhere", root=other, capture=False):

@@ -45,7 +45,11 @@ def _numbers(labels: list[str]) -> list[float]:
 def test_x_axis_and_log_scale_switch_in_the_chart_and_the_link_follows(server, page, e2e_store):
     runs = tracklib.open_store(e2e_store[0]).runs("digits")["run_id"].tolist()
     assert len(runs) >= 40
-    query = urlencode({"project": "digits", "metrics": "train/loss"}) + "&" + urlencode([("runs", r) for r in runs])
+    query = (
+        urlencode({"project": "digits", "metrics": "train/loss"})
+        + "&"
+        + urlencode([("runs", r) for r in runs])
+    )
     open_page(page, f"{server.url}/curves?{query}", "curves-axis-before")
     vega_views(page, 1)
     assert "step" in page.evaluate(TEXTS, ["axis-title", False])
@@ -55,7 +59,11 @@ def test_x_axis_and_log_scale_switch_in_the_chart_and_the_link_follows(server, p
     page.wait_for_function("() => new URLSearchParams(location.search).get('x') === 'time'", timeout=30_000)
     page.wait_for_selector(IDLE, timeout=60_000)
     assert "wall time (UTC)" in page.evaluate(TEXTS, ["axis-title", False])
-    clock = [t for t in page.evaluate(TEXTS, ["axis-label", False]) if re.fullmatch(r"\d\d:\d\d(:\d\d)?(\.\d{3})?", t)]
+    clock = [
+        t
+        for t in page.evaluate(TEXTS, ["axis-label", False])
+        if re.fullmatch(r"\d\d:\d\d(:\d\d)?(\.\d{3})?", t)
+    ]
     assert len(clock) >= 2  # 24-hour UTC times on the x axis
 
     linear = _numbers(page.evaluate(TEXTS, ["axis-label", True]))
@@ -68,7 +76,9 @@ def test_x_axis_and_log_scale_switch_in_the_chart_and_the_link_follows(server, p
     assert max(ratios) / min(ratios) < 1.6, logged  # equal steps of the axis are equal ratios: a log scale
     # laid out again for the wider log labels: nothing is drawn left of the canvas (the chart's
     # title and the y axis title were cut off there)
-    left = page.evaluate("() => { const v = window.__views[0]; return v.origin()[0] + v.scenegraph().root.bounds.x1; }")
+    left = page.evaluate(
+        "() => { const v = window.__views[0]; return v.origin()[0] + v.scenegraph().root.bounds.x1; }"
+    )
     assert left >= -0.5, left
     page.locator(CHART).first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "curves-axis-time-log.png"), full_page=True)

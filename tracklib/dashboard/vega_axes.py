@@ -11,7 +11,7 @@ untrusted: ``chosen`` accepts only known names and booleans.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import altair as alt
@@ -24,8 +24,17 @@ X_NOW, LOG_NOW = "x_now", "log_now"  # signals: the choices, checked once per ch
 TITLES = {"step": "step", "time": "wall time (UTC)", "relative": "seconds since start"}
 COLUMNS = {"step": ("xs", "xbs"), "time": ("xt", "xbt"), "relative": ("xr", "xbr")}  # x, its bucket
 TIME_TICKS = 6
-_TIME_STEPS_MS = (1, 5, 10, 50, 100, 200, 500, *(1000 * s for s in (1, 5, 15, 30, 60, 300, 900, 1800)),
-                  *(3_600_000 * h for h in (1, 3, 6, 12, 24, 168)))
+_TIME_STEPS_MS = (
+    1,
+    5,
+    10,
+    50,
+    100,
+    200,
+    500,
+    *(1000 * s for s in (1, 5, 15, 30, 60, 300, 900, 1800)),
+    *(3_600_000 * h for h in (1, 3, 6, 12, 24, 168, 720, 2160, 8760)),  # up to 30, 90, 365 days
+)
 
 
 def params(x: str, log_y: bool) -> list[alt.Parameter]:
@@ -46,7 +55,9 @@ def params(x: str, log_y: bool) -> list[alt.Parameter]:
     return [
         log_pick,  # Vega-Lite lists bound inputs in the reverse order: x axis, log y, smoothing
         x_pick,
-        alt.param(name=X_NOW, expr=f"indexof({json.dumps(list(TITLES))}, {chosen_x}) >= 0 ? {chosen_x} : 'step'"),
+        alt.param(
+            name=X_NOW, expr=f"indexof({json.dumps(list(TITLES))}, {chosen_x}) >= 0 ? {chosen_x} : 'step'"
+        ),
         alt.param(name=LOG_NOW, expr=f"{LOG_PICK}_{LOG_FIELD} === true"),
     ]
 
@@ -71,7 +82,7 @@ def transforms() -> list[dict[str, str]]:
     ]
 
 
-def columns(points: pd.DataFrame, buckets: Any) -> dict[str, pd.Series]:
+def columns(points: pd.DataFrame, buckets: Callable[[pd.Series], pd.Series]) -> dict[str, pd.Series]:
     """Every axis's x (wall time as epoch milliseconds) and its hover bucket (``buckets``)."""
     found: dict[str, pd.Series] = {}
     for name, (x, bucket) in COLUMNS.items():
@@ -106,15 +117,20 @@ def y_axis(title: str) -> alt.Axis:
 def time_ticks(times_ms: pd.Series, count: int = TIME_TICKS) -> tuple[list[float] | None, str]:
     """About ``count`` round UTC times across the span (None: too few, Vega's own ticks),
     and the label format they need."""
-    finite = times_ms[np.isfinite(times_ms)] if len(times_ms) else times_ms
+    finite = times_ms[np.isfinite(times_ms)]
     if finite.empty:
         return None, "%H:%M"
     low, high = float(finite.min()), float(finite.max())
     step = min(_TIME_STEPS_MS, key=lambda s: abs((high - low) / s - count))
     ticks = [float(t) for t in np.arange(np.ceil(low / step) * step, high + 1e-9, step)]
     fmt = (
-        "%H:%M:%S.%L" if step < 1000 else "%H:%M:%S" if step < 60_000
-        else "%H:%M" if high - low < 86_400_000 else "%b %d %H:%M"
+        "%H:%M:%S.%L"
+        if step < 1000
+        else "%H:%M:%S"
+        if step < 60_000
+        else "%H:%M"
+        if high - low < 86_400_000
+        else "%b %d %H:%M"
     )
     return (ticks if len(ticks) >= 2 else None), fmt
 
@@ -132,19 +148,20 @@ def chosen(selection: Mapping[str, object]) -> dict[str, object]:
     """What the chart's radio and checkbox were set to, from Streamlit's selection event: the
     browser sends it, so only a known axis name and a real boolean count."""
     found: dict[str, object] = {}
-    try:
-        x = selection[X_PICK][0][X_FIELD]  # type: ignore[index]
-    except (LookupError, TypeError):
-        x = None
+    x, on = _picked(selection, X_PICK, X_FIELD), _picked(selection, LOG_PICK, LOG_FIELD)
     if isinstance(x, str) and x in TITLES:
         found["x"] = x
-    try:
-        on = selection[LOG_PICK][0][LOG_FIELD]  # type: ignore[index]
-    except (LookupError, TypeError):
-        on = None
     if isinstance(on, bool):
         found["log"] = on
     return found
+
+
+def _picked(selection: Mapping[str, object], name: str, field: str) -> object:
+    """The value of a one-field selection in Streamlit's event, or None."""
+    try:
+        return selection[name][0][field]  # type: ignore[index]
+    except (LookupError, TypeError):
+        return None
 
 
 class AxisTitled(alt.LayerChart):
@@ -154,7 +171,9 @@ class AxisTitled(alt.LayerChart):
 
     def to_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         spec = super().to_dict(*args, **kwargs)
-        title = {"expr": " : ".join(f"{X_NOW} == '{k}' ? {json.dumps(v)}" for k, v in TITLES.items()) + " : ''"}
+        title = {
+            "expr": " : ".join(f"{X_NOW} == '{k}' ? {json.dumps(v)}" for k, v in TITLES.items()) + " : ''"
+        }
         for layer in spec.get("layer", []):
             axis = layer.get("encoding", {}).get("x", {}).get("axis")
             if isinstance(axis, dict):

@@ -165,15 +165,12 @@ def _panel(
         return
     index, metric = panel.index, panel.metric
     x, log_y, smoothing = _chart_controls(index)
-    if log_y:
-        dropped = curves.positive(points)[1]
-        if dropped:
-            st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
     names = dict(zip(runs["run_id"], runs["name"], strict=False))
     run_colors = colors.run_colors(runs)
     build = partial(
-        line_charts.curves,
-        curves.with_relative(points, runs),
+        _curves_chart,
+        points,
+        runs,
         metric,
         x,
         log_y,
@@ -193,7 +190,10 @@ def _panel(
         per_row,
         panel.lower_is_better,
         int(pd.util.hash_pandas_object(points[["run_id", "step", "time", "value"]], index=False).sum()),
-        tuple((r, names[r], run_colors[r], links.get(r), t) for r, t in zip(shown["run_id"], shown["start_time"])),
+        tuple(
+            (r, names[r], run_colors[r], links.get(r), t)
+            for r, t in zip(shown["run_id"], shown["start_time"])
+        ),
     )
     chart = _kept_chart(inputs, build)
     st.session_state.setdefault(DRAWN, {})[index] = chart
@@ -205,6 +205,17 @@ def _panel(
         on_select=partial(_chart_moved, chart_key, index),
         selection_mode=[vega_smoothing.SMOOTH, vega_axes.X_PICK, vega_axes.LOG_PICK],
     )
+    if st.session_state.get(panel_key("log", index)):  # as now, not as drawn: the checkbox may have moved
+        dropped = curves.positive(points)[1]
+        if dropped:
+            st.caption(f"log scale: {dropped} points ≤ 0 are not drawn")
+
+
+def _curves_chart(
+    points: pd.DataFrame, runs: pd.DataFrame, *args: object, **kwargs: object
+) -> alt.LayerChart:
+    """``line_charts.curves`` of ``points`` with every x axis's column."""
+    return line_charts.curves(curves.with_relative(points, runs), *args, **kwargs)  # type: ignore[arg-type]
 
 
 @st.cache_resource(max_entries=KEPT_CHARTS, show_spinner=False)
